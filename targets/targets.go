@@ -1,0 +1,47 @@
+// Package targets defines what the suite measures: a Target is one
+// deployment of the sample application (or of a user's program, or an
+// external URL) that answers HTTP on an address.
+//
+// The deployments themselves live one per sub-package: targets/embedded
+// (the app handler in the front's own process), targets/cgi (a new process
+// per request), targets/fcgi (a persistent FastCGI daemon behind the front),
+// targets/external (a URL the suite does not start). Process runs any of
+// them (or a real front such as Apache or nginx) as a separate, pinned
+// process, which is how `bench run` measures: the load generator and the
+// server never share a process or, where there are two cores, a CPU.
+//
+// A Target is single-use: Start once, Stop once. Each measurement round
+// builds a fresh one so every round starts with fresh processes.
+package targets
+
+import (
+	"context"
+	"errors"
+)
+
+// Target is a running deployment under test.
+//
+// The load generator consumes a smaller interface of its own (an address and
+// the process ids to account); this one adds the lifecycle that only the
+// code starting deployments needs.
+type Target interface {
+	// Name is the short label used in results and charts ("cgi", "fcgi",
+	// "embedded", or a user-chosen name).
+	Name() string
+	// Start brings the deployment up and returns once it accepts requests.
+	// ctx bounds the start-up only, not the target's lifetime.
+	Start(ctx context.Context) error
+	// URL is the base URL ("http://127.0.0.1:PORT"), valid after Start.
+	URL() string
+	// PIDs lists the roots of the process trees whose CPU time and memory
+	// are the target's cost, valid after Start. The list may change while
+	// the target runs (a supervised daemon restarts). External targets
+	// return nil: their cost cannot be observed.
+	PIDs() []int
+	// Stop shuts the deployment down and reaps every process it started.
+	// It is safe to call after a failed Start and more than once.
+	Stop(ctx context.Context) error
+}
+
+// ErrNotStarted is returned by operations that need a started target.
+var ErrNotStarted = errors.New("targets: target not started")
