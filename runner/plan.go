@@ -1,0 +1,98 @@
+package runner
+
+import (
+	"fmt"
+	"slices"
+
+	"forkbench/loadgen"
+	"forkbench/results"
+	"forkbench/scenario"
+	"forkbench/targets/catalog"
+)
+
+func settings(sc scenario.Scenario, o catalog.Options) results.Settings {
+	s := results.Settings{
+		Scenario:     sc.Name,
+		Targets:      sc.Targets,
+		Endpoints:    sc.Endpoints,
+		Models:       sc.Models,
+		SweepFactors: sc.SweepFactors,
+		Connections:  sc.Connections,
+		DurationNs:   int64(sc.Duration.Duration),
+		WarmupNs:     int64(sc.Warmup.Duration),
+		TimeoutNs:    int64(sc.Timeout.Duration),
+		Rounds:       sc.Rounds,
+		SLOP99Ns:     int64(sc.SLOP99.Duration),
+		KeepAlive:    true,
+		Transport:    sc.Transport,
+		BodyBytes:    sc.EchoBytes,
+	}
+	if slices.Contains(sc.Models, scenario.ModelOpen) {
+		s.Rates = []float64{sc.Rate}
+	}
+	args := o.Args()
+	if len(args) > 0 {
+		s.TargetOptions = map[string]string{}
+		for i := 0; i+1 < len(args); i += 2 {
+			s.TargetOptions[args[i][2:]] = args[i+1]
+		}
+	}
+	return s
+}
+
+// knees finds each target's knee from the sweep points of the file.
+func knees(f *results.File, sc scenario.Scenario) []results.Knee {
+	if !slices.Contains(sc.Models, scenario.ModelSweep) {
+		return nil
+	}
+	type key struct{ target, endpoint string }
+	groups := map[key][]results.Point{}
+	var order []key
+	for _, p := range f.Points {
+		if p.Model != results.ModelOpen {
+			continue
+		}
+		k := key{p.Target, p.Endpoint}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], p)
+	}
+	var out []results.Knee
+	for _, k := range order {
+		kn := loadgen.Knee(groups[k], sc.SLOP99.Duration)
+		kn.Target, kn.Endpoint = k.target, k.endpoint
+		out = append(out, kn)
+	}
+	return out
+}
+
+// notes names what makes a figure less trustworthy.
+func notes(f *results.File) []string {
+	var out []string
+	var genBound, saturated, withErrors int
+	for _, p := range f.Points {
+		if p.GeneratorBound {
+			genBound++
+		}
+		if p.Saturated {
+			saturated++
+		}
+		if len(p.Errors) > 0 {
+			withErrors++
+		}
+	}
+	if genBound > 0 {
+		out = append(out, fmt.Sprintf("%d load point(s) were generator-bound (generator CPU ≥ 90%% of its cores): their throughput is the generator's limit, not the target's.", genBound))
+	}
+	if saturated > 0 {
+		out = append(out, fmt.Sprintf("%d open-model point(s) were saturated (achieved rate > 1%% below offered): their latency is not a valid figure.", saturated))
+	}
+	if withErrors > 0 {
+		out = append(out, fmt.Sprintf("%d load point(s) saw errors; see the errors column.", withErrors))
+	}
+	if !f.Pinning.Enabled {
+		out = append(out, "CPU pinning was off ("+f.Pinning.Note+"): generator and targets shared CPUs.")
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package runner
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"forkbench/results"
+	"forkbench/scenario"
+)
+
+// progress reports long work: a live line on a terminal, plain log lines
+// otherwise (CI logs), never both.
+type progress struct {
+	w        io.Writer
+	tty      bool
+	start    time.Time
+	total    int // load points planned
+	finished int
+	perPoint time.Duration
+	mu       sync.Mutex
+}
+
+func newProgress(w io.Writer, tty bool, sc scenario.Scenario) *progress {
+	if w == nil {
+		w = io.Discard
+	}
+	per := 0
+	for _, m := range sc.Models {
+		switch m {
+		case scenario.ModelSweep:
+			per += len(sc.SweepFactors)
+		default:
+			per++
+		}
+	}
+	return &progress{
+		w: w, tty: tty, start: time.Now(),
+		total:    len(sc.Targets) * len(sc.Endpoints) * per * sc.Rounds,
+		perPoint: sc.Warmup.Duration + sc.Duration.Duration,
+	}
+}
+
+func (p *progress) logf(format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+	fmt.Fprintf(p.w, format+"\n", a...)
+}
+
+func (p *progress) remaining() time.Duration {
+	return time.Duration(p.total-p.finished) * p.perPoint
+}
+
+// point announces a load point and returns the callback the generator
+// calls while it runs.
+func (p *progress) point(label string, round, rounds int, _ time.Duration) func(done, total time.Duration) {
+	if !p.tty {
+		p.logf("[%s] round %d/%d: %s (point %d/%d, ~%v left)", elapsed(p.start), round, rounds, label, p.finished+1, p.total, p.remaining().Round(time.Second))
+		return nil
+	}
+	return func(done, total time.Duration) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		left := p.remaining() - done
+		fmt.Fprintf(p.w, "\r\033[K[%s] round %d/%d  %-32s %4.1fs/%4.1fs  point %d/%d  ~%v left",
+			elapsed(p.start), round, rounds, label, done.Seconds(), total.Seconds(), p.finished+1, p.total, left.Round(time.Second))
+	}
+}
+
+func (p *progress) finish(pt results.Point) {
+	p.mu.Lock()
+	p.finished++
+	p.mu.Unlock()
+	p.logf("  %s %s %s: %.0f req/s, p50 %v, p99 %v, errors %d", pt.Target, pt.Endpoint, pt.Model,
+		pt.Throughput, time.Duration(pt.Latency.P50Ns), time.Duration(pt.Latency.P99Ns), sumErrors(pt))
+}
+
+func (p *progress) done() {
+	p.logf("done in %s", elapsed(p.start))
+}
+
+func elapsed(t time.Time) string { return time.Since(t).Round(time.Second).String() }
+
+func sumErrors(p results.Point) uint64 {
+	var n uint64
+	for _, v := range p.Errors {
+		n += v
+	}
+	return n
+}

@@ -1,0 +1,190 @@
+package targets
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process is a target that runs as a separate process: `bench serve` for
+// the suite's own deployments, or a real front (Apache, nginx) started by
+// the suite. Running the server out of the measuring process is what makes
+// its CPU time observable and lets it be pinned to other CPUs than the
+// load generator.
+//
+// The command must print its base URL on the first line of stdout as
+// "listening on http://HOST:PORT" once it accepts connections (the contract
+// of `bench serve`).
+type Process struct {
+	// Label is the target's name in results.
+	Label string
+	// Path and Args are the command to run.
+	Path string
+	Args []string
+	// Env is the child's environment; nil means this process's.
+	Env []string
+	// CPUs pins the process (and everything it starts) to these CPUs;
+	// empty means no pinning.
+	CPUs []int
+	// Stderr receives the child's stderr; nil discards it.
+	Stderr io.Writer
+	// StartTimeout bounds how long the child may take to print its URL;
+	// 0 means 30 s.
+	StartTimeout time.Duration
+
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+	mu   sync.Mutex
+	werr error
+}
+
+var _ Target = (*Process)(nil)
+
+// Name is the label.
+func (p *Process) Name() string { return p.Label }
+
+// URL is the base URL the child printed.
+func (p *Process) URL() string { return p.url }
+
+// PIDs is the child's pid: the root of the tree whose cost is the target's.
+func (p *Process) PIDs() []int {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return nil
+	}
+	return []int{p.cmd.Process.Pid}
+}
+
+// Start runs the command and waits for its "listening on" line.
+func (p *Process) Start(ctx context.Context) error {
+	cmd := exec.Command(p.Path, p.Args...)
+	cmd.Env = p.Env
+	cmd.Stderr = p.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("targets: %s: %w", p.Label, err)
+	}
+	if err := startPinned(cmd, p.CPUs); err != nil {
+		return fmt.Errorf("targets: start %s: %w", p.Label, err)
+	}
+	p.cmd = cmd
+	p.done = make(chan struct{})
+
+	lines := make(chan string, 1)
+	go func() {
+		br := bufio.NewReader(out)
+		line, _ := br.ReadString('\n')
+		lines <- line
+		_, _ = io.Copy(io.Discard, br) // keep the pipe drained
+		p.mu.Lock()
+		p.werr = cmd.Wait()
+		p.mu.Unlock()
+		close(p.done)
+	}()
+
+	timeout := p.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case line := <-lines:
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+		if !ok || !strings.HasPrefix(rest, "http://") {
+			_ = p.Stop(context.Background())
+			return fmt.Errorf("targets: %s did not start: first line %q, want \"listening on http://…\" (see its stderr)", p.Label, strings.TrimSpace(line))
+		}
+		p.url = rest
+		return nil
+	case <-timer.C:
+		_ = p.Stop(context.Background())
+		return fmt.Errorf("targets: %s did not print its URL within %v", p.Label, timeout)
+	case <-ctx.Done():
+		_ = p.Stop(context.Background())
+		return fmt.Errorf("targets: start %s: %w", p.Label, ctx.Err())
+	}
+}
+
+// Stop sends SIGTERM to the child, waits for it within ctx (or 10 s), then
+// kills its whole process group. Only the processes this target started are
+// signalled.
+func (p *Process) Stop(ctx context.Context) error {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return nil
+	}
+	pid := p.cmd.Process.Pid
+	select {
+	case <-p.done:
+		return p.exitErr()
+	default:
+	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	grace := time.NewTimer(10 * time.Second)
+	defer grace.Stop()
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+	case <-grace.C:
+	}
+	// Whatever is left in the group (a daemon that ignored its parent's
+	// exit, a hung CGI child) is ours and goes now.
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	<-p.done
+	return p.exitErr()
+}
+
+// exitErr reports an abnormal exit; exiting on our SIGTERM is normal.
+func (p *Process) exitErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var ee *exec.ExitError
+	if p.werr == nil {
+		return nil
+	}
+	if errors.As(p.werr, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return nil
+		}
+	}
+	return fmt.Errorf("targets: %s exited: %w", p.Label, p.werr)
+}
+
+// startPinned starts cmd so that it inherits an affinity mask of cpus. The
+// calling goroutine is locked to its OS thread, which is pinned for the
+// fork and restored after: a child inherits the mask of the thread that
+// forked it, so the process is pinned from its first instruction, before
+// it can start threads or children of its own.
+func startPinned(cmd *exec.Cmd, cpus []int) error {
+	if len(cpus) == 0 {
+		return cmd.Start()
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var old, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return fmt.Errorf("get affinity: %w", err)
+	}
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		return fmt.Errorf("pin to CPUs %v: %w", cpus, err)
+	}
+	err := cmd.Start()
+	if rerr := unix.SchedSetaffinity(0, &old); rerr != nil && err == nil {
+		err = fmt.Errorf("restore affinity: %w", rerr)
+	}
+	return err
+}
