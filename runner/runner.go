@@ -93,6 +93,7 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 
 	err := r.execute(ctx)
 	f.FinishedAt = time.Now().UTC()
+	f.Partial, f.PartialReason = false, ""
 	if err != nil {
 		f.Partial = true
 		f.PartialReason = err.Error()

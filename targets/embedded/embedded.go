@@ -46,7 +46,14 @@ func (t *Target) Start(ctx context.Context) error {
 		return fmt.Errorf("embedded: %w", err)
 	}
 	t.app = a
-	t.front = targets.Front{Listen: t.cfg.Listen, Handler: a, ErrorLog: t.cfg.ErrorLog}
+	// Recover as the FastCGI daemon and the CGI child do, so a panicking
+	// handler is a 500 in every deployment alike.
+	h := app.Recover(a, func(format string, args ...any) {
+		if t.cfg.ErrorLog != nil {
+			t.cfg.ErrorLog.Printf(format, args...)
+		}
+	})
+	t.front = targets.Front{Listen: t.cfg.Listen, Handler: h, ErrorLog: t.cfg.ErrorLog}
 	if err := t.front.Start(); err != nil {
 		_ = a.Close()
 		t.app = nil

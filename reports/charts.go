@@ -1,0 +1,776 @@
+package reports
+
+// This file holds the charts: the Chart type and its SVG and PNG output,
+// the fixed styling (one colour per target in every chart, line styles for
+// overlaid files), and the builders for the load-test charts. The fork
+// charts live in fork.go.
+
+import (
+	"bytes"
+	"fmt"
+	"image/color"
+	"math"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"forkbench/results"
+)
+
+// Chart sizes and resolution. PNGs at 96 dpi keep rendering of a full
+// report well under a second per chart.
+const (
+	chartWidth  = 9 * vg.Inch
+	chartHeight = 5 * vg.Inch
+	pngDPI      = 96
+)
+
+// Chart is one figure of a report, ready to be drawn as SVG or PNG. Name is
+// a file-name stem unique within a report ("latency-plaintext"); Title is
+// the title drawn on the chart.
+type Chart struct {
+	Name  string
+	Title string
+
+	plot   *plot.Plot
+	legend plot.Legend // drawn beside the plot, not over the data
+}
+
+// SVG draws c as a standalone SVG document (fonts referenced by name, not
+// embedded).
+func (c Chart) SVG() ([]byte, error) {
+	cv := vgsvg.New(chartWidth, chartHeight)
+	c.draw(draw.New(cv))
+	var b bytes.Buffer
+	if _, err := cv.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("reports: chart %s: svg: %w", c.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// PNG draws c as a PNG image.
+func (c Chart) PNG() ([]byte, error) {
+	cv := vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(pngDPI))
+	c.draw(draw.New(cv))
+	var b bytes.Buffer
+	if _, err := (vgimg.PngCanvas{Canvas: cv}).WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("reports: chart %s: png: %w", c.Name, err)
+	}
+	return b.Bytes(), nil
+}
+
+// draw lays the plot out on the left and its legend in a column on the
+// right, so that no entry hides a line or a bar.
+func (c Chart) draw(dc draw.Canvas) {
+	dc.SetColor(color.White) // also paints the legend column
+	dc.Fill(dc.Rectangle.Path())
+	pc := dc
+	lg := c.legend
+	r := lg.Rectangle(dc)
+	if w := r.Max.X - r.Min.X; w > 0 {
+		pad := vg.Points(10)
+		pc.Max.X -= w + 2*pad
+		lc := dc
+		lc.Min.X = pc.Max.X + pad
+		lc.Max.Y -= vg.Points(30) // below the title line
+		lg.Top, lg.Left = true, true
+		lg.Padding = vg.Points(2)
+		lg.Draw(lc)
+	}
+	c.plot.Draw(pc)
+}
+
+// Charts builds every chart the files have data for, in report order.
+// Charts whose data is absent are skipped, never drawn empty.
+func Charts(files []*results.File) ([]Chart, error) {
+	return charts(Summarize(files))
+}
+
+func charts(s *Summary) ([]Chart, error) {
+	st := newStyler(s)
+	var out []Chart
+	add := func(cs ...Chart) { out = append(out, cs...) }
+	if c, ok := barsChart(s, st, "throughput", "Throughput per target and endpoint (closed model, median of rounds, bars: min–max)",
+		"throughput (req/s)", func(r *Row) Stat { return r.Throughput }); ok {
+		add(c)
+	}
+	for _, e := range endpoints(s.Files) {
+		c, ok, err := percentileChart(s, st, e)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			add(c)
+		}
+	}
+	for _, e := range endpoints(s.Files) {
+		if c, ok := sweepChart(s, st, e); ok {
+			add(c)
+		}
+	}
+	if c, ok := barsChart(s, st, "cpu-per-request", "Server CPU time per request (closed model, user+sys of the process tree)",
+		"CPU per request (µs)", func(r *Row) Stat {
+			if !r.ServerObserved {
+				return Stat{}
+			}
+			return scaleStat(r.CPUPerRequest, 1e-3)
+		}); ok {
+		add(c)
+	}
+	if c, ok := barsChart(s, st, "peak-memory", "Peak server memory (closed model, RSS summed over the process tree, max of rounds)",
+		"peak RSS (MB)", func(r *Row) Stat {
+			if !r.ServerObserved || r.PeakRSS == 0 {
+				return Stat{}
+			}
+			v := r.PeakRSS / 1e6
+			return Stat{Median: v, Min: v, Max: v, N: 1}
+		}); ok {
+		add(c)
+	}
+	for _, e := range endpoints(s.Files) {
+		if c, ok := timelineChart(s, st, e); ok {
+			add(c)
+		}
+	}
+	for _, e := range endpoints(s.Files) {
+		if c, ok := roundsChart(s, st, e); ok {
+			add(c)
+		}
+	}
+	add(forkCharts(s)...)
+	return out, nil
+}
+
+func scaleStat(s Stat, k float64) Stat {
+	return Stat{Median: s.Median * k, Min: s.Min * k, Max: s.Max * k, N: s.N}
+}
+
+// palette is the fixed colour per target position in targetOrder:
+// embedded blue, fcgi green, cgi red, then the others.
+func palette(i int) color.Color {
+	p := []color.RGBA{
+		{0x1f, 0x77, 0xb4, 0xff}, // embedded
+		{0x2c, 0xa0, 0x2c, 0xff}, // fcgi
+		{0xd6, 0x27, 0x28, 0xff}, // cgi
+		{0xff, 0x7f, 0x0e, 0xff},
+		{0x94, 0x67, 0xbd, 0xff},
+		{0x8c, 0x56, 0x4b, 0xff},
+		{0xe3, 0x77, 0xc2, 0xff},
+		{0x7f, 0x7f, 0x7f, 0xff},
+		{0xbc, 0xbd, 0x22, 0xff},
+		{0x17, 0xbe, 0xcf, 0xff},
+	}
+	return p[i%len(p)]
+}
+
+// lighten blends c with white by f in [0, 1].
+func lighten(c color.Color, f float64) color.Color {
+	r, g, b, _ := c.RGBA()
+	mix := func(v uint32) uint8 { return uint8(float64(v>>8) + (255-float64(v>>8))*f) }
+	return color.RGBA{mix(r), mix(g), mix(b), 0xff}
+}
+
+// styler gives every series (file × target) its look: the target's colour,
+// and for the second and later files a dash pattern, a glyph and a lighter
+// fill, with the file's label in its legend name.
+type styler struct {
+	order  map[string]int
+	labels []string
+}
+
+func newStyler(s *Summary) styler {
+	return styler{order: targetOrder(s.Files), labels: s.Labels}
+}
+
+type look struct {
+	name   string
+	color  color.Color
+	fill   color.Color // bars
+	dashes []vg.Length
+	glyph  draw.GlyphDrawer
+}
+
+func (st styler) look(file int, target string) look {
+	name := target
+	if len(st.labels) > 1 {
+		name += " (" + st.labels[file] + ")"
+	}
+	dashes := [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
+	glyphs := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}}
+	c := palette(st.order[target])
+	return look{
+		name:   name,
+		color:  c,
+		fill:   lighten(c, math.Min(0.3*float64(file), 0.75)),
+		dashes: dashes[file%len(dashes)],
+		glyph:  glyphs[file%len(glyphs)],
+	}
+}
+
+// seriesKey identifies a series: a target in a file.
+type seriesKey struct {
+	file   int
+	target string
+}
+
+// seriesOf returns the series present in rows, ordered by file then target.
+func (st styler) seriesOf(rows []*Row) []seriesKey {
+	var out []seriesKey
+	for _, r := range rows {
+		k := seriesKey{r.File, r.Target}
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b seriesKey) int {
+		if a.file != b.file {
+			return a.file - b.file
+		}
+		return st.order[a.target] - st.order[b.target]
+	})
+	return out
+}
+
+func newPlot(title, xlabel, ylabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.Title.TextStyle.Font.Size = vg.Points(11)
+	p.Title.Padding = vg.Points(6)
+	p.X.Label.Text = xlabel
+	p.Y.Label.Text = ylabel
+	return p
+}
+
+// slug makes a name safe for a file name: "json?q=1" → "json-q-1".
+func slug(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' {
+			b.WriteRune(r)
+		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+			b.WriteByte('-')
+		}
+	}
+	out := strings.TrimSuffix(b.String(), "-")
+	if out == "" {
+		out = "x"
+	}
+	return out
+}
+
+// logTicks labels a log axis at 1, 2 and 5 per decade (only 1 when the
+// axis spans more than three decades), with unlabelled minor ticks.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	if lo <= 0 || hi <= 0 {
+		return nil
+	}
+	d0 := int(math.Floor(math.Log10(lo)))
+	d1 := int(math.Ceil(math.Log10(hi)))
+	wide := d1-d0 > 3
+	var ts []plot.Tick
+	for d := d0; d <= d1; d++ {
+		base := math.Pow10(d)
+		for m := 1; m < 10; m++ {
+			v := float64(m) * base
+			if v < lo*0.999 || v > hi*1.001 {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if m == 1 || (!wide && (m == 2 || m == 5)) {
+				t.Label = sig(v, 1)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// useLogY puts p's Y axis on a log scale over [lo, hi], padded a little.
+func useLogY(p *plot.Plot, lo, hi float64) {
+	if lo <= 0 || hi <= 0 || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return
+	}
+	if hi/lo < 2 {
+		lo, hi = lo/1.5, hi*1.5
+	}
+	p.Y.Scale = plot.LogScale{}
+	p.Y.Tick.Marker = logTicks{}
+	p.Y.Min, p.Y.Max = lo/1.15, hi*1.15
+}
+
+// rangeY tracks the positive extent of plotted values for log axes.
+type rangeY struct{ lo, hi float64 }
+
+func newRangeY() rangeY { return rangeY{math.Inf(1), math.Inf(-1)} }
+
+func (r *rangeY) add(v float64) {
+	if v > 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+		r.lo, r.hi = math.Min(r.lo, v), math.Max(r.hi, v)
+	}
+}
+
+func (r rangeY) ok() bool { return r.lo <= r.hi }
+
+// barsChart draws grouped bars: one group per endpoint, one bar per series,
+// from closed-model rows; min–max across rounds as error bars.
+func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Row) Stat) (Chart, bool) {
+	var rows []*Row
+	for _, r := range s.Rows {
+		if r.Model == results.ModelClosed && value(r).Valid() {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return Chart{}, false
+	}
+	var cats []string
+	for _, e := range endpoints(s.Files) {
+		for _, r := range rows {
+			if r.Endpoint == e {
+				cats = append(cats, e)
+				break
+			}
+		}
+	}
+	series := st.seriesOf(rows)
+	p := newPlot(title, "endpoint", ylabel)
+	p.NominalX(cats...)
+	p.X.Min, p.X.Max = -0.5, float64(len(cats))-0.5
+	p.Y.Min = 0
+	slot := 0.8 / float64(len(series))
+	dataWidth := float64(chartWidth) * 0.7 // rough width of the data area
+	barW := vg.Length(dataWidth / float64(len(cats)) * slot * 0.9)
+	var leg plot.Legend = plot.NewLegend()
+	for j, k := range series {
+		lk := st.look(k.file, k.target)
+		var first *plotter.BarChart
+		for ci, e := range cats {
+			var r *Row
+			for _, x := range rows {
+				if x.File == k.file && x.Target == k.target && x.Endpoint == e {
+					r = x
+				}
+			}
+			if r == nil {
+				continue
+			}
+			v := value(r)
+			x := float64(ci) + (float64(j)-float64(len(series)-1)/2)*slot
+			bc, err := plotter.NewBarChart(plotter.Values{v.Median}, barW)
+			if err != nil {
+				continue // NaN or Inf: nothing to draw
+			}
+			bc.XMin = x
+			bc.Color = lk.fill
+			bc.LineStyle.Color = lk.color
+			bc.LineStyle.Dashes = lk.dashes
+			p.Add(bc)
+			if v.N > 1 {
+				eb, err := plotter.NewYErrorBars(errBars{x: x, y: v.Median, lo: v.Median - v.Min, hi: v.Max - v.Median})
+				if err == nil {
+					eb.LineStyle.Width = vg.Points(1)
+					p.Add(eb)
+				}
+			}
+			if first == nil {
+				first = bc
+			}
+		}
+		if first != nil {
+			leg.Add(lk.name, first)
+		}
+	}
+	p.Y.Max *= 1.05
+	return Chart{Name: name, Title: title, plot: p, legend: leg}, true
+}
+
+// errBars is one point with asymmetric Y error bars.
+type errBars struct{ x, y, lo, hi float64 }
+
+func (e errBars) Len() int                      { return 1 }
+func (e errBars) XY(int) (float64, float64)     { return e.x, e.y }
+func (e errBars) YError(int) (float64, float64) { return e.lo, e.hi }
+
+// latencySelection picks, for endpoint e, the rows whose latency the
+// percentile and timeline charts show: open-model rows at the lowest
+// offered rate valid for every target (or each target's lowest valid rate
+// when they share none), else the closed model.
+func latencySelection(s *Summary, e string) (rows []*Row, model string) {
+	var open []*Row
+	for _, r := range s.Rows {
+		if r.Endpoint == e && r.Model == results.ModelOpen && r.LatencyValid {
+			open = append(open, r)
+		}
+	}
+	if len(open) > 0 {
+		st := styler{order: targetOrder(s.Files)}
+		series := st.seriesOf(open)
+		rates := map[float64]int{}
+		for _, r := range open {
+			rates[r.Rate]++
+		}
+		common := math.Inf(1)
+		for rt, n := range rates {
+			if n == len(series) && rt < common {
+				common = rt
+			}
+		}
+		for _, k := range series {
+			var pick *Row
+			for _, r := range open {
+				if r.File != k.file || r.Target != k.target {
+					continue
+				}
+				if r.Rate == common || (math.IsInf(common, 1) && (pick == nil || r.Rate < pick.Rate)) {
+					pick = r
+				}
+			}
+			if pick != nil {
+				rows = append(rows, pick)
+			}
+		}
+		return rows, results.ModelOpen
+	}
+	for _, r := range s.Rows {
+		if r.Endpoint == e && r.Model == results.ModelClosed && r.P50.Valid() {
+			rows = append(rows, r)
+		}
+	}
+	return rows, results.ModelClosed
+}
+
+// selectionText says where the latency of rows came from, for titles.
+func selectionText(rows []*Row, model string) (text string, sameRate bool) {
+	if model == results.ModelClosed {
+		return "closed model: no valid open-model points, latency hides queueing", true
+	}
+	sameRate = true
+	for _, r := range rows {
+		sameRate = sameRate && r.Rate == rows[0].Rate
+	}
+	if sameRate {
+		return fmt.Sprintf("open model at %s req/s, from intended send", rate(rows[0].Rate)), true
+	}
+	return "open model, from intended send", false
+}
+
+// nines maps a quantile q in [0, 1) to the HDR "nines" axis: −log10(1−q).
+func nines(q float64) float64 { return -math.Log10(1 - q) }
+
+// percentileChart draws the latency distribution per target on endpoint e
+// from the histograms merged across rounds.
+func percentileChart(s *Summary, st styler, e string) (Chart, bool, error) {
+	rows, model := latencySelection(s, e)
+	if len(rows) == 0 {
+		return Chart{}, false, nil
+	}
+	what, same := selectionText(rows, model)
+	title := fmt.Sprintf("Latency by percentile, %s (%s, merged rounds)", e, what)
+	p := newPlot(title, "percentile (log scale of nines)", "latency (ms, log scale)")
+	leg := plot.NewLegend()
+	yr := newRangeY()
+	maxX := 0.0
+	drawn := 0
+	for _, r := range rows {
+		var ls []results.Latency
+		for _, pt := range r.points {
+			if l := latencyOf(pt); l != nil && l.Count > 0 {
+				ls = append(ls, *l)
+			} else if l == nil && pt.Latency.Count > 0 {
+				ls = append(ls, pt.Latency) // open point without intended-send latency; noted
+			}
+		}
+		if len(ls) == 0 {
+			continue
+		}
+		merged, err := results.Merge(ls...)
+		if err != nil {
+			return Chart{}, false, fmt.Errorf("reports: %s %s: %w", r.Target, r.Endpoint, err)
+		}
+		h, err := results.DecodeHistogram(merged.Histogram)
+		if err != nil {
+			return Chart{}, false, fmt.Errorf("reports: %s %s: %w", r.Target, r.Endpoint, err)
+		}
+		top := math.Min(5, math.Log10(float64(merged.Count)))
+		var xys plotter.XYs
+		for x := 0.0; x <= top+1e-9; x += 0.025 {
+			q := 1 - math.Pow(10, -x)
+			v := float64(h.ValueAtQuantile(100*q)) / 1e6
+			xys = append(xys, plotter.XY{X: x, Y: v})
+			yr.add(v)
+		}
+		maxX = math.Max(maxX, top)
+		lk := st.look(r.File, r.Target)
+		ln, err := plotter.NewLine(xys)
+		if err != nil {
+			continue
+		}
+		ln.Color = lk.color
+		ln.Width = vg.Points(1.5)
+		ln.Dashes = lk.dashes
+		p.Add(ln)
+		name := lk.name
+		if !same {
+			name += " @ " + rate(r.Rate) + " req/s"
+		}
+		leg.Add(name, ln)
+		drawn++
+	}
+	if drawn == 0 || !yr.ok() {
+		return Chart{}, false, nil
+	}
+	var ticks []plot.Tick
+	for _, t := range []struct {
+		q     float64
+		label string
+	}{{0, "0%"}, {0.5, "50%"}, {0.9, "90%"}, {0.99, "99%"}, {0.999, "99.9%"}, {0.9999, "99.99%"}, {0.99999, "99.999%"}} {
+		if x := nines(t.q); x <= maxX+1e-9 {
+			ticks = append(ticks, plot.Tick{Value: x, Label: t.label})
+		}
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Min, p.X.Max = 0, math.Max(maxX, 1)
+	useLogY(p, yr.lo, yr.hi)
+	return Chart{Name: "latency-" + slug(e), Title: title, plot: p, legend: leg}, true, nil
+}
+
+// sweepChart draws p50 and p99 against offered rate for the open-model
+// points of endpoint e, with each target's knee and the SLO marked.
+func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
+	var rows []*Row
+	for _, r := range s.Rows {
+		if r.Endpoint == e && r.Model == results.ModelOpen {
+			rows = append(rows, r)
+		}
+	}
+	series := st.seriesOf(rows)
+	swept := false
+	for _, k := range series {
+		n := 0
+		for _, r := range rows {
+			if r.File == k.file && r.Target == k.target && r.LatencyValid {
+				n++
+			}
+		}
+		swept = swept || n >= 2
+	}
+	if !swept {
+		return Chart{}, false
+	}
+	title := fmt.Sprintf("Latency vs offered rate, %s (open model, from intended send; saturated points omitted)", e)
+	p := newPlot(title, "offered rate (req/s)", "latency (ms, log scale)")
+	leg := plot.NewLegend()
+	yr := newRangeY()
+	xmax := 0.0
+	type kneeMark struct {
+		lk   look
+		rate float64
+	}
+	var knees []kneeMark
+	var slos []int64
+	for _, k := range series {
+		lk := st.look(k.file, k.target)
+		var p50, p99 plotter.XYs
+		for _, r := range rows {
+			xmax = math.Max(xmax, r.Rate)
+			if r.File != k.file || r.Target != k.target || !r.LatencyValid || r.P50.Median <= 0 || r.P99.Median <= 0 {
+				continue // not valid, or not drawable on a log axis
+			}
+			p50 = append(p50, plotter.XY{X: r.Rate, Y: r.P50.Median / 1e6})
+			p99 = append(p99, plotter.XY{X: r.Rate, Y: r.P99.Median / 1e6})
+			yr.add(r.P50.Median / 1e6)
+			yr.add(r.P99.Median / 1e6)
+		}
+		for _, pair := range []struct {
+			xys   plotter.XYs
+			label string
+			c     color.Color
+			w     vg.Length
+		}{{p99, "p99", lk.color, 2}, {p50, "p50", lighten(lk.color, 0.45), 1.2}} {
+			if len(pair.xys) == 0 {
+				continue
+			}
+			ln, sc, err := plotter.NewLinePoints(pair.xys)
+			if err != nil {
+				continue
+			}
+			ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(float64(pair.w)), lk.dashes
+			sc.GlyphStyle = draw.GlyphStyle{Color: pair.c, Radius: vg.Points(2.5), Shape: lk.glyph}
+			p.Add(ln, sc)
+			leg.Add(lk.name+" "+pair.label, ln, sc)
+		}
+		for _, kn := range s.Files[k.file].Knees {
+			if kn.Target == k.target && kn.Endpoint == e {
+				if kn.Found {
+					knees = append(knees, kneeMark{lk, kn.Rate})
+				}
+				if kn.SLOP99Ns > 0 && !slices.Contains(slos, kn.SLOP99Ns) {
+					slos = append(slos, kn.SLOP99Ns)
+				}
+			}
+		}
+		if slo := s.Files[k.file].Settings.SLOP99Ns; slo > 0 && !slices.Contains(slos, slo) {
+			slos = append(slos, slo)
+		}
+	}
+	if !yr.ok() {
+		return Chart{}, false
+	}
+	for _, slo := range slos {
+		yr.add(float64(slo) / 1e6)
+	}
+	lo, hi := yr.lo/1.15, yr.hi*1.15
+	for _, kn := range knees {
+		ln, err := plotter.NewLine(plotter.XYs{{X: kn.rate, Y: lo}, {X: kn.rate, Y: hi}})
+		if err != nil {
+			continue
+		}
+		ln.Color, ln.Width, ln.Dashes = kn.lk.color, vg.Points(1), []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(ln)
+		leg.Add(fmt.Sprintf("%s knee %s req/s", kn.lk.name, rate(kn.rate)), ln)
+	}
+	for _, slo := range slos {
+		ln, err := plotter.NewLine(plotter.XYs{{X: 0, Y: float64(slo) / 1e6}, {X: xmax, Y: float64(slo) / 1e6}})
+		if err != nil {
+			continue
+		}
+		ln.Color, ln.Width, ln.Dashes = color.Black, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(ln)
+		leg.Add("SLO p99 ≤ "+human(slo), ln)
+	}
+	p.X.Min = 0
+	useLogY(p, yr.lo, yr.hi)
+	return Chart{Name: "sweep-" + slug(e), Title: title, plot: p, legend: leg}, true
+}
+
+// timelineChart draws latency over time in the first round of each
+// target's selected point on endpoint e.
+func timelineChart(s *Summary, st styler, e string) (Chart, bool) {
+	rows, model := latencySelection(s, e)
+	what, same := selectionText(rows, model)
+	title := fmt.Sprintf("Latency over time, %s (first round, %s)", e, what)
+	p := newPlot(title, "time into the measured window (s)", "latency per interval (ms, log scale)")
+	leg := plot.NewLegend()
+	yr := newRangeY()
+	for _, r := range rows {
+		pt := r.points[0]
+		if len(pt.Timeline) == 0 {
+			continue
+		}
+		lk := st.look(r.File, r.Target)
+		name := lk.name
+		if !same {
+			name += " @ " + rate(r.Rate) + " req/s"
+		}
+		var p50, p99 plotter.XYs
+		for _, b := range pt.Timeline {
+			if b.Requests == 0 || b.P50Ns <= 0 || b.P99Ns <= 0 {
+				continue // an empty interval has no latency
+			}
+			x := float64(b.OffsetNs) / 1e9
+			p50 = append(p50, plotter.XY{X: x, Y: float64(b.P50Ns) / 1e6})
+			p99 = append(p99, plotter.XY{X: x, Y: float64(b.P99Ns) / 1e6})
+			yr.add(float64(b.P50Ns) / 1e6)
+			yr.add(float64(b.P99Ns) / 1e6)
+		}
+		for _, pair := range []struct {
+			xys   plotter.XYs
+			label string
+			c     color.Color
+			w     float64
+		}{{p99, "p99", lk.color, 1.5}, {p50, "p50", lighten(lk.color, 0.45), 1}} {
+			if len(pair.xys) == 0 {
+				continue
+			}
+			ln, err := plotter.NewLine(pair.xys)
+			if err != nil {
+				continue
+			}
+			ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(pair.w), lk.dashes
+			p.Add(ln)
+			leg.Add(name+" "+pair.label, ln)
+		}
+	}
+	if !yr.ok() {
+		return Chart{}, false
+	}
+	p.X.Min = 0
+	useLogY(p, yr.lo, yr.hi)
+	return Chart{Name: "timeline-" + slug(e), Title: title, plot: p, legend: leg}, true
+}
+
+// roundsChart draws, for endpoint e, the closed-model throughput of every
+// round as a box per target with the rounds as dots, so that drift or one
+// bad round shows.
+func roundsChart(s *Summary, st styler, e string) (Chart, bool) {
+	var rows []*Row
+	for _, r := range s.Rows {
+		if r.Endpoint == e && r.Model == results.ModelClosed && r.Throughput.Valid() {
+			rows = append(rows, r)
+		}
+	}
+	if len(rows) == 0 {
+		return Chart{}, false
+	}
+	title := fmt.Sprintf("Throughput across rounds, %s (closed model; box: quartiles, dots: rounds)", e)
+	p := newPlot(title, "target", "throughput (req/s, log scale)")
+	leg := plot.NewLegend()
+	yr := newRangeY()
+	var names []string
+	for i, r := range rows {
+		lk := st.look(r.File, r.Target)
+		names = append(names, lk.name)
+		var vs plotter.Values
+		var dots plotter.XYs
+		for j, pt := range r.points {
+			v := math.Max(pt.Throughput, 1e-3) // a round with no success sits at the floor of the log axis
+			vs = append(vs, v)
+			// Spread the dots a little so equal rounds stay visible.
+			dots = append(dots, plotter.XY{X: float64(i) + 0.25 + 0.05*float64(j%3), Y: v})
+			yr.add(v)
+		}
+		bp, err := plotter.NewBoxPlot(vg.Points(30), float64(i), vs)
+		if err != nil {
+			continue
+		}
+		bp.FillColor = lighten(lk.color, 0.6)
+		bp.BoxStyle.Color, bp.MedianStyle.Color, bp.WhiskerStyle.Color = lk.color, lk.color, lk.color
+		bp.MedianStyle.Width = vg.Points(2)
+		bp.BoxStyle.Dashes = lk.dashes
+		bp.GlyphStyle.Color = lk.color
+		sc, err := plotter.NewScatter(dots)
+		if err != nil {
+			continue
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: lk.color, Radius: vg.Points(2.5), Shape: lk.glyph}
+		p.Add(bp, sc)
+		leg.Add(fmt.Sprintf("%s (%d rounds)", lk.name, len(vs)), swatch{fill: bp.FillColor, line: lk.color}, sc)
+	}
+	if !yr.ok() {
+		return Chart{}, false
+	}
+	p.NominalX(names...)
+	p.X.Min, p.X.Max = -0.6, float64(len(rows))-0.4
+	useLogY(p, yr.lo, yr.hi)
+	return Chart{Name: "rounds-" + slug(e), Title: title, plot: p, legend: leg}, true
+}
+
+// swatch is a legend thumbnail: a filled, outlined rectangle.
+type swatch struct{ fill, line color.Color }
+
+func (sw swatch) Thumbnail(c *draw.Canvas) {
+	pts := []vg.Point{
+		{X: c.Min.X, Y: c.Min.Y}, {X: c.Min.X, Y: c.Max.Y},
+		{X: c.Max.X, Y: c.Max.Y}, {X: c.Max.X, Y: c.Min.Y},
+	}
+	c.FillPolygon(sw.fill, pts)
+	c.StrokeLines(draw.LineStyle{Color: sw.line, Width: vg.Points(1)}, append(pts, pts[0]))
+}

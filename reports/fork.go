@@ -1,0 +1,287 @@
+package reports
+
+// This file draws the spawn-cost decomposition written by `bench fork`
+// (results.File.Fork). It coordinates with the fork package only through
+// the row naming below; rows it does not recognise still appear in the
+// fork table, just not in these charts.
+//
+// Decomposition ("where the CGI millisecond goes"): rows with
+// Group "decomposition", one per component, Name the component and
+// Params["target"] the deployment it belongs to ("cgi" when absent;
+// "fcgi" and "embedded" for the bars drawn beside CGI). Components stack
+// in this order, any other names after them in row order:
+//
+//	os-spawn, runtime-init, app-init, request, exit+reap
+//
+// The bar height is the sum of the components' median wall times.
+//
+// Amortisation: rows with Group "amortisation", Params["work_n"] (an
+// integer, the work done per request) and Params["deployment"] ("cgi",
+// "fcgi", "embedded"), Wall the median wall time of one request. The
+// overhead share of deployment d at work n is 1 − wall(embedded, n) /
+// wall(d, n), drawn against the embedded wall time at n (the work itself);
+// without embedded rows there is no baseline and the chart is skipped.
+
+import (
+	"cmp"
+	"fmt"
+	"image/color"
+	"math"
+	"slices"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"forkbench/results"
+)
+
+// Fork row groups and parameters the charts read.
+const (
+	GroupDecomposition = "decomposition"
+	GroupAmortisation  = "amortisation"
+	ParamTarget        = "target"
+	ParamWorkN         = "work_n"
+	ParamDeployment    = "deployment"
+)
+
+// forkComponents is the stacking order of the decomposition.
+func forkComponents() []string {
+	return []string{"os-spawn", "runtime-init", "app-init", "request", "exit+reap"}
+}
+
+// part is one component of a deployment's decomposition.
+type part struct {
+	name   string
+	wallNs float64
+}
+
+func rowTarget(r results.ForkRow) string {
+	if t := r.Params[ParamTarget]; t != "" {
+		return t
+	}
+	return TargetCGI
+}
+
+// decomposition returns target's components in stacking order and their
+// total median wall time.
+func decomposition(fk *results.Fork, target string) ([]part, float64) {
+	known := forkComponents()
+	var parts []part
+	for _, r := range fk.Rows {
+		if r.Group == GroupDecomposition && rowTarget(r) == target {
+			parts = append(parts, part{r.Name, r.Wall.MedianNs})
+		}
+	}
+	rank := func(n string) int {
+		if i := slices.Index(known, n); i >= 0 {
+			return i
+		}
+		return len(known)
+	}
+	slices.SortStableFunc(parts, func(a, b part) int { return cmp.Compare(rank(a.name), rank(b.name)) })
+	total := 0.0
+	for _, p := range parts {
+		total += p.wallNs
+	}
+	return parts, total
+}
+
+// componentColor is a fixed colour per component, distinct from the
+// target palette because a stack's segments are components, not targets.
+func componentColor(i int) color.Color {
+	p := []color.RGBA{
+		{0x4e, 0x79, 0xa7, 0xff}, // os-spawn
+		{0xf2, 0x8e, 0x2b, 0xff}, // runtime-init
+		{0xe1, 0x57, 0x59, 0xff}, // app-init
+		{0x76, 0xb7, 0xb2, 0xff}, // request
+		{0x59, 0xa1, 0x4f, 0xff}, // exit+reap
+		{0xed, 0xc9, 0x48, 0xff},
+		{0xb0, 0x7a, 0xa1, 0xff},
+		{0xff, 0x9d, 0xa7, 0xff},
+		{0x9c, 0x75, 0x5f, 0xff},
+		{0xba, 0xb0, 0xac, 0xff},
+	}
+	return p[i%len(p)]
+}
+
+func forkCharts(s *Summary) []Chart {
+	var out []Chart
+	if c, ok := decompositionChart(s); ok {
+		out = append(out, c)
+	}
+	if c, ok := amortisationChart(s); ok {
+		out = append(out, c)
+	}
+	return out
+}
+
+// decompositionChart stacks each deployment's components into one bar:
+// CGI first, then FastCGI and embedded beside it.
+func decompositionChart(s *Summary) (Chart, bool) {
+	type bar struct {
+		label string
+		parts []part
+	}
+	var bars []bar
+	comps := forkComponents()
+	for fi, f := range s.Files {
+		if f.Fork == nil {
+			continue
+		}
+		present := map[string]bool{}
+		for _, r := range f.Fork.Rows {
+			if r.Group == GroupDecomposition {
+				present[rowTarget(r)] = true
+			}
+		}
+		// CGI first, the bars to set it against beside it.
+		ts := orderedTargets(s.Files, present)
+		rank := func(t string) int {
+			if i := slices.Index([]string{TargetCGI, TargetFCGI, TargetEmbedded}, t); i >= 0 {
+				return i
+			}
+			return 3
+		}
+		slices.SortStableFunc(ts, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
+		for _, t := range ts {
+			parts, _ := decomposition(f.Fork, t)
+			lbl := displayName(t)
+			if len(s.Files) > 1 {
+				lbl += " (" + s.Labels[fi] + ")"
+			}
+			bars = append(bars, bar{lbl, parts})
+			for _, p := range parts {
+				if !slices.Contains(comps, p.name) {
+					comps = append(comps, p.name)
+				}
+			}
+		}
+	}
+	if len(bars) == 0 {
+		return Chart{}, false
+	}
+	title := "Where the CGI millisecond goes (fork decomposition, median wall time per request)"
+	p := newPlot(title, "deployment", "wall time per request (ms)")
+	var names []string
+	for _, b := range bars {
+		names = append(names, b.label)
+	}
+	p.NominalX(names...)
+	leg := plot.NewLegend()
+	barW := vg.Length(float64(chartWidth) * 0.7 / float64(len(bars)) * 0.6)
+	var below *plotter.BarChart
+	for ci, comp := range comps {
+		vs := make(plotter.Values, len(bars))
+		used := false
+		for bi, b := range bars {
+			for _, pt := range b.parts {
+				if pt.name == comp {
+					vs[bi] += pt.wallNs / 1e6
+					used = true
+				}
+			}
+		}
+		if !used {
+			continue
+		}
+		bc, err := plotter.NewBarChart(vs, barW)
+		if err != nil {
+			continue
+		}
+		bc.Color = componentColor(ci)
+		bc.LineStyle.Width = vg.Points(0.5)
+		if below != nil {
+			bc.StackOn(below)
+		}
+		below = bc
+		p.Add(bc)
+		leg.Add(comp, bc)
+	}
+	if below == nil {
+		return Chart{}, false
+	}
+	p.Y.Min = 0
+	p.X.Min, p.X.Max = -0.6, float64(len(bars))-0.4
+	return Chart{Name: "fork-decomposition", Title: title, plot: p, legend: leg}, true
+}
+
+// amortisationChart draws each deployment's overhead share against the
+// work per request.
+func amortisationChart(s *Summary) (Chart, bool) {
+	title := "Amortisation: share of each request spent on deployment overhead (fork rows)"
+	p := newPlot(title, "work per request (ms, embedded wall time, log scale)", "overhead share of wall time (%)")
+	leg := plot.NewLegend()
+	st := newStyler(s)
+	drawn := false
+	xlo, xhi := math.Inf(1), math.Inf(-1)
+	for fi, f := range s.Files {
+		if f.Fork == nil {
+			continue
+		}
+		wall := map[string]map[int]float64{}
+		for _, r := range f.Fork.Rows {
+			if r.Group != GroupAmortisation {
+				continue
+			}
+			n, err := strconv.Atoi(r.Params[ParamWorkN])
+			d := r.Params[ParamDeployment]
+			if err != nil || d == "" || r.Wall.MedianNs <= 0 {
+				continue
+			}
+			if wall[d] == nil {
+				wall[d] = map[int]float64{}
+			}
+			wall[d][n] = r.Wall.MedianNs
+		}
+		base := wall[TargetEmbedded]
+		if len(base) == 0 {
+			continue
+		}
+		present := map[string]bool{}
+		for d := range wall {
+			if d != TargetEmbedded {
+				present[d] = true
+			}
+		}
+		for _, d := range orderedTargets(s.Files, present) {
+			var xys plotter.XYs
+			for n, w := range wall[d] {
+				if b, ok := base[n]; ok {
+					xys = append(xys, plotter.XY{X: b / 1e6, Y: 100 * (1 - b/w)})
+				}
+			}
+			if len(xys) == 0 {
+				continue
+			}
+			slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+			for _, xy := range xys {
+				xlo, xhi = math.Min(xlo, xy.X), math.Max(xhi, xy.X)
+			}
+			lk := st.look(fi, d)
+			ln, sc, err := plotter.NewLinePoints(xys)
+			if err != nil {
+				continue
+			}
+			ln.Color, ln.Width, ln.Dashes = lk.color, vg.Points(1.5), lk.dashes
+			sc.GlyphStyle = draw.GlyphStyle{Color: lk.color, Radius: vg.Points(2.5), Shape: lk.glyph}
+			p.Add(ln, sc)
+			leg.Add(fmt.Sprintf("%s vs embedded", lk.name), ln, sc)
+			drawn = true
+		}
+	}
+	if !drawn {
+		return Chart{}, false
+	}
+	if xlo > 0 && xhi/xlo > 10 {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+		p.X.Min, p.X.Max = xlo/1.2, xhi*1.2
+	} else {
+		p.X.Label.Text = "work per request (ms, embedded wall time)"
+	}
+	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, 0), math.Max(p.Y.Max, 100)
+	return Chart{Name: "fork-amortisation", Title: title, plot: p, legend: leg}, true
+}

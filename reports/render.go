@@ -1,0 +1,225 @@
+// Package reports turns result files into a report: a terminal summary,
+// report.md, report.csv, charts as SVG and PNG, and report.html, one
+// self-contained page with every chart inlined.
+//
+// It reads results.File values only: it never starts a target or sends a
+// request, so a file from months ago, or from another machine, can be
+// redrawn or overlaid on a newer one. Every figure comes from one
+// reduction (Summarize): the median across rounds with its range, latency
+// from intended send times for the open model, capacity from the closed
+// model. What it cannot vouch for it says in the notes rather than
+// dropping: saturated points, generator-bound points, errors, wide spread
+// across rounds, partial runs.
+package reports
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"forkbench/results"
+)
+
+// Output formats of Render.
+const (
+	FormatHTML = "html"
+	FormatMD   = "md"
+	FormatCSV  = "csv"
+	FormatPNG  = "png"
+	FormatSVG  = "svg"
+)
+
+// AllFormats lists every output format, the default of Render and Run.
+func AllFormats() []string {
+	return []string{FormatHTML, FormatMD, FormatCSV, FormatPNG, FormatSVG}
+}
+
+// Errors of Render and Run.
+var (
+	// ErrUnknownFormat is returned for an output format Render cannot write.
+	ErrUnknownFormat = errors.New("reports: unknown format")
+	// ErrNoFiles is returned when there is nothing to report on.
+	ErrNoFiles = errors.New("reports: no result files")
+)
+
+// ParseFormats splits a comma-separated format list ("html,md"),
+// rejecting unknown names; empty means every format.
+func ParseFormats(s string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f == "" {
+			continue
+		}
+		if !slices.Contains(AllFormats(), f) {
+			return nil, fmt.Errorf("%w %q (want %s)", ErrUnknownFormat, f, strings.Join(AllFormats(), ", "))
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	if len(out) == 0 {
+		return AllFormats(), nil
+	}
+	return out, nil
+}
+
+// Render writes the report of files into outDir in formats (empty means
+// all): report.html, report.md, report.csv, charts/*.svg, charts/*.png.
+// Each file is written atomically. It returns the paths written, with
+// report.html last when written.
+func Render(ctx context.Context, files []*results.File, outDir string, formats []string) ([]string, error) {
+	if len(files) == 0 {
+		return nil, ErrNoFiles
+	}
+	formats, err := ParseFormats(strings.Join(formats, ","))
+	if err != nil {
+		return nil, err
+	}
+	want := func(f string) bool { return slices.Contains(formats, f) }
+	s := Summarize(files)
+	var written []string
+	write := func(rel string, data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		path := filepath.Join(outDir, rel)
+		if err := results.WriteFileAtomic(path, data); err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		written = append(written, path)
+		return nil
+	}
+
+	var cs []Chart
+	if want(FormatHTML) || want(FormatSVG) || want(FormatPNG) {
+		if cs, err = charts(s); err != nil {
+			return written, err
+		}
+	}
+	var inline []htmlChart
+	var links []chartLink
+	for _, c := range cs {
+		if want(FormatSVG) || want(FormatHTML) {
+			svg, err := c.SVG()
+			if err != nil {
+				return written, err
+			}
+			if want(FormatSVG) {
+				rel := filepath.Join("charts", c.Name+".svg")
+				if err := write(rel, svg); err != nil {
+					return written, err
+				}
+				links = append(links, chartLink{c.Title, filepath.ToSlash(rel)})
+			}
+			inline = append(inline, htmlChart{Name: c.Name, Title: c.Title, SVG: inlineSVG(svg)})
+		}
+		if want(FormatPNG) {
+			png, err := c.PNG()
+			if err != nil {
+				return written, err
+			}
+			rel := filepath.Join("charts", c.Name+".png")
+			if err := write(rel, png); err != nil {
+				return written, err
+			}
+			if !want(FormatSVG) {
+				links = append(links, chartLink{c.Title, filepath.ToSlash(rel)})
+			}
+		}
+	}
+	if want(FormatCSV) {
+		var b bytes.Buffer
+		if err := writeCSV(&b, s); err != nil {
+			return written, err
+		}
+		if err := write("report.csv", b.Bytes()); err != nil {
+			return written, err
+		}
+	}
+	if want(FormatMD) {
+		var b bytes.Buffer
+		if err := writeMarkdown(&b, s, links); err != nil {
+			return written, err
+		}
+		if err := write("report.md", b.Bytes()); err != nil {
+			return written, err
+		}
+	}
+	if want(FormatHTML) {
+		var b bytes.Buffer
+		if err := writeHTML(&b, s, inline); err != nil {
+			return written, err
+		}
+		if err := write("report.html", b.Bytes()); err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// Run implements `bench report FILE.json [FILE2.json …] [--out DIR]
+// [--format html,md,csv,png,svg]`: it reads the files (several are
+// overlaid, each labelled by its Label or its file name), renders the
+// report and prints the paths written, report.html last. Flags may come
+// before or after the files. A file that is missing, truncated or from a
+// newer forkbench is a one-line error naming it. -h prints the usage and
+// returns flag.ErrHelp.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "", "output directory (default: the directory of the first file)")
+	format := fs.String("format", strings.Join(AllFormats(), ","), "comma-separated output formats: "+strings.Join(AllFormats(), ", "))
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format %s]\n", strings.Join(AllFormats(), ","))
+		fs.PrintDefaults()
+	}
+	var paths []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return fmt.Errorf("reports: %w", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format …]", ErrNoFiles)
+	}
+	formats, err := ParseFormats(*format)
+	if err != nil {
+		return err
+	}
+	files := make([]*results.File, 0, len(paths))
+	for _, p := range paths {
+		f, err := results.Read(p)
+		if err != nil {
+			return fmt.Errorf("reports: %w", err)
+		}
+		if f.Label == "" {
+			f.Label = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		}
+		files = append(files, f)
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Dir(paths[0])
+	}
+	written, err := Render(ctx, files, dir, formats)
+	for _, w := range written {
+		fmt.Fprintln(stdout, w)
+	}
+	return err
+}
