@@ -199,7 +199,7 @@ func New(kind string, o Options) (targets.Target, error) {
 		return cgi.New(cgi.Config{
 			Listen:   o.Listen,
 			ErrorLog: errLog,
-			Host: cgi.Host{
+			Host: &cgi.Host{
 				Path:         bin,
 				Env:          o.AppEnv(),
 				Timeout:      o.CGITimeout,
@@ -230,7 +230,7 @@ func New(kind string, o Options) (targets.Target, error) {
 			cfg.Daemon.Path = bin
 			cfg.Daemon.Env = o.AppEnv()
 			if bin == o.AppBin {
-				cfg.Daemon.Args = []string{"-fcgi", "@ADDR@"}
+				cfg.Daemon.Args = []string{"-fcgi", fcgi.AddrPlaceholder}
 			}
 		} else if o.FCGIAddr == "" {
 			return nil, fmt.Errorf("catalog: --fcgi-external needs --fcgi-addr")

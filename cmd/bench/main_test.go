@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"forkbench/internal/testbin"
+	"forkbench/results"
+)
+
+var bins testbin.Paths
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "forkbench-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bins, err = testbin.Build(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// bench runs the real bench binary with the test's data directory.
+func bench(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bins.Bench, args...)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
+	return cmd
+}
+
+func children(pid int) []int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	var out []int
+	for _, f := range strings.Fields(string(data)) {
+		n, _ := strconv.Atoi(f)
+		out = append(out, n)
+	}
+	return out
+}
+
+// TestServe checks `bench serve` for every deployment: the URL on the
+// first line, the app answering, and after SIGTERM no child process and no
+// socket file left.
+func TestServe(t *testing.T) {
+	for _, kind := range []string{"embedded", "cgi", "fcgi"} {
+		t.Run(kind, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			sockDir := t.TempDir()
+			args := []string{"serve", "--target", kind, "--app-bin", bins.SampleApp, "--data", t.TempDir()}
+			if kind == "fcgi" {
+				args = append(args, "--fcgi-addr", "unix:"+filepath.Join(sockDir, "app.sock"))
+			}
+			cmd := bench(t, ctx, args...)
+			cmd.Stderr = os.Stderr
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if err != nil {
+				t.Fatalf("reading first line: %v", err)
+			}
+			url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
+			if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
+				t.Fatalf("first line = %q; want \"listening on http://127.0.0.1:PORT\"", line)
+			}
+			resp, err := http.Get(url + "/plaintext")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != "Hello, World!" {
+				t.Fatalf("GET /plaintext = %d %q; want 200 \"Hello, World!\"", resp.StatusCode, body)
+			}
+			kids := children(cmd.Process.Pid)
+			if kind == "fcgi" && len(kids) != 1 {
+				t.Errorf("fcgi serve has children %v; want exactly the daemon", kids)
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("bench serve exited with %v after SIGTERM; want 0", err)
+			}
+			for _, k := range kids {
+				if _, err := os.Stat(fmt.Sprintf("/proc/%d", k)); err == nil {
+					st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", k))
+					t.Errorf("child %d still exists after stop: %s", k, st)
+				}
+			}
+			if entries, _ := os.ReadDir(sockDir); len(entries) != 0 {
+				t.Errorf("socket directory holds %d entries after stop; want none", len(entries))
+			}
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := bench(t, ctx, "verify", "--app-bin", bins.SampleApp).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bench verify: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "3 deployments (embedded,fcgi,cgi) answered") {
+		t.Errorf("bench verify output = %q", out)
+	}
+}
+
+// TestVerifyNamesDifference points the CGI deployment at a program that
+// answers differently: verify must fail and name it.
+func TestVerifyNamesDifference(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	script := filepath.Join(t.TempDir(), "wrong.cgi")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\nServer: forkbench\\r\\n\\r\\nHello, Wrld!'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := bench(t, ctx, "verify", "--app-bin", bins.SampleApp, "--cgi-bin", script, "--targets", "embedded,cgi").CombinedOutput()
+	if err == nil {
+		t.Fatalf("bench verify succeeded against a wrong CGI program:\n%s", out)
+	}
+	if !strings.Contains(string(out), "cgi") || !strings.Contains(string(out), "/plaintext") {
+		t.Errorf("bench verify output %q does not name the deployment and request", out)
+	}
+}
+
+func TestRunBadInput(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown target", []string{"--targets", "nope"}, `unknown target "nope"`},
+		{"unknown endpoint", []string{"--endpoints", "nope"}, `unknown endpoint "nope"`},
+		{"unknown flag", []string{"--frobnicate"}, "frobnicate"},
+		{"bad slo", []string{"--slo-p99", "fast"}, `--slo-p99: cannot parse "fast"`},
+		{"missing config", []string{"--config", "/nonexistent/x.toml"}, "/nonexistent/x.toml"},
+		{"unreachable url", []string{"--url", "http://127.0.0.1:1", "--rounds", "1"}, "unreachable"},
+		{"non-loopback url", []string{"--url", "http://192.0.2.1:80"}, "not a loopback address"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			out := t.TempDir()
+			cmd := bench(t, ctx, append([]string{"run", "--app-bin", bins.SampleApp, "--out", out}, c.args...)...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if err == nil {
+				t.Fatalf("bench run %v succeeded; want an error", c.args)
+			}
+			if !strings.Contains(stderr.String(), c.want) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr.String(), c.want)
+			}
+		})
+	}
+}
+
+// TestRunInterrupted sends SIGINT during a run: the results gathered so far
+// are written, marked partial, and every target process is gone.
+func TestRunInterrupted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out := t.TempDir()
+	cmd := bench(t, ctx, "run", "--app-bin", bins.SampleApp, "--out", out, "--targets", "embedded",
+		"--endpoints", "plaintext", "--model", "closed", "--duration", "1s", "--warmup", "0s", "--rounds", "30", "--no-report")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "results.json")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if f, err := results.Read(path); err == nil && len(f.Points) >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no point written within 60s; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	kids := children(cmd.Process.Pid)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Error("interrupted run exited 0; want non-zero")
+	}
+	f, err := results.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Partial || len(f.Points) == 0 || len(f.Points) >= 30 {
+		t.Errorf("after SIGINT: partial=%v points=%d; want partial with some but not all points", f.Partial, len(f.Points))
+	}
+	for _, k := range kids {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", k)); err == nil {
+			t.Errorf("target process %d still exists after the interrupted run", k)
+		}
+	}
+}
+
+// TestRunSmall runs a short real measurement of all three deployments and
+// checks the result file describes it fully.
+func TestRunSmall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+	defer cancel()
+	out := t.TempDir()
+	cmd := bench(t, ctx, "run", "--app-bin", bins.SampleApp, "--out", out, "--endpoints", "plaintext",
+		"--model", "closed,open", "--rate", "50", "--duration", "500ms", "--warmup", "100ms", "--rounds", "2", "--connections", "4")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench run: %v\nstderr:\n%s", err, stderr.String())
+	}
+	f, err := results.Read(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Partial {
+		t.Errorf("complete run marked partial: %s", f.PartialReason)
+	}
+	if got, want := len(f.Points), 3*2*2; got != want {
+		t.Errorf("points = %d; want %d (3 targets × 2 models × 2 rounds)", got, want)
+	}
+	if f.Environment.GoVersion == "" || f.Environment.CPUs == 0 || f.Environment.Kernel == "" {
+		t.Errorf("environment not recorded: %+v", f.Environment)
+	}
+	if f.Pinning.Enabled != (f.Environment.CPUs >= 2) {
+		t.Errorf("pinning = %+v with %d CPUs", f.Pinning, f.Environment.CPUs)
+	}
+	orders := map[int][]string{}
+	for _, p := range f.Points {
+		if p.Model == results.ModelClosed {
+			orders[p.Round] = append(orders[p.Round], p.Target)
+		}
+		if p.Requests == 0 || p.StatusCodes["200"] != p.Requests {
+			t.Errorf("%s %s round %d: %d requests, codes %v; want all 200", p.Target, p.Model, p.Round, p.Requests, p.StatusCodes)
+		}
+		if !p.Server.Observed || p.Server.CPUNs <= 0 {
+			t.Errorf("%s: server cost not observed: %+v", p.Target, p.Server)
+		}
+		if p.Latency.Histogram == "" {
+			t.Errorf("%s: no histogram", p.Target)
+		}
+		if p.Model == results.ModelOpen && p.Corrected == nil {
+			t.Errorf("%s: open point without corrected latency", p.Target)
+		}
+	}
+	if fmt.Sprint(orders[1]) != "[embedded fcgi cgi]" || fmt.Sprint(orders[2]) != "[cgi fcgi embedded]" {
+		t.Errorf("round orders = %v; want interleaved A B C then C B A", orders)
+	}
+	for _, name := range []string{"report.html", "report.md", "report.csv"} {
+		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s not written: %v", name, err)
+		}
+	}
+	if !strings.Contains(stdout.String(), "report.html") {
+		t.Errorf("stdout does not end with the report path:\n%s", stdout.String())
+	}
+	raw, _ := json.Marshal(f.Settings)
+	if !strings.Contains(string(raw), `"rounds":2`) {
+		t.Errorf("settings not recorded: %s", raw)
+	}
+}

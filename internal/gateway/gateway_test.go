@@ -1,0 +1,266 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// childEnvVar marks the test binary re-run as a CGI script by the stdlib
+// cgi.Handler, so Env can be compared with what the standard library sets.
+const childEnvVar = "FORKBENCH_GATEWAY_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnvVar) == "1" {
+		// Child: dump the environment, one "K=V" per line.
+		var b strings.Builder
+		b.WriteString("Content-Type: text/plain\r\n\r\n")
+		for _, kv := range os.Environ() {
+			b.WriteString(kv)
+			b.WriteByte('\n')
+		}
+		_, _ = os.Stdout.WriteString(b.String())
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// envMap turns "K=V" pairs into a map, failing on duplicates.
+func envMap(t *testing.T, env []string) map[string]string {
+	t.Helper()
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			t.Fatalf("pair without '=': %q", kv)
+		}
+		if _, dup := m[k]; dup {
+			t.Errorf("duplicate variable %s", k)
+		}
+		m[k] = v
+	}
+	return m
+}
+
+func TestEnvMatchesStdlib(t *testing.T) {
+	tests := []struct {
+		name       string
+		scriptName string
+		req        func() *http.Request
+	}{
+		{"get with query", "", func() *http.Request {
+			r := httptest.NewRequest("GET", "http://example.com:8080/a/b?x=1&y=%20z", nil)
+			r.Header.Set("User-Agent", "forkbench-test")
+			r.Header.Add("Accept", "text/html")
+			r.Header.Add("Accept", "text/plain")
+			return r
+		}},
+		{"mounted script", "/app.cgi/", func() *http.Request {
+			return httptest.NewRequest("GET", "http://example.com/app.cgi/extra/path", nil)
+		}},
+		{"post with body", "/app.cgi", func() *http.Request {
+			r := httptest.NewRequest("POST", "http://127.0.0.1:9/app.cgi", strings.NewReader("a=1&b=2"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.RemoteAddr = "[::1]:4567"
+			return r
+		}},
+		{"cookies and proxy", "", func() *http.Request {
+			r := httptest.NewRequest("GET", "http://example.com/", nil)
+			r.Header.Add("Cookie", "a=1")
+			r.Header.Add("Cookie", "b=2")
+			r.Header.Set("Proxy", "http://evil.example:1")
+			return r
+		}},
+		{"tls default port", "", func() *http.Request {
+			r := httptest.NewRequest("GET", "https://example.com/secure", nil)
+			r.TLS = &tls.ConnectionState{}
+			return r
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			marker := childEnvVar + "=1"
+			h := &cgi.Handler{Path: os.Args[0], Root: tt.scriptName, Env: []string{marker}}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, tt.req())
+			if rec.Code != http.StatusOK {
+				t.Fatalf("stdlib cgi.Handler status = %d; want 200 (body %q)", rec.Code, rec.Body)
+			}
+			want := envMap(t, strings.Split(strings.TrimSuffix(rec.Body.String(), "\n"), "\n"))
+			// The host, not the gateway, decides what the child inherits.
+			delete(want, "PATH")
+			delete(want, "LD_LIBRARY_PATH")
+
+			got := envMap(t, Env(tt.req(), Config{
+				ScriptName:     tt.scriptName,
+				ScriptFilename: os.Args[0],
+				ServerSoftware: "go",
+				Extra:          []string{marker},
+			}))
+			for k, w := range want {
+				if g, ok := got[k]; !ok || g != w {
+					t.Errorf("Env()[%s] = %q (present %v); want %q", k, g, ok, w)
+				}
+			}
+			for k, g := range got {
+				if _, ok := want[k]; !ok {
+					t.Errorf("Env() has %s=%q; stdlib does not set it", k, g)
+				}
+			}
+		})
+	}
+}
+
+// localAddrCtx is what net/http's server puts in every request's context.
+func localAddrCtx(addr string) context.Context {
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		panic(err)
+	}
+	return context.WithValue(context.Background(), http.LocalAddrContextKey, a)
+}
+
+func TestEnv(t *testing.T) {
+	tests := []struct {
+		name   string
+		req    func() *http.Request
+		cfg    Config
+		want   map[string]string // exact values
+		absent []string
+	}{
+		{
+			name: "httpoxy",
+			req: func() *http.Request {
+				r := httptest.NewRequest("GET", "http://example.com/", nil)
+				r.Header.Set("Proxy", "http://evil.example:1")
+				r.Header["proxy"] = []string{"http://evil.example:2"} // a non-canonical key
+				return r
+			},
+			absent: []string{"HTTP_PROXY"},
+		},
+		{
+			name: "underscore header names are withheld",
+			req: func() *http.Request {
+				r := httptest.NewRequest("GET", "http://example.com/", nil)
+				r.Header.Set("X-Real-Ip", "10.0.0.1")
+				r.Header["X_real_ip"] = []string{"6.6.6.6"}
+				r.Header["X=y"] = []string{"z"}
+				return r
+			},
+			want:   map[string]string{"HTTP_X_REAL_IP": "10.0.0.1"},
+			absent: []string{"HTTP_X=Y", "HTTP_X_Y"},
+		},
+		{
+			name: "defaults",
+			req: func() *http.Request {
+				return httptest.NewRequest("GET", "http://example.com/p/q", nil)
+			},
+			want: map[string]string{
+				"GATEWAY_INTERFACE": "CGI/1.1",
+				"SERVER_SOFTWARE":   "forkbench",
+				"SERVER_NAME":       "example.com",
+				"SERVER_PORT":       "80",
+				"SERVER_PROTOCOL":   "HTTP/1.1",
+				"SCRIPT_NAME":       "",
+				"PATH_INFO":         "/p/q",
+				"REQUEST_URI":       "/p/q",
+				"QUERY_STRING":      "",
+				"REMOTE_ADDR":       "192.0.2.1",
+				"REMOTE_PORT":       "1234",
+				"HTTP_HOST":         "example.com",
+			},
+			absent: []string{"SCRIPT_FILENAME", "CONTENT_LENGTH", "CONTENT_TYPE", "HTTPS"},
+		},
+		{
+			name: "port from the local address when Host has none",
+			req: func() *http.Request {
+				r := httptest.NewRequestWithContext(localAddrCtx("127.0.0.1:4321"), "GET", "/", nil)
+				r.Host = ""
+				return r
+			},
+			want:   map[string]string{"SERVER_NAME": "127.0.0.1", "SERVER_PORT": "4321"},
+			absent: []string{"HTTP_HOST"},
+		},
+		{
+			name: "unix socket peer",
+			req: func() *http.Request {
+				r := httptest.NewRequest("GET", "http://example.com/", nil)
+				r.RemoteAddr = "@"
+				return r
+			},
+			want:   map[string]string{"REMOTE_ADDR": "@", "REMOTE_HOST": "@"},
+			absent: []string{"REMOTE_PORT"},
+		},
+		{
+			name: "body of unknown length",
+			req: func() *http.Request {
+				r := httptest.NewRequest("POST", "http://example.com/", strings.NewReader("x"))
+				r.ContentLength = -1
+				return r
+			},
+			absent: []string{"CONTENT_LENGTH"},
+		},
+		{
+			name: "http2 and extra last",
+			req: func() *http.Request {
+				r := httptest.NewRequest("GET", "http://example.com/", nil)
+				r.Proto = "HTTP/2.0"
+				return r
+			},
+			cfg:  Config{ServerSoftware: "x", ScriptFilename: "/srv/app.php", Extra: []string{"FORKBENCH_DB=/tmp/db"}},
+			want: map[string]string{"SERVER_PROTOCOL": "HTTP/2.0", "SERVER_SOFTWARE": "x", "SCRIPT_FILENAME": "/srv/app.php", "FORKBENCH_DB": "/tmp/db"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := Env(tt.req(), tt.cfg)
+			got := envMap(t, env)
+			for k, w := range tt.want {
+				if g, ok := got[k]; !ok || g != w {
+					t.Errorf("Env()[%s] = %q (present %v); want %q", k, g, ok, w)
+				}
+			}
+			for _, k := range tt.absent {
+				if g, ok := got[k]; ok {
+					t.Errorf("Env()[%s] = %q; want it absent", k, g)
+				}
+			}
+			if n := len(tt.cfg.Extra); n > 0 && !slices.Equal(env[len(env)-n:], tt.cfg.Extra) {
+				t.Errorf("Env() ends %q; want Extra %q last", env[len(env)-n:], tt.cfg.Extra)
+			}
+		})
+	}
+}
+
+func BenchmarkEnv(b *testing.B) {
+	r := httptest.NewRequest("GET", "http://127.0.0.1:8080/hello?name=x", nil)
+	r.Header.Set("User-Agent", "vegeta")
+	r.Header.Set("Accept", "*/*")
+	r.Header.Set("Accept-Encoding", "gzip")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = Env(r, Config{})
+	}
+}
+
+func ExampleEnv() {
+	r := httptest.NewRequest("GET", "http://example.com/app.cgi/hello?name=gopher", nil)
+	env := Env(r, Config{ScriptName: "/app.cgi"})
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "SCRIPT_NAME=") || strings.HasPrefix(kv, "PATH_INFO=") || strings.HasPrefix(kv, "QUERY_STRING=") {
+			fmt.Println(kv)
+		}
+	}
+	// Output:
+	// QUERY_STRING=name=gopher
+	// SCRIPT_NAME=/app.cgi
+	// PATH_INFO=/hello
+}

@@ -1,0 +1,145 @@
+package cgi
+
+// This file is the child side of the tests: TestMain re-runs the test binary
+// as the CGI program, as net/http/cgi's host_test.go does, and childMain
+// answers according to PATH_INFO.
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	// childEnv makes the test binary a CGI child ("1") or the grandchild a
+	// hanging child spawns ("grandchild").
+	childEnv = "FORKBENCH_CGI_TEST_CHILD"
+	// pidsEnv names the file (or FIFO) a hanging child reports
+	// "pid grandchild-pid" to, since it never answers.
+	pidsEnv = "FORKBENCH_CGI_TEST_PIDS"
+	// gateEnv names the FIFO /stream waits on between its two writes.
+	gateEnv = "FORKBENCH_CGI_TEST_GATE"
+)
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childEnv) {
+	case "1":
+		os.Exit(childMain())
+	case "grandchild":
+		sleepForever()
+	}
+	code := m.Run()
+	if code == 0 {
+		if z := zombieChildren(); len(z) > 0 {
+			fmt.Fprintf(os.Stderr, "zombie children left: %v\n", z)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func childMain() int {
+	out := os.Stdout
+	pid := strconv.Itoa(os.Getpid())
+	switch os.Getenv("PATH_INFO") {
+	case "/ok":
+		fmt.Fprintf(out, "Content-Type: text/plain\r\nX-Pid: %s\r\n\r\nok\n", pid)
+	case "/status":
+		io.WriteString(out, "Status: 404 Not Found\nContent-Type: text/plain\n\nnope\n")
+	case "/nocontent":
+		io.WriteString(out, "Status: 204 No Content\n\nthis body must not reach the client")
+	case "/hang":
+		gc := exec.Command(os.Args[0])
+		gc.Env = []string{childEnv + "=grandchild"}
+		gc.Stdout = os.Stdout // the grandchild holds the response pipe too
+		if err := gc.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := reportPids(os.Getpid(), gc.Process.Pid); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		sleepForever()
+	case "/detach":
+		fmt.Fprintf(out, "Content-Type: text/plain\nX-Pid: %s\n\ndone\n", pid)
+		out.Close()
+		sleepForever()
+	case "/toolong":
+		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 3\n\nabcdef")
+	case "/hop":
+		io.WriteString(out, "Content-Type: text/plain\nConnection: close\nTransfer-Encoding: gzip\nUpgrade: h2c\nX-Keep: 1\n\nbody\n")
+	case "/crash":
+		return 3
+	case "/garbage":
+		io.WriteString(out, "this is not a header\n\nbody\n")
+	case "/partial":
+		io.WriteString(out, "Content-Type: text/plain\n")
+		return 1
+	case "/fail-after":
+		io.WriteString(out, "Content-Type: text/plain\n\nall of it\n")
+		return 1
+	case "/env":
+		env := os.Environ()
+		sort.Strings(env)
+		io.WriteString(out, "Content-Type: text/plain\n\n"+strings.Join(env, "\n")+"\n")
+	case "/echo":
+		n, err := strconv.ParseInt(os.Getenv("CONTENT_LENGTH"), 10, 64)
+		if err != nil {
+			n = 0
+		}
+		io.WriteString(out, "Content-Type: application/octet-stream\n\n")
+		if _, err := io.Copy(out, io.LimitReader(os.Stdin, n)); err != nil {
+			return 1
+		}
+	case "/stderr":
+		os.Stderr.Write([]byte(strings.Repeat("e", 100<<10)))
+		fmt.Fprintf(out, "Content-Type: text/plain\n\nok\n")
+	case "/stream":
+		io.WriteString(out, "Content-Type: text/plain\n\nfirst\n")
+		gate, err := os.ReadFile(os.Getenv(gateEnv)) // blocks until the test opens it
+		if err != nil {
+			return 1
+		}
+		io.WriteString(out, "second "+string(gate)+"\n")
+	default:
+		io.WriteString(out, "Status: 400 Bad Request\nContent-Type: text/plain\n\nunknown child path\n")
+	}
+	return 0
+}
+
+// reportPids writes "pid gpid" to the file named by pidsEnv: atomically for
+// a regular file, so a reader never sees half of it; a FIFO blocks until the
+// test reads it.
+func reportPids(pid, gpid int) error {
+	path := os.Getenv(pidsEnv)
+	data := []byte(fmt.Sprintf("%d %d", pid, gpid))
+	if fi, err := os.Stat(path); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(data); err != nil {
+			return err
+		}
+		return f.Close()
+	}
+	tmp := filepath.Join(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

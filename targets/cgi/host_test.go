@@ -1,0 +1,700 @@
+package cgi
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// syncBuffer is a log destination the host may write to from any request.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newHost returns a Host running the test binary as its child, logging to
+// the returned buffer, and closes it and checks its bookkeeping at the end
+// of the test.
+func newHost(t *testing.T, mod func(*Host)) (*Host, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	h := &Host{
+		Path:    os.Args[0],
+		Env:     []string{childEnv + "=1"},
+		Timeout: time.Minute,
+		Logger:  slog.New(slog.NewTextHandler(logs, nil)),
+	}
+	if mod != nil {
+		mod(h)
+	}
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+		st := h.Stats()
+		if st.Running != 0 || st.Spawned != st.Reaped {
+			t.Errorf("after Close: Stats() = %+v; want Running 0 and Reaped == Spawned", st)
+		}
+		if z := zombieChildren(); len(z) > 0 {
+			t.Errorf("zombie children left: %v", z)
+		}
+		if t.Failed() {
+			t.Logf("host log:\n%s", logs)
+		}
+	})
+	return h, logs
+}
+
+// serve starts an HTTP server for h, closed (waiting for every handler) at
+// the end of the test.
+func serve(t *testing.T, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func get(t *testing.T, url string) response {
+	t.Helper()
+	return do(t, context.Background(), "GET", url, nil, nil)
+}
+
+func do(t *testing.T, ctx context.Context, method, url string, body io.Reader, hdr http.Header) response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, vv := range hdr {
+		req.Header[k] = vv
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, url, err)
+	}
+	return response{resp.StatusCode, resp.Header, string(b)}
+}
+
+func TestResponses(t *testing.T) {
+	tests := []struct {
+		method     string // "" means GET
+		path       string
+		wantStatus int
+		wantBody   string
+		wantLog    []string // substrings of the log
+		wantBad    uint64   // Stats.BadGateway
+	}{
+		{path: "/ok", wantStatus: 200, wantBody: "ok\n"},
+		{path: "/status", wantStatus: 404, wantBody: "nope\n"},
+		{path: "/nocontent", wantStatus: 204, wantBody: ""},
+		{method: "HEAD", path: "/ok", wantStatus: 200, wantBody: ""},
+		{path: "/crash", wantStatus: 502, wantBody: "Bad Gateway\n", wantBad: 1,
+			wantLog: []string{"status=502", "exit status 3", "unexpected EOF"}},
+		{path: "/garbage", wantStatus: 502, wantBody: "Bad Gateway\n", wantBad: 1,
+			wantLog: []string{"status=502", "line without a colon"}},
+		{path: "/partial", wantStatus: 502, wantBody: "Bad Gateway\n", wantBad: 1,
+			wantLog: []string{"status=502", "exit status 1"}},
+		{path: "/fail-after", wantStatus: 200, wantBody: "all of it\n",
+			wantLog: []string{"child failed after sending its head", "status=200", "exit status 1"}},
+		{path: "/stderr", wantStatus: 200, wantBody: "ok\n",
+			wantLog: []string{"child wrote to stderr", "stderr_truncated=" + strconv.Itoa(100<<10-DefaultMaxStderr)}},
+	}
+	for _, tt := range tests {
+		if tt.method == "" {
+			tt.method = "GET"
+		}
+		t.Run(tt.method+strings.ReplaceAll(tt.path, "/", "_"), func(t *testing.T) {
+			h, logs := newHost(t, nil)
+			srv := serve(t, h)
+			got := do(t, context.Background(), tt.method, srv.URL+tt.path, nil, nil)
+			if got.status != tt.wantStatus || got.body != tt.wantBody {
+				t.Errorf("%s %s = %d %q; want %d %q", tt.method, tt.path, got.status, got.body, tt.wantStatus, tt.wantBody)
+			}
+			srv.Close()
+			st := h.Stats()
+			if st.Spawned != 1 || st.Reaped != 1 || st.BadGateway != tt.wantBad || st.Timeouts != 0 || st.Aborted != 0 {
+				t.Errorf("Stats() = %+v; want 1 spawned and reaped, BadGateway %d, no timeouts or aborts", st, tt.wantBad)
+			}
+			log := logs.String()
+			for _, s := range tt.wantLog {
+				if !strings.Contains(log, s) {
+					t.Errorf("log %q does not contain %q", log, s)
+				}
+			}
+			if len(tt.wantLog) == 0 && log != "" {
+				t.Errorf("log = %q; want nothing for a clean request", log)
+			}
+			if n := strings.Count(log, "\n"); len(tt.wantLog) > 0 && n != 1 {
+				t.Errorf("log has %d lines; want exactly 1:\n%s", n, log)
+			}
+		})
+	}
+}
+
+// TestContentLengthOverrun checks that a child writing more than the
+// Content-Length it declared gets the connection dropped, so the client
+// sees a broken response rather than a quietly cut one.
+func TestContentLengthOverrun(t *testing.T) {
+	h, logs := newHost(t, nil)
+	srv := serve(t, h)
+	// Depending on whether the head was flushed before the overrun, the
+	// drop shows in the response or in its body.
+	if resp, err := http.Get(srv.URL + "/toolong"); err == nil {
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			t.Errorf("GET /toolong = %d %q without error; want the connection dropped", resp.StatusCode, b)
+		}
+	}
+	srv.Close()
+	if log := logs.String(); !strings.Contains(log, "child wrote more than its Content-Length") {
+		t.Errorf("log = %q; want the overrun", log)
+	}
+}
+
+// TestConcurrent runs more requests than slots at once, reusing pooled
+// exchanges, and checks every one is answered by its own reaped child.
+func TestConcurrent(t *testing.T) {
+	h, _ := newHost(t, func(h *Host) { h.MaxChildren = 2 })
+	srv := serve(t, h)
+	const n = 12
+	var wg sync.WaitGroup
+	results := make(chan response, n)
+	for i := range n {
+		wg.Go(func() {
+			if i%2 == 0 {
+				results <- get(t, srv.URL+"/ok")
+				return
+			}
+			body := strings.Repeat(strconv.Itoa(i), 1000)
+			got := do(t, context.Background(), "POST", srv.URL+"/echo", strings.NewReader(body), nil)
+			if got.body != body {
+				t.Errorf("POST /echo %d echoed %d bytes; want %d", i, len(got.body), len(body))
+			}
+			results <- got
+		})
+	}
+	wg.Wait()
+	close(results)
+	pids := map[string]bool{}
+	for got := range results {
+		if got.status != 200 {
+			t.Errorf("status %d; want 200", got.status)
+		}
+		if pid := got.header.Get("X-Pid"); pid != "" {
+			if pids[pid] {
+				t.Errorf("pid %s answered twice", pid)
+			}
+			pids[pid] = true
+		}
+	}
+	srv.Close()
+	if st := h.Stats(); st.Spawned != n || st.Reaped != n || st.Rejected != 0 {
+		t.Errorf("Stats() = %+v; want %d spawned and reaped, none rejected", st, n)
+	}
+}
+
+// TestHopByHopDropped checks that the fields describing a connection are
+// the front's to decide, not the script's.
+func TestHopByHopDropped(t *testing.T) {
+	h, _ := newHost(t, nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/hop", nil))
+	want := http.Header{"Content-Type": {"text/plain"}, "X-Keep": {"1"}}
+	if rec.Code != 200 || rec.Body.String() != "body\n" || !reflect.DeepEqual(rec.Header(), want) {
+		t.Errorf("GET /hop = %d %q %v; want 200 %q %v", rec.Code, rec.Body, rec.Header(), "body\n", want)
+	}
+}
+
+func TestNewProcessPerRequest(t *testing.T) {
+	h, _ := newHost(t, nil)
+	srv := serve(t, h)
+	seen := map[string]bool{strconv.Itoa(os.Getpid()): true}
+	for range 3 {
+		got := get(t, srv.URL+"/ok")
+		pid := got.header.Get("X-Pid")
+		if got.status != 200 || pid == "" {
+			t.Fatalf("GET /ok = %d, X-Pid %q; want 200 and a pid", got.status, pid)
+		}
+		if seen[pid] {
+			t.Errorf("pid %s answered twice (or is the host's own)", pid)
+		}
+		seen[pid] = true
+	}
+	srv.Close()
+	if st := h.Stats(); st.Spawned != 3 || st.Reaped != 3 {
+		t.Errorf("Stats() = %+v; want 3 spawned and reaped", st)
+	}
+}
+
+func TestEnvironment(t *testing.T) {
+	t.Setenv("FORKBENCH_CANARY", "leaked")
+	t.Setenv("FORKBENCH_INHERIT_ME", "passed")
+	h, _ := newHost(t, func(h *Host) {
+		h.InheritEnv = []string{"FORKBENCH_INHERIT_ME", "FORKBENCH_UNSET_VARIABLE"}
+		h.Env = append(h.Env, "EXTRA=1")
+		h.Gateway.ScriptName = "/app.cgi"
+	})
+	srv := serve(t, h)
+	got := do(t, context.Background(), "GET", srv.URL+"/app.cgi/env?q=1", nil, http.Header{
+		"Proxy":  {"http://evil.example:1"},
+		"X-Test": {"yes"},
+	})
+	if got.status != 200 {
+		t.Fatalf("GET /app.cgi/env = %d %q; want 200", got.status, got.body)
+	}
+	env := map[string]string{}
+	for _, kv := range strings.Split(strings.TrimSpace(got.body), "\n") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	want := map[string]string{
+		"GATEWAY_INTERFACE":    "CGI/1.1",
+		"SCRIPT_NAME":          "/app.cgi",
+		"PATH_INFO":            "/env",
+		"QUERY_STRING":         "q=1",
+		"REQUEST_METHOD":       "GET",
+		"HTTP_X_TEST":          "yes",
+		"FORKBENCH_INHERIT_ME": "passed",
+		"EXTRA":                "1",
+		childEnv:               "1",
+	}
+	for k, w := range want {
+		if env[k] != w {
+			t.Errorf("child's %s = %q; want %q", k, env[k], w)
+		}
+	}
+	for _, k := range []string{"FORKBENCH_CANARY", "PATH", "HOME", "HTTP_PROXY", "FORKBENCH_UNSET_VARIABLE", "PWD"} {
+		if v, ok := env[k]; ok {
+			t.Errorf("child has %s=%q; want it absent", k, v)
+		}
+	}
+	// Nothing but meta-variables, request headers and what was configured.
+	meta := "GATEWAY_INTERFACE SERVER_SOFTWARE SERVER_NAME SERVER_PORT SERVER_PROTOCOL REQUEST_METHOD " +
+		"QUERY_STRING REQUEST_URI SCRIPT_NAME PATH_INFO REMOTE_ADDR REMOTE_HOST REMOTE_PORT"
+	for k := range env {
+		if !strings.HasPrefix(k, "HTTP_") && !strings.Contains(" "+meta+" ", " "+k+" ") && want[k] == "" {
+			t.Errorf("child has unexpected variable %s=%q", k, env[k])
+		}
+	}
+}
+
+func TestRequestBody(t *testing.T) {
+	h, _ := newHost(t, nil)
+	srv := serve(t, h)
+	body := strings.Repeat("0123456789abcdef", 20000) // 320 KB: more than a pipe holds
+	got := do(t, context.Background(), "POST", srv.URL+"/echo", strings.NewReader(body), nil)
+	if got.status != 200 || got.body != body {
+		t.Errorf("POST /echo = %d, %d bytes; want 200 and the %d bytes sent back", got.status, len(got.body), len(body))
+	}
+
+	// A body of unknown length cannot be given to a CGI script.
+	req, err := http.NewRequest("POST", srv.URL+"/echo", io.MultiReader(strings.NewReader("x")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.ContentLength = -1
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusLengthRequired {
+		t.Errorf("chunked POST = %d; want 411", resp.StatusCode)
+	}
+}
+
+// TestStreaming checks that what the child has written reaches the client
+// while the child is still running: /stream writes its second line only
+// after the test has read the first.
+func TestStreaming(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "gate")
+	if err := syscall.Mkfifo(gate, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := newHost(t, func(h *Host) { h.Env = append(h.Env, gateEnv+"="+gate) })
+	srv := serve(t, h)
+	client := &http.Client{Timeout: 30 * time.Second} // fails rather than hangs without the flush
+	resp, err := client.Get(srv.URL + "/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	first, err := br.ReadString('\n')
+	if err != nil || first != "first\n" {
+		t.Fatalf("first line = %q, %v; want %q", first, err, "first\n")
+	}
+	if err := os.WriteFile(gate, []byte("go"), 0); err != nil {
+		t.Fatal(err)
+	}
+	rest, err := io.ReadAll(br)
+	if err != nil || string(rest) != "second go\n" {
+		t.Errorf("rest = %q, %v; want %q", rest, err, "second go\n")
+	}
+}
+
+// readPids reads "pid gpid" from a file written by a hanging child.
+func readPids(t *testing.T, path string) (pid, gpid int, ok bool) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, 0, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fmt.Sscanf(string(b), "%d %d", &pid, &gpid); err != nil {
+		t.Fatalf("pids file %q: %v", b, err)
+	}
+	return pid, gpid, true
+}
+
+// assertGone checks that pid has exited: it must not be running, either
+// because it is gone or because it is a zombie of some other parent (the
+// grandchild is reparented). A process just sent SIGKILL may take a moment
+// to die, so this waits for its exit through a pidfd.
+func assertGone(t *testing.T, what string, pid int) {
+	t.Helper()
+	fd, err := unix.PidfdOpen(pid, 0)
+	if errors.Is(err, unix.ESRCH) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("pidfd_open(%d): %v", pid, err)
+	}
+	defer unix.Close(fd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, 30_000)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll pidfd: %v", err)
+		}
+		if n == 0 {
+			t.Errorf("%s (pid %d) still running 30s after its group was killed", what, pid)
+		}
+		return
+	}
+}
+
+// TestTimeoutKillsGroup checks that a child that never answers gets the
+// client a 504 and that it and its grandchild are killed. The child must
+// report its pids before the timeout, which a loaded machine may not
+// allow, so the timeout grows until it has.
+func TestTimeoutKillsGroup(t *testing.T) {
+	for timeout := 250 * time.Millisecond; ; timeout *= 2 {
+		if timeout > 30*time.Second {
+			t.Fatal("the hanging child never reported its pids")
+		}
+		pidsFile := filepath.Join(t.TempDir(), "pids")
+		ok := t.Run(timeout.String(), func(t *testing.T) {
+			h, logs := newHost(t, func(h *Host) {
+				h.Timeout = timeout
+				h.Env = append(h.Env, pidsEnv+"="+pidsFile)
+			})
+			srv := serve(t, h)
+			got := get(t, srv.URL+"/hang")
+			if got.status != http.StatusGatewayTimeout || got.body != "Gateway Timeout\n" {
+				t.Errorf("GET /hang = %d %q; want 504 %q", got.status, got.body, "Gateway Timeout\n")
+			}
+			srv.Close()
+			if st := h.Stats(); st.Timeouts != 1 || st.Spawned != 1 || st.Reaped != 1 || st.BadGateway != 0 {
+				t.Errorf("Stats() = %+v; want 1 timeout, 1 spawned and reaped", st)
+			}
+			if log := logs.String(); !strings.Contains(log, "status=504") || !strings.Contains(log, "signal: killed") {
+				t.Errorf("log = %q; want the 504 and the kill", log)
+			}
+		})
+		if !ok {
+			return
+		}
+		pid, gpid, reported := readPids(t, pidsFile)
+		if !reported {
+			continue // killed before it could report: try a longer timeout
+		}
+		assertGone(t, "child", pid)
+		assertGone(t, "grandchild", gpid)
+		return
+	}
+}
+
+// TestChildOutlivesStdout checks that a child that closes stdout after a
+// complete response but does not exit is still bounded by Timeout, killed
+// and reaped, while the client gets the whole response.
+func TestChildOutlivesStdout(t *testing.T) {
+	for timeout := 250 * time.Millisecond; ; timeout *= 2 {
+		if timeout > 30*time.Second {
+			t.Fatal("the child never answered before its timeout")
+		}
+		h, logs := newHost(t, func(h *Host) { h.Timeout = timeout })
+		srv := serve(t, h)
+		got := get(t, srv.URL+"/detach")
+		srv.Close()
+		if got.status == http.StatusGatewayTimeout {
+			continue // killed before it answered: try a longer timeout
+		}
+		if got.status != 200 || got.body != "done\n" {
+			t.Fatalf("GET /detach = %d %q; want 200 %q", got.status, got.body, "done\n")
+		}
+		if st := h.Stats(); st.Timeouts != 1 || st.Reaped != 1 {
+			t.Errorf("Stats() = %+v; want 1 timeout and 1 reaped", st)
+		}
+		if log := logs.String(); !strings.Contains(log, "child timed out after sending its head") {
+			t.Errorf("log = %q; want the timeout after the head", log)
+		}
+		pid, err := strconv.Atoi(got.header.Get("X-Pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertGone(t, "child", pid)
+		return
+	}
+}
+
+// hang starts GET /hang on srv and returns once the child has reported its
+// pids through a FIFO, so the child is certainly running and holds a slot.
+// cancel makes the client go away; done delivers the client's result.
+func hang(t *testing.T, h *Host, srvURL, fifo string) (pid, gpid int, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srvURL+"/hang", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			err = fmt.Errorf("GET /hang answered %d", resp.StatusCode)
+		}
+		errc <- err
+	}()
+	pidc := make(chan string, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo) // blocks until the child writes
+		pidc <- string(b)
+	}()
+	select {
+	case s := <-pidc:
+		if _, err := fmt.Sscanf(s, "%d %d", &pid, &gpid); err != nil {
+			t.Fatalf("pids %q: %v", s, err)
+		}
+	case err := <-errc:
+		t.Fatalf("GET /hang ended before the child reported: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the hanging child never reported its pids")
+	}
+	return pid, gpid, cancel, errc
+}
+
+func mkfifo(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "pids")
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestClientDisconnectKillsGroup(t *testing.T) {
+	fifo := mkfifo(t)
+	h, _ := newHost(t, func(h *Host) { h.Env = append(h.Env, pidsEnv+"="+fifo) })
+	srv := serve(t, h)
+	pid, gpid, cancel, done := hang(t, h, srv.URL, fifo)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("client error = %v; want context.Canceled", err)
+	}
+	srv.Close() // waits for the handler, which must not wait for the child
+	if st := h.Stats(); st.Aborted != 1 || st.Reaped != 1 || st.Timeouts != 0 {
+		t.Errorf("Stats() = %+v; want 1 aborted and reaped, no timeout", st)
+	}
+	assertGone(t, "child", pid)
+	assertGone(t, "grandchild", gpid)
+}
+
+func TestMaxChildren(t *testing.T) {
+	tests := []struct {
+		name         string
+		queueTimeout time.Duration
+	}{
+		{"reject at once", -1},
+		{"reject after queueing", 10 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fifo := mkfifo(t)
+			h, _ := newHost(t, func(h *Host) {
+				h.MaxChildren = 1
+				h.QueueTimeout = tt.queueTimeout
+				h.Env = append(h.Env, pidsEnv+"="+fifo)
+			})
+			srv := serve(t, h)
+			_, _, cancel, done := hang(t, h, srv.URL, fifo)
+			got := get(t, srv.URL+"/ok")
+			if got.status != http.StatusServiceUnavailable || got.header.Get("Retry-After") != "1" {
+				t.Errorf("GET /ok with no free slot = %d, Retry-After %q; want 503 and 1", got.status, got.header.Get("Retry-After"))
+			}
+			cancel()
+			<-done
+			srv.Close()
+			if st := h.Stats(); st.Rejected != 1 || st.Spawned != 1 || st.Reaped != 1 || st.Aborted != 1 {
+				t.Errorf("Stats() = %+v; want 1 rejected, 1 spawned, reaped and aborted", st)
+			}
+		})
+	}
+}
+
+// TestQueueWaits checks that with QueueTimeout 0 an excess request waits
+// for a slot rather than being refused.
+func TestQueueWaits(t *testing.T) {
+	fifo := mkfifo(t)
+	h, _ := newHost(t, func(h *Host) {
+		h.MaxChildren = 1
+		h.Env = append(h.Env, pidsEnv+"="+fifo)
+	})
+	srv := serve(t, h)
+	_, _, cancel, done := hang(t, h, srv.URL, fifo)
+	okc := make(chan response, 1)
+	go func() { okc <- get(t, srv.URL+"/ok") }()
+	for h.Stats().Queued == 0 { // the /ok request is waiting for the slot
+		runtime.Gosched()
+	}
+	cancel() // frees the slot
+	<-done
+	if got := <-okc; got.status != 200 || got.body != "ok\n" {
+		t.Errorf("queued GET /ok = %d %q; want 200 %q", got.status, got.body, "ok\n")
+	}
+	srv.Close()
+	if st := h.Stats(); st.Queued != 1 || st.Rejected != 0 || st.Spawned != 2 || st.Reaped != 2 {
+		t.Errorf("Stats() = %+v; want 1 queued, none rejected, 2 spawned and reaped", st)
+	}
+}
+
+func TestClose(t *testing.T) {
+	fifo := mkfifo(t)
+	h, _ := newHost(t, func(h *Host) { h.Env = append(h.Env, pidsEnv+"="+fifo) })
+	srv := serve(t, h)
+	pid, gpid, _, done := hang(t, h, srv.URL, fifo)
+	if err := h.Close(); err != nil {
+		t.Fatalf("Close() = %v", err)
+	}
+	if st := h.Stats(); st.Running != 0 || st.Reaped != 1 {
+		t.Errorf("Stats() after Close = %+v; want nothing running, 1 reaped", st)
+	}
+	if err := <-done; err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("the running request got %v; want a 503", err)
+	}
+	assertGone(t, "child", pid)
+	assertGone(t, "grandchild", gpid)
+	if got := get(t, srv.URL+"/ok"); got.status != http.StatusServiceUnavailable {
+		t.Errorf("GET /ok after Close = %d; want 503", got.status)
+	}
+	if st := h.Stats(); st.Spawned != 1 {
+		t.Errorf("Stats().Spawned = %d after Close; want no new child", st.Spawned)
+	}
+}
+
+func TestBadPath(t *testing.T) {
+	h, logs := newHost(t, func(h *Host) { h.Path = filepath.Join(t.TempDir(), "missing") })
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/ok", nil))
+	if rec.Code != 500 {
+		t.Errorf("status = %d; want 500", rec.Code)
+	}
+	if st := h.Stats(); st.StartErrors != 1 || st.Spawned != 0 {
+		t.Errorf("Stats() = %+v; want 1 start error, nothing spawned", st)
+	}
+	if !strings.Contains(logs.String(), "cannot start child") {
+		t.Errorf("log = %q; want the start error", logs)
+	}
+}
+
+// zombieChildren lists this process's children that have exited and not
+// been reaped.
+func zombieChildren() []int {
+	var zombies []int
+	self := os.Getpid()
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) >= 2 && f[0] == "Z" && f[1] == strconv.Itoa(self) {
+			zombies = append(zombies, pid)
+		}
+	}
+	return zombies
+}
+
+func BenchmarkHost(b *testing.B) {
+	h := &Host{
+		Path:   os.Args[0],
+		Env:    []string{childEnv + "=1"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	defer h.Close()
+	req := httptest.NewRequest("GET", "/ok", nil)
+	rec := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		rec.Body.Reset()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+	b.ReportMetric(float64(h.Stats().Spawned)/float64(b.N), "spawns/op")
+}

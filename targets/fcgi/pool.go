@@ -1,0 +1,289 @@
+package fcgi
+
+// This file is the connection pool that FCGI_KEEP_CONN makes possible: the
+// front keeps connections to the daemon open between requests instead of
+// paying a connect per request.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrPoolClosed is returned by Get after Close.
+var ErrPoolClosed = errors.New("fcgi: pool closed")
+
+// Pool defaults; each applies where the matching field is zero.
+const (
+	// DefaultMaxOpen bounds the connections to the daemon, idle or busy.
+	// net/http/fcgi serves each connection on its own goroutine, so the
+	// bound protects the daemon's memory, not its concurrency.
+	DefaultMaxOpen = 256
+	// DefaultMaxIdle bounds the connections kept open between requests.
+	DefaultMaxIdle = 64
+	// DefaultDialTimeout bounds one connect to the daemon.
+	DefaultDialTimeout = 5 * time.Second
+)
+
+// readBufSize is the size of each connection's read buffer: large enough
+// that a full 64 KiB STDOUT record arrives in few reads.
+const readBufSize = 16 << 10
+
+// Pool hands out connections to one FastCGI daemon, reusing those that
+// finished a request cleanly. A connection that saw any error is closed,
+// never reused. The zero value is not usable: set Network and Address, or
+// Dial. Pool is safe for concurrent use.
+type Pool struct {
+	// Network is "unix" or "tcp"; Address the socket path or host:port.
+	Network, Address string
+	// Dial, if non-nil, replaces dialing Network and Address; tests use it
+	// to hand the client one end of a net.Pipe.
+	Dial func(ctx context.Context) (net.Conn, error)
+	// DialTimeout bounds each connect; 0 means DefaultDialTimeout.
+	DialTimeout time.Duration
+	// MaxOpen bounds open connections; 0 means DefaultMaxOpen. When every
+	// one is busy, Get waits for one to be returned (Stats counts the waits).
+	MaxOpen int
+	// MaxIdle bounds connections kept for reuse; 0 means DefaultMaxIdle, a
+	// negative value keeps none. Extra connections are closed when
+	// returned (Stats counts them).
+	MaxIdle int
+
+	mu      sync.Mutex
+	idle    []*Conn
+	open    int
+	waiters []chan *Conn // FIFO; a nil send transfers a slot to dial with
+	closed  bool
+	stats   PoolStats
+}
+
+// PoolStats counts what the pool did, so that its bounds, when hit, show in
+// the report rather than as unexplained latency.
+type PoolStats struct {
+	Dials     int // connections opened
+	DialErrs  int // connects that failed
+	Reuses    int // requests served on a kept connection
+	Waits     int // Gets that found MaxOpen connections busy and waited
+	Discarded int // connections closed because they saw an error or were not kept
+	IdleFull  int // healthy connections closed because MaxIdle were idle
+	Open      int // connections open now
+	Idle      int // connections idle now
+}
+
+// Conn is one connection to the daemon with its read buffer. Reused
+// reports whether it already served a request, which decides whether a
+// failure may be retried on a fresh connection.
+type Conn struct {
+	net.Conn
+	br     *bufio.Reader
+	reused bool
+}
+
+func (p *Pool) maxOpen() int {
+	if p.MaxOpen > 0 {
+		return p.MaxOpen
+	}
+	return DefaultMaxOpen
+}
+
+func (p *Pool) maxIdle() int {
+	switch {
+	case p.MaxIdle > 0:
+		return p.MaxIdle
+	case p.MaxIdle < 0:
+		return 0
+	}
+	return DefaultMaxIdle
+}
+
+// Get returns an idle connection or dials a new one, waiting within ctx
+// while MaxOpen connections are busy.
+func (p *Pool) Get(ctx context.Context) (*Conn, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrPoolClosed
+	}
+	if n := len(p.idle); n > 0 {
+		c := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.stats.Reuses++
+		p.mu.Unlock()
+		return c, nil
+	}
+	if p.open < p.maxOpen() {
+		p.open++
+		p.mu.Unlock()
+		return p.dial(ctx)
+	}
+	ch := make(chan *Conn, 1)
+	p.waiters = append(p.waiters, ch)
+	p.stats.Waits++
+	p.mu.Unlock()
+
+	select {
+	case c := <-ch:
+		return p.handed(ctx, c)
+	case <-ctx.Done():
+		p.mu.Lock()
+		for i, w := range p.waiters {
+			if w == ch {
+				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+				p.mu.Unlock()
+				return nil, fmt.Errorf("fcgi: waiting for a connection: %w", ctx.Err())
+			}
+		}
+		p.mu.Unlock()
+		// Put handed us something after all; give it back.
+		if c := <-ch; c != nil {
+			p.Put(c, true)
+		} else {
+			p.release(nil)
+		}
+		return nil, fmt.Errorf("fcgi: waiting for a connection: %w", ctx.Err())
+	}
+}
+
+// handed turns what Put passed a waiter into a connection: a kept one, or
+// (nil) a slot to dial with.
+func (p *Pool) handed(ctx context.Context, c *Conn) (*Conn, error) {
+	p.mu.Lock()
+	closed := p.closed
+	if c != nil && !closed {
+		p.stats.Reuses++
+	}
+	p.mu.Unlock()
+	switch {
+	case closed && c != nil:
+		p.Put(c, false)
+		return nil, ErrPoolClosed
+	case closed:
+		p.release(nil)
+		return nil, ErrPoolClosed
+	case c != nil:
+		return c, nil
+	}
+	return p.dial(ctx)
+}
+
+// dial opens a connection for a slot already counted in p.open, giving the
+// slot back on failure.
+func (p *Pool) dial(ctx context.Context) (*Conn, error) {
+	timeout := p.DialTimeout
+	if timeout <= 0 {
+		timeout = DefaultDialTimeout
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var (
+		nc  net.Conn
+		err error
+	)
+	if p.Dial != nil {
+		nc, err = p.Dial(dctx)
+	} else {
+		var d net.Dialer
+		nc, err = d.DialContext(dctx, p.Network, p.Address)
+	}
+	if err != nil {
+		p.release(func(s *PoolStats) { s.DialErrs++ })
+		return nil, fmt.Errorf("fcgi: dial %s %s: %w", p.Network, p.Address, err)
+	}
+	p.mu.Lock()
+	p.stats.Dials++
+	p.mu.Unlock()
+	return &Conn{Conn: nc, br: bufio.NewReaderSize(nc, readBufSize)}, nil
+}
+
+// release gives up one open slot, passing it to the first waiter if any.
+func (p *Pool) release(count func(*PoolStats)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if count != nil {
+		count(&p.stats)
+	}
+	if len(p.waiters) > 0 && !p.closed {
+		w := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		w <- nil
+		return
+	}
+	p.open--
+}
+
+// Put returns c after a request. A connection is kept only if reusable is
+// true: the request ended with END_REQUEST, nothing unread was left and no
+// error occurred on it. Anything else is closed.
+func (p *Pool) Put(c *Conn, reusable bool) {
+	if !reusable {
+		_ = c.Close()
+		p.release(func(s *PoolStats) { s.Discarded++ })
+		return
+	}
+	c.reused = true
+	p.mu.Lock()
+	switch {
+	case p.closed:
+	case len(p.waiters) > 0:
+		w := p.waiters[0]
+		p.waiters = p.waiters[1:]
+		p.mu.Unlock()
+		w <- c
+		return
+	case len(p.idle) < p.maxIdle():
+		p.idle = append(p.idle, c)
+		p.mu.Unlock()
+		return
+	default:
+		p.stats.IdleFull++
+	}
+	p.open--
+	p.mu.Unlock()
+	_ = c.Close()
+}
+
+// CloseIdle closes the idle connections, e.g. after the daemon restarted
+// and they all lead to a dead process.
+func (p *Pool) CloseIdle() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.open -= len(idle)
+	p.mu.Unlock()
+	for _, c := range idle {
+		_ = c.Close()
+	}
+}
+
+// Close closes the idle connections and makes Get fail; busy connections
+// are closed as they are returned.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	waiters := p.waiters
+	p.waiters = nil
+	// Each waiter is woken with a slot, which it gives back on seeing the
+	// pool closed; count those slots so the books balance.
+	p.open += len(waiters)
+	p.mu.Unlock()
+	for _, w := range waiters {
+		w <- nil
+	}
+	p.CloseIdle()
+	return nil
+}
+
+// Stats returns a snapshot of the pool's counters.
+func (p *Pool) Stats() PoolStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.stats
+	s.Open = p.open
+	s.Idle = len(p.idle)
+	return s
+}

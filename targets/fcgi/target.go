@@ -1,0 +1,252 @@
+// Package fcgi deploys an application as a persistent FastCGI daemon behind
+// the suite's Go net/http front, and holds the FastCGI client that front
+// uses (Go's standard library has only the application side).
+//
+// The front (Proxy) turns each HTTP request into CGI meta-variables
+// (internal/gateway), sends them with the body over a pooled connection
+// (Client, Pool) to the daemon, and streams the CGI response it writes on
+// FCGI_STDOUT back to the client. Daemon starts the daemon and restarts it
+// when it dies; Target wires the three together as a targets.Target.
+//
+// Limits: one request per connection at a time (no multiplexing, which
+// net/http/fcgi does not offer); the responder role only; FastCGI
+// local redirects are relayed as redirects to the client (see gateway).
+package fcgi
+
+// This file is the deployment: daemon, pool, client and front wired into a
+// targets.Target.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"forkbench/internal/gateway"
+	"forkbench/targets"
+)
+
+// AddrPlaceholder, in DaemonConfig.Args or Env, is replaced by the
+// daemon's address as "unix:PATH" or "tcp:HOST:PORT", so that a socket the
+// target places itself can be handed to the daemon
+// (e.g. Args: {"-fcgi", AddrPlaceholder}).
+const AddrPlaceholder = "@ADDR@"
+
+// DaemonConfig says which daemon to run and where it listens.
+type DaemonConfig struct {
+	// Path is the daemon executable. "" starts nothing: the target
+	// connects to a daemon already listening at Network and Address (a
+	// user's own FastCGI application).
+	Path string
+	// Args are the daemon's arguments (without the program name) and Env
+	// its environment (nil means the front's own); AddrPlaceholder in
+	// either is replaced by the address.
+	Args []string
+	Env  []string
+	// Network is "unix" (the default when "") or "tcp". Address is the
+	// socket path or HOST:PORT; "" with unix means a socket in a private
+	// temporary directory, removed by Stop.
+	Network, Address string
+	// MinBackoff and MaxBackoff bound the restart delay (see Daemon).
+	MinBackoff, MaxBackoff time.Duration
+	// Output receives the daemon's stdout and stderr; nil means os.Stderr.
+	Output io.Writer
+}
+
+// Config configures the FastCGI deployment.
+type Config struct {
+	// Listen is the front's TCP address; "" means a free loopback port.
+	Listen string
+	// Daemon is the FastCGI application.
+	Daemon DaemonConfig
+	// KeepConn sets FCGI_KEEP_CONN and pools connections, as production
+	// fronts (nginx fastcgi_keep_conn, Apache mod_proxy_fcgi) can. False,
+	// the zero value, opens a connection per request as a plain FastCGI
+	// front does; set it explicitly to measure the pooled deployment.
+	KeepConn bool
+	// MaxConns bounds the connections to the daemon; 0 means
+	// DefaultMaxOpen. Requests beyond it wait for a free connection.
+	MaxConns int
+	// Timeout bounds each request to the daemon; 0 means no bound other
+	// than the client's. A request that runs out of time is answered 504.
+	Timeout time.Duration
+	// Gateway is how the application is mounted (SCRIPT_NAME and extra
+	// parameters).
+	Gateway gateway.Config
+	// ErrorLog receives the front's, the client's and the supervisor's
+	// errors; nil means the log package's standard logger.
+	ErrorLog *log.Logger
+}
+
+// Target is the FastCGI deployment: the front in this process, the daemon
+// in its own.
+type Target struct {
+	cfg    Config
+	dir    string // private socket directory, removed by Stop
+	daemon *Daemon
+	pool   *Pool
+	front  targets.Front
+
+	stopOnce sync.Once
+	stopErr  error
+
+	testHookDaemon func(*Daemon) // runs before the daemon starts
+}
+
+var _ targets.Target = (*Target)(nil)
+
+// New returns an unstarted FastCGI deployment.
+func New(cfg Config) *Target { return &Target{cfg: cfg} }
+
+// Name reports "fcgi".
+func (t *Target) Name() string { return "fcgi" }
+
+// Start starts the daemon (unless Daemon.Path is empty), waits until it
+// accepts connections, and starts the front.
+func (t *Target) Start(ctx context.Context) error {
+	if err := t.start(ctx); err != nil {
+		_ = t.Stop(context.Background())
+		return err
+	}
+	return nil
+}
+
+func (t *Target) start(ctx context.Context) error {
+	dc := t.cfg.Daemon
+	network, address := dc.Network, dc.Address
+	if network == "" {
+		network = "unix"
+	}
+	if network != "unix" && network != "tcp" {
+		return fmt.Errorf("fcgi: network %q: want unix or tcp", network)
+	}
+	if address == "" {
+		if dc.Path == "" {
+			return errors.New("fcgi: an external daemon needs Daemon.Address")
+		}
+		if network != "unix" {
+			return errors.New("fcgi: a tcp daemon needs Daemon.Address")
+		}
+		dir, err := os.MkdirTemp("", "forkbench-fcgi-")
+		if err != nil {
+			return fmt.Errorf("fcgi: socket directory: %w", err)
+		}
+		t.dir = dir
+		address = filepath.Join(dir, "fcgi.sock")
+	}
+
+	if dc.Path != "" {
+		addr := network + ":" + address
+		t.daemon = &Daemon{
+			Path:       dc.Path,
+			Args:       substitute(dc.Args, addr),
+			Env:        substitute(dc.Env, addr),
+			Network:    network,
+			Address:    address,
+			Output:     dc.Output,
+			MinBackoff: dc.MinBackoff,
+			MaxBackoff: dc.MaxBackoff,
+			ErrorLog:   t.cfg.ErrorLog,
+		}
+		if t.testHookDaemon != nil {
+			t.testHookDaemon(t.daemon)
+		}
+		if err := t.daemon.Start(ctx); err != nil {
+			return err
+		}
+	}
+
+	t.pool = &Pool{Network: network, Address: address, MaxOpen: t.cfg.MaxConns}
+	client := &Client{
+		Pool:            t.pool,
+		DisableKeepConn: !t.cfg.KeepConn,
+		Timeout:         t.cfg.Timeout,
+		ErrorLog:        t.cfg.ErrorLog,
+	}
+	t.front = targets.Front{
+		Listen:   t.cfg.Listen,
+		Handler:  &Proxy{Client: client, Gateway: t.cfg.Gateway, ErrorLog: t.cfg.ErrorLog},
+		ErrorLog: t.cfg.ErrorLog,
+	}
+	if err := t.front.Start(); err != nil {
+		return fmt.Errorf("fcgi: %w", err)
+	}
+	return nil
+}
+
+// substitute returns ss with AddrPlaceholder replaced by addr.
+func substitute(ss []string, addr string) []string {
+	if ss == nil {
+		return nil
+	}
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ReplaceAll(s, AddrPlaceholder, addr)
+	}
+	return out
+}
+
+// URL is the front's base URL.
+func (t *Target) URL() string { return t.front.URL() }
+
+// PIDs is this process (the front and FastCGI client) and the daemon while
+// it is up; the daemon's pid changes when it is restarted.
+func (t *Target) PIDs() []int {
+	pids := []int{os.Getpid()}
+	if t.daemon != nil {
+		if pid := t.daemon.PID(); pid != 0 {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// Daemon is the supervisor of the daemon the target started, nil for an
+// external daemon or before Start; it reports the pid and restarts.
+func (t *Target) Daemon() *Daemon { return t.daemon }
+
+// PoolStats reports the connection pool's counters, zero before Start.
+func (t *Target) PoolStats() PoolStats {
+	if t.pool == nil {
+		return PoolStats{}
+	}
+	return t.pool.Stats()
+}
+
+// Stop stops the front, then the daemon, and removes the socket.
+func (t *Target) Stop(ctx context.Context) error {
+	t.stopOnce.Do(func() { t.stopErr = t.stop(ctx) })
+	return t.stopErr
+}
+
+func (t *Target) stop(ctx context.Context) error {
+	err := t.front.Stop(ctx)
+	if t.pool != nil {
+		if s := t.pool.Stats(); s.Waits > 0 || s.IdleFull > 0 {
+			t.logf("fcgi: connection pool bounds were hit: %d requests waited for one of MaxConns=%d connections, %d connections closed beyond MaxIdle",
+				s.Waits, t.pool.maxOpen(), s.IdleFull)
+		}
+		_ = t.pool.Close()
+	}
+	if t.daemon != nil {
+		err = errors.Join(err, t.daemon.Stop(ctx))
+	}
+	if t.dir != "" {
+		err = errors.Join(err, os.RemoveAll(t.dir))
+	}
+	return err
+}
+
+func (t *Target) logf(format string, args ...any) {
+	if t.cfg.ErrorLog != nil {
+		t.cfg.ErrorLog.Printf(format, args...)
+		return
+	}
+	log.Printf(format, args...)
+}
