@@ -42,6 +42,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&cfg.OutDir, "out", "out/latest", "output directory")
 	fs.BoolVar(&cfg.Raw, "raw", false, "also write every request's result in vegeta's encoding under OUT/raw/")
 	fs.BoolVar(&cfg.NoPin, "no-pin", false, "do not pin generator and targets to different CPUs")
+	fs.BoolVar(&cfg.NoVerify, "no-verify", false, "skip verification (for external URLs that are not the sample app)")
 	noReport := fs.Bool("no-report", false, "do not write the report next to results.json")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -124,7 +125,6 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cfg.IsTerminal = true
 	}
 	cfg.Command = append([]string{"bench", "run"}, args...)
-	cfg.TargetStderr = nil
 
 	f, runErr := Run(ctx, cfg)
 	if f == nil {

@@ -47,12 +47,16 @@ func bench(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// children lists pid's child processes: each thread keeps its own list.
 func children(pid int) []int {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	var out []int
-	for _, f := range strings.Fields(string(data)) {
-		n, _ := strconv.Atoi(f)
-		out = append(out, n)
+	for _, task := range tasks {
+		data, _ := os.ReadFile(task)
+		for _, f := range strings.Fields(string(data)) {
+			n, _ := strconv.Atoi(f)
+			out = append(out, n)
+		}
 	}
 	return out
 }
@@ -290,5 +294,43 @@ func TestRunSmall(t *testing.T) {
 	raw, _ := json.Marshal(f.Settings)
 	if !strings.Contains(string(raw), `"rounds":2`) {
 		t.Errorf("settings not recorded: %s", raw)
+	}
+}
+
+// TestRunCountsErrors measures a CGI program that always crashes: every
+// request is a 502, counted by kind, none dropped.
+func TestRunCountsErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	script := filepath.Join(t.TempDir(), "crash.cgi")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	cmd := bench(t, ctx, "run", "--app-bin", bins.SampleApp, "--out", out, "--targets", "cgi", "--cgi-bin", script,
+		"--no-verify", "--endpoints", "plaintext", "--model", "closed", "--connections", "2",
+		"--duration", "300ms", "--warmup", "0s", "--rounds", "1", "--no-report")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench run: %v\n%s", err, stderr.String())
+	}
+	f, err := results.Read(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Points) != 1 {
+		t.Fatalf("points = %d; want 1", len(f.Points))
+	}
+	p := f.Points[0]
+	if p.Requests == 0 || p.StatusCodes["502"] != p.Requests || p.Successes != 0 {
+		t.Errorf("requests %d, codes %v, successes %d; want every request a 502", p.Requests, p.StatusCodes, p.Successes)
+	}
+	if p.Errors["status_5xx"] != p.Requests {
+		t.Errorf("errors by kind = %v; want status_5xx = %d", p.Errors, p.Requests)
+	}
+	log, _ := os.ReadFile(filepath.Join(out, "targets.log"))
+	if !bytes.Contains(log, []byte("exit")) {
+		t.Errorf("targets.log does not record the child's exit:\n%.500s", log)
 	}
 }
