@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"forkbench/internal/affinity"
 )
 
 // Process is a target that runs as a separate process: `bench serve` for
@@ -75,7 +74,7 @@ func (p *Process) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("targets: %s: %w", p.Label, err)
 	}
-	if err := startPinned(cmd, p.CPUs); err != nil {
+	if err := affinity.Start(cmd, p.CPUs); err != nil {
 		return fmt.Errorf("targets: start %s: %w", p.Label, err)
 	}
 	p.cmd = cmd
@@ -159,32 +158,4 @@ func (p *Process) exitErr() error {
 		}
 	}
 	return fmt.Errorf("targets: %s exited: %w", p.Label, p.werr)
-}
-
-// startPinned starts cmd so that it inherits an affinity mask of cpus. The
-// calling goroutine is locked to its OS thread, which is pinned for the
-// fork and restored after: a child inherits the mask of the thread that
-// forked it, so the process is pinned from its first instruction, before
-// it can start threads or children of its own.
-func startPinned(cmd *exec.Cmd, cpus []int) error {
-	if len(cpus) == 0 {
-		return cmd.Start()
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	var old, set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &old); err != nil {
-		return fmt.Errorf("get affinity: %w", err)
-	}
-	for _, c := range cpus {
-		set.Set(c)
-	}
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return fmt.Errorf("pin to CPUs %v: %w", cpus, err)
-	}
-	err := cmd.Start()
-	if rerr := unix.SchedSetaffinity(0, &old); rerr != nil && err == nil {
-		err = fmt.Errorf("restore affinity: %w", rerr)
-	}
-	return err
 }

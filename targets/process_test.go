@@ -1,0 +1,69 @@
+package targets
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestProcess(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "grandchild")
+	cases := []struct {
+		name, script string
+		wantErr      string
+	}{
+		// A server that starts a grandchild of its own (as a FastCGI
+		// front starts its daemon) and ignores SIGTERM: Stop must still
+		// leave nothing behind.
+		{"ok", "sleep 300 & echo $! > " + pidFile + "\ntrap '' TERM\necho 'listening on http://127.0.0.1:9'\nwait", ""},
+		{"bad first line", "echo 'hello'\nsleep 300", `first line "hello"`},
+		{"exits at once", "exit 3", "did not start"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Process{Label: "test", Path: "/bin/sh", Args: []string{"-c", c.script}, StartTimeout: 20 * time.Second}
+			err := p.Start(context.Background())
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("Start error = %v; want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.URL() != "http://127.0.0.1:9" || len(p.PIDs()) != 1 {
+				t.Fatalf("URL %q PIDs %v", p.URL(), p.PIDs())
+			}
+			pid := p.PIDs()[0]
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			_ = p.Stop(ctx)
+			data, _ := os.ReadFile(pidFile)
+			gc, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+			for _, q := range []int{pid, gc} {
+				if q > 0 && syscall.Kill(q, 0) == nil && !zombie(q) {
+					t.Errorf("process %d still alive after Stop", q)
+				}
+			}
+			if err := p.Stop(context.Background()); err != nil && !strings.Contains(err.Error(), "exited") {
+				t.Errorf("second Stop = %v", err)
+			}
+		})
+	}
+}
+
+func zombie(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	return i > 0 && strings.HasPrefix(string(data[i+1:]), " Z")
+}
