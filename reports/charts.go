@@ -239,12 +239,50 @@ func (st styler) seriesOf(rows []*Row) []seriesKey {
 
 func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p := plot.New()
-	p.Title.Text = title
+	p.Title.Text = wrap(title, titleWidth)
 	p.Title.TextStyle.Font.Size = vg.Points(11)
 	p.Title.Padding = vg.Points(6)
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
+	p.X.Tick.Marker = cleanTicks{}
+	p.Y.Tick.Marker = cleanTicks{}
 	return p
+}
+
+// titleWidth is the longest title line, in characters, that fits above
+// the plot area of a chart at the title's font size.
+const titleWidth = 90
+
+// wrap breaks s at spaces into lines of at most width characters (a longer
+// word stays whole), preferring to break before a parenthesis.
+func wrap(s string, width int) string {
+	var lines []string
+	for len([]rune(s)) > width {
+		r := []rune(s)
+		cut := -1
+		for i := width; i > width/2; i-- {
+			if r[i] != ' ' {
+				continue
+			}
+			if r[i+1] == '(' {
+				cut = i
+				break
+			}
+			if cut < 0 {
+				cut = i
+			}
+		}
+		if cut < 0 {
+			cut = strings.IndexRune(s, ' ')
+			if cut < 0 {
+				break
+			}
+			cut = len([]rune(s[:cut]))
+		}
+		lines = append(lines, string(r[:cut]))
+		s = string(r[cut+1:])
+	}
+	return strings.Join(append(lines, s), "\n")
 }
 
 // slug makes a name safe for a file name: "json?q=1" → "json-q-1".
@@ -320,7 +358,10 @@ func (r *rangeY) add(v float64) {
 func (r rangeY) ok() bool { return r.lo <= r.hi }
 
 // barsChart draws grouped bars: one group per endpoint, one bar per series,
-// from closed-model rows; min–max across rounds as error bars.
+// from closed-model rows; min–max across rounds as error bars and the
+// median written above each bar. When the bars span more than logBarsRatio
+// the Y axis is logarithmic, so that a bar 1000× shorter than its
+// neighbour (CGI's throughput beside embedded's) is still visible.
 func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Row) Stat) (Chart, bool) {
 	var rows []*Row
 	for _, r := range s.Rows {
@@ -341,17 +382,26 @@ func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Ro
 		}
 	}
 	series := st.seriesOf(rows)
+	yr := newRangeY()
+	for _, r := range rows {
+		v := value(r)
+		yr.add(v.Median)
+		yr.add(v.Min)
+		yr.add(v.Max)
+	}
+	logY := yr.ok() && yr.hi/yr.lo > logBarsRatio
+	if logY {
+		ylabel += ", log scale"
+	}
 	p := newPlot(title, "endpoint", ylabel)
 	p.NominalX(cats...)
 	p.X.Min, p.X.Max = -0.5, float64(len(cats))-0.5
-	p.Y.Min = 0
 	slot := 0.8 / float64(len(series))
-	dataWidth := float64(chartWidth) * 0.7 // rough width of the data area
-	barW := vg.Length(dataWidth / float64(len(cats)) * slot * 0.9)
 	var leg plot.Legend = plot.NewLegend()
+	var labels plotter.XYLabels
 	for j, k := range series {
 		lk := st.look(k.file, k.target)
-		var first *plotter.BarChart
+		var first *bar
 		for ci, e := range cats {
 			var r *Row
 			for _, x := range rows {
@@ -363,33 +413,118 @@ func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Ro
 				continue
 			}
 			v := value(r)
-			x := float64(ci) + (float64(j)-float64(len(series)-1)/2)*slot
-			bc, err := plotter.NewBarChart(plotter.Values{v.Median}, barW)
-			if err != nil {
-				continue // NaN or Inf: nothing to draw
+			if math.IsNaN(v.Median) || math.IsInf(v.Median, 0) || (logY && v.Median <= 0) {
+				continue // nothing to draw
 			}
-			bc.XMin = x
-			bc.Color = lk.fill
-			bc.LineStyle.Color = lk.color
-			bc.LineStyle.Dashes = lk.dashes
-			p.Add(bc)
+			x := float64(ci) + (float64(j)-float64(len(series)-1)/2)*slot
+			b := &bar{x: x, half: slot * 0.45, y: v.Median, fill: lk.fill, line: lk.color, dashes: lk.dashes}
+			p.Add(b)
+			top := v.Median
 			if v.N > 1 {
 				eb, err := plotter.NewYErrorBars(errBars{x: x, y: v.Median, lo: v.Median - v.Min, hi: v.Max - v.Median})
 				if err == nil {
 					eb.LineStyle.Width = vg.Points(1)
 					p.Add(eb)
+					top = v.Max
 				}
 			}
+			labels.XYs = append(labels.XYs, plotter.XY{X: x, Y: top})
+			labels.Labels = append(labels.Labels, short(v.Median))
 			if first == nil {
-				first = bc
+				first = b
 			}
 		}
 		if first != nil {
 			leg.Add(lk.name, first)
 		}
 	}
-	p.Y.Max *= 1.05
+	if len(labels.XYs) == 0 {
+		return Chart{}, false
+	}
+	if lb, err := plotter.NewLabels(labels); err == nil {
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].XAlign = draw.XCenter
+			lb.TextStyle[i].Font.Size = vg.Points(9)
+		}
+		lb.Offset = vg.Point{Y: vg.Points(3)}
+		p.Add(lb)
+	}
+	if logY {
+		useLogY(p, yr.lo, yr.hi)
+		p.Y.Min = math.Pow10(int(math.Floor(math.Log10(yr.lo / 1.15)))) // bars rise from a whole decade
+		p.Y.Max = yr.hi * 1.6                                           // room for the value labels
+	} else {
+		p.Y.Min = 0
+		p.Y.Max = math.Max(p.Y.Max, yr.hi) * 1.1
+	}
 	return Chart{Name: name, Title: title, plot: p, legend: leg}, true
+}
+
+// logBarsRatio is the largest/smallest bar above which a bar chart's Y
+// axis becomes logarithmic.
+const logBarsRatio = 20
+
+// bar is one bar that rises from the bottom of the Y axis, whatever its
+// scale: plotter.BarChart starts at zero, which a log axis cannot show.
+type bar struct {
+	x, half, y float64 // centre, half width (data units), top
+	fill, line color.Color
+	dashes     []vg.Length
+}
+
+// Plot implements plot.Plotter.
+func (b *bar) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	base := math.Max(p.Y.Min, 0)
+	if _, isLog := p.Y.Scale.(plot.LogScale); isLog {
+		base = p.Y.Min
+	}
+	x0, x1 := trX(b.x-b.half), trX(b.x+b.half)
+	y0, y1 := trY(base), trY(math.Min(b.y, p.Y.Max))
+	pts := []vg.Point{{X: x0, Y: y0}, {X: x0, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}}
+	c.FillPolygon(b.fill, c.ClipPolygonY(pts))
+	ls := draw.LineStyle{Color: b.line, Width: vg.Points(1), Dashes: b.dashes}
+	c.StrokeLines(ls, c.ClipLinesY(append(pts, pts[0]))...)
+}
+
+// DataRange implements plot.DataRanger.
+func (b *bar) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return b.x - b.half, b.x + b.half, math.Min(0, b.y), b.y
+}
+
+// Thumbnail implements plot.Thumbnailer.
+func (b *bar) Thumbnail(c *draw.Canvas) {
+	swatch{fill: b.fill, line: b.line}.Thumbnail(c)
+}
+
+// short formats a value for a label on a bar: 3 significant digits, with
+// k or M for thousands and millions ("20.1k", "28.0", "0.412").
+func short(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 1e6:
+		return sig(v/1e6, 3) + "M"
+	case a >= 1e4:
+		return sig(v/1e3, 3) + "k"
+	}
+	return sig(v, 3)
+}
+
+// cleanTicks is gonum's default linear ticks, labelled without trailing
+// zeros ("75000", not "75000.00").
+type cleanTicks struct{}
+
+func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i, t := range ts {
+		switch {
+		case t.Label == "":
+		case math.Abs(t.Value) < 1e-9*(hi-lo):
+			ts[i].Label = "0"
+		default:
+			ts[i].Label = trimZeros(sig(t.Value, 6))
+		}
+	}
+	return ts
 }
 
 // errBars is one point with asymmetric Y error bars.
@@ -402,65 +537,105 @@ func (e errBars) YError(int) (float64, float64) { return e.lo, e.hi }
 // latencySelection picks, for endpoint e, the rows whose latency the
 // percentile and timeline charts show: open-model rows at the lowest
 // offered rate valid for every target (or each target's lowest valid rate
-// when they share none), else the closed model.
+// when they share none), else the closed model. A target with no valid
+// open-model point at all (CGI saturated at every offered rate) is shown
+// from its closed-model row rather than left out: the chart then says so
+// in its title and legend (see selectionText and seriesName).
 func latencySelection(s *Summary, e string) (rows []*Row, model string) {
-	var open []*Row
+	var open, closed []*Row
 	for _, r := range s.Rows {
-		if r.Endpoint == e && r.Model == results.ModelOpen && r.LatencyValid {
+		switch {
+		case r.Endpoint != e:
+		case r.Model == results.ModelOpen && r.LatencyValid:
 			open = append(open, r)
+		case r.Model == results.ModelClosed && r.P50.Valid():
+			closed = append(closed, r)
 		}
 	}
-	if len(open) > 0 {
-		st := styler{order: targetOrder(s.Files)}
-		series := st.seriesOf(open)
-		rates := map[float64]int{}
-		for _, r := range open {
-			rates[r.Rate]++
+	if len(open) == 0 {
+		return closed, results.ModelClosed
+	}
+	st := styler{order: targetOrder(s.Files)}
+	series := st.seriesOf(open)
+	rates := map[float64]int{}
+	for _, r := range open {
+		rates[r.Rate]++
+	}
+	common := math.Inf(1)
+	for rt, n := range rates {
+		if n == len(series) && rt < common {
+			common = rt
 		}
-		common := math.Inf(1)
-		for rt, n := range rates {
-			if n == len(series) && rt < common {
-				common = rt
+	}
+	for _, k := range st.seriesOf(append(slices.Clone(open), closed...)) {
+		var pick *Row
+		for _, r := range open {
+			if r.File != k.file || r.Target != k.target {
+				continue
+			}
+			if r.Rate == common || (math.IsInf(common, 1) && (pick == nil || r.Rate < pick.Rate)) {
+				pick = r
 			}
 		}
-		for _, k := range series {
-			var pick *Row
-			for _, r := range open {
-				if r.File != k.file || r.Target != k.target {
-					continue
-				}
-				if r.Rate == common || (math.IsInf(common, 1) && (pick == nil || r.Rate < pick.Rate)) {
+		if pick == nil {
+			for _, r := range closed {
+				if r.File == k.file && r.Target == k.target {
 					pick = r
 				}
 			}
-			if pick != nil {
-				rows = append(rows, pick)
-			}
 		}
-		return rows, results.ModelOpen
-	}
-	for _, r := range s.Rows {
-		if r.Endpoint == e && r.Model == results.ModelClosed && r.P50.Valid() {
-			rows = append(rows, r)
+		if pick != nil {
+			rows = append(rows, pick)
 		}
 	}
-	return rows, results.ModelClosed
+	return rows, results.ModelOpen
 }
 
-// selectionText says where the latency of rows came from, for titles.
+// selectionText says where the latency of rows came from, for titles;
+// sameRate reports whether every open-model row has the same offered
+// rate, so that legends need not repeat it.
 func selectionText(rows []*Row, model string) (text string, sameRate bool) {
 	if model == results.ModelClosed {
 		return "closed model: no valid open-model points, latency hides queueing", true
 	}
-	sameRate = true
+	var open []*Row
+	var fallback []string
 	for _, r := range rows {
-		sameRate = sameRate && r.Rate == rows[0].Rate
+		if r.Model == results.ModelOpen {
+			open = append(open, r)
+		} else if !slices.Contains(fallback, r.Target) {
+			fallback = append(fallback, r.Target)
+		}
 	}
+	sameRate = true
+	for _, r := range open {
+		sameRate = sameRate && r.Rate == open[0].Rate
+	}
+	text = "open model, from intended send"
 	if sameRate {
-		return fmt.Sprintf("open model at %s req/s, from intended send", rate(rows[0].Rate)), true
+		text = fmt.Sprintf("open model at %s req/s, from intended send", rate(open[0].Rate))
 	}
-	return "open model, from intended send", false
+	if len(fallback) > 0 {
+		text += fmt.Sprintf("; %s: closed model, no valid open-model point", strings.Join(fallback, ", "))
+	}
+	return text, sameRate
 }
+
+// seriesName is the legend name of a latency row picked by
+// latencySelection: the rate when the rows differ in rate, and the model
+// when the row is a closed-model fallback among open-model rows.
+func seriesName(lk look, r *Row, model string, sameRate bool) string {
+	switch {
+	case r.Model != model:
+		return lk.name + " (closed model)"
+	case !sameRate:
+		return lk.name + " @ " + rate(r.Rate) + " req/s"
+	}
+	return lk.name
+}
+
+// fallbackDashes marks a closed-model fallback line among open-model lines.
+func fallbackDashes() []vg.Length { return []vg.Length{vg.Points(7), vg.Points(3)} }
 
 // nines maps a quantile q in [0, 1) to the HDR "nines" axis: −log10(1−q).
 func nines(q float64) float64 { return -math.Log10(1 - q) }
@@ -516,12 +691,11 @@ func percentileChart(s *Summary, st styler, e string) (Chart, bool, error) {
 		ln.Color = lk.color
 		ln.Width = vg.Points(1.5)
 		ln.Dashes = lk.dashes
-		p.Add(ln)
-		name := lk.name
-		if !same {
-			name += " @ " + rate(r.Rate) + " req/s"
+		if r.Model != model {
+			ln.Dashes = fallbackDashes()
 		}
-		leg.Add(name, ln)
+		p.Add(ln)
+		leg.Add(seriesName(lk, r, model, same), ln)
 		drawn++
 	}
 	if drawn == 0 || !yr.ok() {
@@ -569,18 +743,28 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 	p := newPlot(title, "offered rate (req/s)", "latency (ms, log scale)")
 	leg := plot.NewLegend()
 	yr := newRangeY()
-	xmax := 0.0
+	xmin, xmax := math.Inf(1), 0.0
 	type kneeMark struct {
-		lk   look
-		rate float64
+		lk    look
+		rate  float64
+		above bool // the knee is the highest rate tried: the true one may lie above
 	}
 	var knees []kneeMark
 	var slos []int64
 	for _, k := range series {
 		lk := st.look(k.file, k.target)
 		var p50, p99 plotter.XYs
+		tried := 0.0
+		for _, r := range rows {
+			if r.File == k.file && r.Target == k.target {
+				tried = math.Max(tried, r.Rate)
+			}
+		}
 		for _, r := range rows {
 			xmax = math.Max(xmax, r.Rate)
+			if r.Rate > 0 {
+				xmin = math.Min(xmin, r.Rate)
+			}
 			if r.File != k.file || r.Target != k.target || !r.LatencyValid || r.P50.Median <= 0 || r.P99.Median <= 0 {
 				continue // not valid, or not drawable on a log axis
 			}
@@ -610,7 +794,7 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 		for _, kn := range s.Files[k.file].Knees {
 			if kn.Target == k.target && kn.Endpoint == e {
 				if kn.Found {
-					knees = append(knees, kneeMark{lk, kn.Rate})
+					knees = append(knees, kneeMark{lk, kn.Rate, kn.Rate >= tried})
 				}
 				if kn.SLOP99Ns > 0 && !slices.Contains(slos, kn.SLOP99Ns) {
 					slos = append(slos, kn.SLOP99Ns)
@@ -627,18 +811,46 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 	for _, slo := range slos {
 		yr.add(float64(slo) / 1e6)
 	}
+	// A doubling sweep (200, 400, … 6400) reads evenly on a log axis;
+	// on a linear one its low rates, where CGI gives out, are squeezed
+	// into the corner.
+	logX := xmin > 0 && xmax/xmin >= 8
+	x0 := 0.0
+	if logX {
+		x0 = xmin
+	}
 	lo, hi := yr.lo/1.15, yr.hi*1.15
-	for _, kn := range knees {
+	for i, kn := range knees {
+		// Knees at the same rate share a line: interleave their dashes
+		// so that every colour shows.
+		same, nth := 0, 0
+		for j, o := range knees {
+			if o.rate == kn.rate {
+				if j < i {
+					nth++
+				}
+				same++
+			}
+		}
 		ln, err := plotter.NewLine(plotter.XYs{{X: kn.rate, Y: lo}, {X: kn.rate, Y: hi}})
 		if err != nil {
 			continue
 		}
-		ln.Color, ln.Width, ln.Dashes = kn.lk.color, vg.Points(1), []vg.Length{vg.Points(4), vg.Points(3)}
+		ln.Color, ln.Width = kn.lk.color, vg.Points(1.2)
+		ln.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		if same > 1 {
+			ln.Dashes = []vg.Length{vg.Points(5), vg.Points(5 * float64(same-1))}
+			ln.DashOffs = vg.Points(5 * float64(nth))
+		}
 		p.Add(ln)
-		leg.Add(fmt.Sprintf("%s knee %s req/s", kn.lk.name, rate(kn.rate)), ln)
+		at := ""
+		if kn.above {
+			at = "≥ "
+		}
+		leg.Add(fmt.Sprintf("%s knee %s%s req/s", kn.lk.name, at, rate(kn.rate)), ln)
 	}
 	for _, slo := range slos {
-		ln, err := plotter.NewLine(plotter.XYs{{X: 0, Y: float64(slo) / 1e6}, {X: xmax, Y: float64(slo) / 1e6}})
+		ln, err := plotter.NewLine(plotter.XYs{{X: x0, Y: float64(slo) / 1e6}, {X: xmax, Y: float64(slo) / 1e6}})
 		if err != nil {
 			continue
 		}
@@ -646,7 +858,14 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 		p.Add(ln)
 		leg.Add("SLO p99 ≤ "+human(slo), ln)
 	}
-	p.X.Min = 0
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+		p.X.Min, p.X.Max = xmin/1.15, xmax*1.15
+		p.X.Label.Text = "offered rate (req/s, log scale)"
+	} else {
+		p.X.Min = 0
+	}
 	useLogY(p, yr.lo, yr.hi)
 	return Chart{Name: "sweep-" + slug(e), Title: title, plot: p, legend: leg}, true
 }
@@ -666,9 +885,10 @@ func timelineChart(s *Summary, st styler, e string) (Chart, bool) {
 			continue
 		}
 		lk := st.look(r.File, r.Target)
-		name := lk.name
-		if !same {
-			name += " @ " + rate(r.Rate) + " req/s"
+		name := seriesName(lk, r, model, same)
+		dashes := lk.dashes
+		if r.Model != model {
+			dashes = fallbackDashes()
 		}
 		var p50, p99 plotter.XYs
 		for _, b := range pt.Timeline {
@@ -690,13 +910,21 @@ func timelineChart(s *Summary, st styler, e string) (Chart, bool) {
 			if len(pair.xys) == 0 {
 				continue
 			}
-			ln, err := plotter.NewLine(pair.xys)
+			ln, sc, err := plotter.NewLinePoints(pair.xys)
 			if err != nil {
 				continue
 			}
-			ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(pair.w), lk.dashes
+			ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(pair.w), dashes
 			p.Add(ln)
-			leg.Add(name+" "+pair.label, ln)
+			if len(pair.xys) <= timelineDots {
+				// Few intervals (a short run): mark them, or two
+				// points read as a trend.
+				sc.GlyphStyle = draw.GlyphStyle{Color: pair.c, Radius: vg.Points(2), Shape: lk.glyph}
+				p.Add(sc)
+				leg.Add(name+" "+pair.label, ln, sc)
+			} else {
+				leg.Add(name+" "+pair.label, ln)
+			}
 		}
 	}
 	if !yr.ok() {
@@ -707,35 +935,44 @@ func timelineChart(s *Summary, st styler, e string) (Chart, bool) {
 	return Chart{Name: "timeline-" + slug(e), Title: title, plot: p, legend: leg}, true
 }
 
+// timelineDots is the most intervals a timeline line has for its points
+// to be marked with dots.
+const timelineDots = 30
+
 // roundsChart draws, for endpoint e, the closed-model throughput of every
-// round as a box per target with the rounds as dots, so that drift or one
-// bad round shows.
+// round relative to the median of its target's rounds, as a box per target
+// with the rounds as dots, so that drift or one bad round shows on the same
+// scale for a target doing 40000 req/s and one doing 30. The medians
+// themselves are under each target's name. It is skipped when no target
+// has two rounds: one round has no spread to show.
 func roundsChart(s *Summary, st styler, e string) (Chart, bool) {
 	var rows []*Row
+	multi := false
 	for _, r := range s.Rows {
-		if r.Endpoint == e && r.Model == results.ModelClosed && r.Throughput.Valid() {
+		if r.Endpoint == e && r.Model == results.ModelClosed && r.Throughput.Valid() && r.Throughput.Median > 0 {
 			rows = append(rows, r)
+			multi = multi || len(r.points) > 1
 		}
 	}
-	if len(rows) == 0 {
+	if !multi {
 		return Chart{}, false
 	}
 	title := fmt.Sprintf("Throughput across rounds, %s (closed model; box: quartiles, dots: rounds)", e)
-	p := newPlot(title, "target", "throughput (req/s, log scale)")
+	p := newPlot(title, "target (median of rounds)", "round throughput / median of rounds (%)")
 	leg := plot.NewLegend()
-	yr := newRangeY()
 	var names []string
+	lo, hi := 100.0, 100.0
 	for i, r := range rows {
 		lk := st.look(r.File, r.Target)
-		names = append(names, lk.name)
+		names = append(names, fmt.Sprintf("%s\n%s req/s", lk.name, short(r.Throughput.Median)))
 		var vs plotter.Values
 		var dots plotter.XYs
 		for j, pt := range r.points {
-			v := math.Max(pt.Throughput, 1e-3) // a round with no success sits at the floor of the log axis
+			v := 100 * pt.Throughput / r.Throughput.Median
 			vs = append(vs, v)
 			// Spread the dots a little so equal rounds stay visible.
 			dots = append(dots, plotter.XY{X: float64(i) + 0.25 + 0.05*float64(j%3), Y: v})
-			yr.add(v)
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 		bp, err := plotter.NewBoxPlot(vg.Points(30), float64(i), vs)
 		if err != nil {
@@ -752,14 +989,17 @@ func roundsChart(s *Summary, st styler, e string) (Chart, bool) {
 		}
 		sc.GlyphStyle = draw.GlyphStyle{Color: lk.color, Radius: vg.Points(2.5), Shape: lk.glyph}
 		p.Add(bp, sc)
-		leg.Add(fmt.Sprintf("%s (%d rounds)", lk.name, len(vs)), swatch{fill: bp.FillColor, line: lk.color}, sc)
+		leg.Add(fmt.Sprintf("%s (%d round%s)", lk.name, len(vs), plural(len(vs))), swatch{fill: bp.FillColor, line: lk.color}, sc)
 	}
-	if !yr.ok() {
-		return Chart{}, false
+	if ref, err := plotter.NewLine(plotter.XYs{{X: -0.6, Y: 100}, {X: float64(len(rows)) - 0.4, Y: 100}}); err == nil {
+		ref.Color, ref.Width, ref.Dashes = color.Gray{Y: 0x99}, vg.Points(0.8), []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(ref)
 	}
 	p.NominalX(names...)
 	p.X.Min, p.X.Max = -0.6, float64(len(rows))-0.4
-	useLogY(p, yr.lo, yr.hi)
+	// At least ±5% so that a tight spread looks tight, not magnified.
+	pad := math.Max(hi-lo, 10) * 0.1
+	p.Y.Min, p.Y.Max = math.Min(lo, 95)-pad, math.Max(hi, 105)+pad
 	return Chart{Name: "rounds-" + slug(e), Title: title, plot: p, legend: leg}, true
 }
 

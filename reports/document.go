@@ -118,54 +118,65 @@ type htmlMachine struct {
 	Lines []kv
 }
 
+// htmlTemplate lays the page out as a reader goes through it: what was
+// found (headline), on what (machine and settings), the evidence (charts,
+// then tables to quote), and what to read with care (notes, pointed to
+// from the top so they are not missed).
 const htmlTemplate = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
 <style>
-body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; padding: 0 1em; }
-h1 { font-size: 1.6em; }
-.headline { font-size: 1.25em; font-weight: bold; background: #f3f6fa; border-left: 4px solid #1f77b4; padding: .6em .9em; }
+body { font-family: sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: .4em; }
+h2 { font-size: 1.3em; border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 1.8em; }
+.headline { font-size: 1.25em; font-weight: bold; background: #f3f6fa; border-left: 4px solid #1f77b4; padding: .6em .9em; margin: .8em 0 .4em; }
 .partial { font-size: 1.2em; font-weight: bold; color: #8a1010; background: #fde8e8; border: 2px solid #d62728; padding: .6em .9em; }
-table { border-collapse: collapse; margin: .5em 0 1.5em; font-size: .9em; }
-th, td { border: 1px solid #ccc; padding: .25em .6em; }
+.pointer { margin: 0 0 1em; color: #555; }
+.pointer a { color: #8a5a00; font-weight: bold; }
+.scroll { overflow-x: auto; }
+table { border-collapse: collapse; margin: .3em 0 1.5em; font-size: .8em; }
+th, td { border: 1px solid #ccc; padding: .2em .4em; white-space: nowrap; }
 th { background: #f0f0f0; }
+tbody tr:nth-child(even) { background: #fafafa; }
 td.r, th.r { text-align: right; font-variant-numeric: tabular-nums; }
-.caption { font-weight: bold; margin-top: 1em; }
-dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; }
+.caption { font-weight: bold; margin: 1.2em 0 0; }
+dl { display: grid; grid-template-columns: max-content minmax(0, 1fr) max-content minmax(0, 1fr); gap: .15em 1em; font-size: .9em; }
 dt { font-weight: bold; }
-dd { margin: 0; }
-figure { margin: 1.5em 0; }
-figure svg { max-width: 100%; height: auto; }
+dd { margin: 0; overflow-wrap: anywhere; }
+figure { margin: 1em 0 2em; }
+figure svg { display: block; max-width: 100%; height: auto; }
+ul.notes li { margin: .3em 0; }
 </style>
 </head>
 <body>
 <h1>{{.Title}}</h1>
 {{range .Partial}}<p class="partial">{{.}}</p>
 {{end}}<p class="headline">{{.Headline}}</p>
-<h2>Machine and settings</h2>
+{{if .Notes}}<p class="pointer"><a href="#notes">{{len .Notes}} note{{if gt (len .Notes) 1}}s{{end}}</a> at the end of this page say which figures to read with care.</p>
+{{end}}<h2>Machine and settings</h2>
 {{range .Machines}}{{if .Label}}<h3>{{.Label}}</h3>
 {{end}}<dl>
 {{range .Lines}}<dt>{{.Key}}</dt><dd>{{.Value}}</dd>
 {{end}}</dl>
-{{end}}{{if .Notes}}<h2>Notes</h2>
-<ul>
-{{range .Notes}}<li>{{.}}</li>
-{{end}}</ul>
 {{end}}{{if .Charts}}<h2>Charts</h2>
-{{range .Charts}}<figure id="{{.Name}}">
+{{range .Charts}}<figure id="{{.Name}}" aria-label="{{.Title}}">
 {{.SVG}}
-<figcaption>{{.Title}}</figcaption>
 </figure>
 {{end}}{{end}}<h2>Tables</h2>
 {{range .Tables}}<p class="caption">{{.Title}}</p>
-<table>
+<div class="scroll"><table>
 <thead><tr>{{range .Header}}<th{{if .Right}} class="r"{{end}}>{{.Text}}</th>{{end}}</tr></thead>
 <tbody>
 {{range .Rows}}<tr>{{range .}}<td{{if .Right}} class="r"{{end}}>{{.Text}}</td>{{end}}</tr>
 {{end}}</tbody>
-</table>
+</table></div>
+{{end}}{{if .Notes}}<h2 id="notes">Notes</h2>
+<ul class="notes">
+{{range .Notes}}<li>{{.}}</li>
+{{end}}</ul>
 {{end}}</body>
 </html>
 `

@@ -203,7 +203,26 @@ func decompositionChart(s *Summary) (Chart, bool) {
 	if below == nil {
 		return Chart{}, false
 	}
+	// The total above each stack: the figure the stack explains.
+	var totals plotter.XYLabels
+	for bi, b := range bars {
+		t := 0.0
+		for _, pt := range b.parts {
+			t += pt.wallNs / 1e6
+		}
+		totals.XYs = append(totals.XYs, plotter.XY{X: float64(bi), Y: t})
+		totals.Labels = append(totals.Labels, sig(t, 3)+" ms")
+	}
+	if lb, err := plotter.NewLabels(totals); err == nil {
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].XAlign = draw.XCenter
+			lb.TextStyle[i].Font.Size = vg.Points(9)
+		}
+		lb.Offset = vg.Point{Y: vg.Points(3)}
+		p.Add(lb)
+	}
 	p.Y.Min = 0
+	p.Y.Max *= 1.08
 	p.X.Min, p.X.Max = -0.6, float64(len(bars))-0.4
 	return Chart{Name: "fork-decomposition", Title: title, plot: p, legend: leg}, true
 }
