@@ -9,7 +9,7 @@ BENCHFLAGS ?=
 STATICCHECK_VERSION := v0.8.2
 export GOTOOLCHAIN := local
 
-.PHONY: all build deps test vet staticcheck bench bench-loadgen fuzz clean
+.PHONY: all build deps test vet staticcheck bench bench-loadgen nightly fuzz clean
 
 all: build
 
@@ -55,6 +55,12 @@ bench: build
 # same pinning, same connections, side by side.
 bench-loadgen: build deps
 	$(BIN)/bench loadgen-check
+
+# The nightly regression job: run the nightly scenario, compare with the
+# baseline, add to the history, write the report and trend charts; exits
+# non-zero on a regression. The first night becomes the baseline.
+nightly: build
+	scripts/nightly.sh
 
 fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzReadRecord -fuzztime=60s ./targets/fcgi/

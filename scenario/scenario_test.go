@@ -18,8 +18,8 @@ func TestBuiltins(t *testing.T) {
 			if s.Name != name {
 				t.Errorf("Name = %q; want %q", s.Name, name)
 			}
-			if len(s.Targets) != 3 || s.Rounds != 3 {
-				t.Errorf("Builtin(%s) = %d targets, %d rounds; want 3, 3", name, len(s.Targets), s.Rounds)
+			if len(s.Targets) != 3 || s.Rounds < 3 {
+				t.Errorf("Builtin(%s) = %d targets, %d rounds; want 3, ≥3", name, len(s.Targets), s.Rounds)
 			}
 		})
 	}

@@ -19,6 +19,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"forkbench/compare"
+	"forkbench/history"
 	"forkbench/reports"
 	"forkbench/runner"
 	"forkbench/targets/catalog"
@@ -35,7 +37,12 @@ func commands() []command {
 		{"serve", "run one deployment until SIGINT/SIGTERM", catalog.Serve},
 		{"verify", "check every deployment answers identically and to spec", verify.Run},
 		{"run", "measure the deployments; writes results.json and the report", runner.RunCLI},
+		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", runner.CheckGenerator},
 		{"report", "render tables, charts and report.html from results files", reports.Run},
+		{"compare", "compare two result files: improved, regressed or no significant change", compare.Run},
+		{"calibrate", "measure the machine's noise floor from two runs of the same build", compare.Calibrate},
+		{"export", "write a result file in Go benchmark format (for benchstat)", compare.Export},
+		{"history", "add runs to the history store, pick a baseline, draw trends", history.Run},
 	}
 }
 

@@ -122,6 +122,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	if err != nil {
 		return fail(stderr, err)
 	}
+	h := slowdown(a) // a no-op except in the forkbench_slow test build
 
 	switch {
 	case *startupOnly:
@@ -129,14 +130,14 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	case cgiChild:
 		// net/http/cgi has no panic recovery: a panic would leave the host
 		// half a response.
-		err = cgi.Serve(app.Recover(a, logger.Printf))
+		err = cgi.Serve(app.Recover(h, logger.Printf))
 		if err != nil {
 			err = fmt.Errorf("sampleapp: cgi: %w", err)
 		}
 	case *fcgiAddr != "":
-		err = serveFCGI(*fcgiAddr, a, logger, stdout)
+		err = serveFCGI(*fcgiAddr, h, logger, stdout)
 	case *httpAddr != "":
-		err = serveHTTP(*httpAddr, a, logger, stdout)
+		err = serveHTTP(*httpAddr, h, logger, stdout)
 	}
 	return fail(stderr, errors.Join(err, a.Close()))
 }

@@ -1,0 +1,65 @@
+//go:build forkbench_slow
+
+// This file exists for the regression suite's own acceptance test: built
+// with -tags forkbench_slow, the sample app burns a fixed amount of CPU
+// before every request, a deliberate regression that `bench compare` must
+// flag. It is never part of a normal build.
+
+package main
+
+import (
+	"crypto/sha256"
+	"net/http"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// slowCPU is the CPU time added to every request: far above the sample
+// app's own cost per request (tens of microseconds), so the regression is
+// unmistakable even on a noisy machine.
+const slowCPU = 2 * time.Millisecond
+
+// slowdown wraps h so that every request first burns slowCPU of CPU time.
+func slowdown(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		burnCPU(slowCPU)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// burnCPU hashes until the calling thread has used d of CPU time. It
+// counts the thread's CPU clock, not the wall clock, so the work added is
+// the same however busy the machine is; the goroutine is locked to its
+// thread meanwhile so the clock it reads is its own.
+func burnCPU(d time.Duration) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	start, ok := threadCPU()
+	if !ok {
+		// No thread clock: fall back to a fixed amount of hashing.
+		var sum [32]byte
+		for range 8000 {
+			sum = sha256.Sum256(sum[:])
+		}
+		return
+	}
+	var sum [32]byte
+	for {
+		for range 64 {
+			sum = sha256.Sum256(sum[:])
+		}
+		if now, _ := threadCPU(); now-start >= d {
+			return
+		}
+	}
+}
+
+func threadCPU() (time.Duration, bool) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
+}

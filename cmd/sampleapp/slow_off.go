@@ -1,0 +1,9 @@
+//go:build !forkbench_slow
+
+package main
+
+import "net/http"
+
+// slowdown returns h unchanged: only the forkbench_slow build (slow.go),
+// used by compare's acceptance test, adds work per request.
+func slowdown(h http.Handler) http.Handler { return h }

@@ -1,0 +1,402 @@
+// Package compare decides whether a run is significantly slower or dearer
+// than a baseline, the way benchstat does: for every target × endpoint ×
+// load point present in both result files and every metric, it tests the
+// per-round values of the two runs with the Mann–Whitney U test
+// (golang.org/x/perf/benchmath) and flags a change only when it is both
+// significant at alpha and at least the threshold in size.
+//
+// The samples are the independent rounds of a run (each with fresh target
+// processes), never the requests within one round: the variance that
+// matters on a noisy machine is between rounds, and treating requests as
+// independent samples makes every run look different from every other.
+// The price is that few rounds give little power: with 3 rounds against 3
+// the smallest possible p-value is 0.1, so at alpha 0.05 nothing can ever
+// be flagged. The comparison says so ("need >= 4 rounds") instead of
+// reporting "no change" as if it had looked.
+//
+// Files that differ in schema version, machine (OS, architecture, CPU
+// model, CPU count) or settings (durations, connections, rates, transport,
+// pinning, target options) are reported as not comparable, naming the
+// difference, and never compared. Paths (the app binary, the data
+// directory) are not settings: a different build is exactly what a
+// comparison is for.
+//
+// The package also writes result files in the Go benchmark format
+// (Export) and measures a machine's noise floor (Calibrate).
+package compare
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strings"
+
+	"golang.org/x/perf/benchmath"
+
+	"forkbench/results"
+)
+
+// Defaults of Options' zero values.
+const (
+	DefaultThreshold = 0.05
+	DefaultAlpha     = 0.05
+)
+
+// ErrBadInput is wrapped by errors about the command line or unreadable
+// files (exit status 2).
+var ErrBadInput = errors.New("compare: bad input")
+
+// ErrRegression is wrapped by the error returned when at least one row
+// regressed (exit status 1).
+var ErrRegression = errors.New("compare: regression")
+
+// ErrNotComparable is wrapped by the error returned when the two files
+// cannot be compared at all (exit status 2).
+var ErrNotComparable = errors.New("compare: files not comparable")
+
+// Options configure a comparison.
+type Options struct {
+	// Threshold is the smallest relative change (0.05 = 5%) flagged as
+	// improved or regressed; smaller significant changes count as no
+	// significant change. Zero means DefaultThreshold.
+	Threshold float64
+	// Alpha is the significance level of the U test. Zero means
+	// DefaultAlpha.
+	Alpha float64
+	// Metrics are the metric names compared; empty means all.
+	Metrics []string
+}
+
+func (o Options) threshold() float64 {
+	if o.Threshold == 0 {
+		return DefaultThreshold
+	}
+	return o.Threshold
+}
+
+func (o Options) alpha() float64 {
+	if o.Alpha == 0 {
+		return DefaultAlpha
+	}
+	return o.Alpha
+}
+
+// Status is the verdict on one row or one metric.
+type Status string
+
+// Verdicts, from the most to the least urgent.
+const (
+	Regressed     Status = "regressed"
+	Improved      Status = "improved"
+	NoChange      Status = "no significant change"
+	NotComparable Status = "not comparable"
+)
+
+// Report is the result of comparing two files.
+type Report struct {
+	Base      string   `json:"base"`
+	New       string   `json:"new"`
+	Threshold float64  `json:"threshold"`
+	Alpha     float64  `json:"alpha"`
+	Metrics   []string `json:"metrics"`
+	// Comparable is false when the files differ in schema, machine or
+	// settings; Reasons names every difference and Rows is empty.
+	Comparable bool     `json:"comparable"`
+	Reasons    []string `json:"reasons,omitempty"`
+	// Notes are differences that do not prevent comparing but may
+	// explain a change (Go version, kernel, commit, binary paths,
+	// partial files).
+	Notes []string `json:"notes,omitempty"`
+	// Power is set when the sample sizes cannot reach Alpha at all.
+	Power string `json:"power,omitempty"`
+	Rows  []Row  `json:"rows"`
+	// Counts is the number of rows per status.
+	Counts map[Status]int `json:"counts"`
+}
+
+// Row is one target × endpoint × load point.
+type Row struct {
+	Key
+	Status Status `json:"status"`
+	// Reason says why the row is not comparable.
+	Reason  string   `json:"reason,omitempty"`
+	Metrics []Change `json:"metrics,omitempty"`
+}
+
+// Change is one metric of one row.
+type Change struct {
+	Metric string `json:"metric"`
+	Status Status `json:"status"`
+	// Base and New are the medians across rounds; BaseN and NewN the
+	// numbers of rounds.
+	Base  float64 `json:"base"`
+	New   float64 `json:"new"`
+	BaseN int     `json:"base_n"`
+	NewN  int     `json:"new_n"`
+	// Delta is New/Base − 1 (0.12 = 12% more); nil when Base is zero.
+	Delta *float64 `json:"delta,omitempty"`
+	// DeltaLo and DeltaHi bound Delta at confidence 1−Alpha; nil when the
+	// samples are too small for an interval.
+	DeltaLo *float64 `json:"delta_lo,omitempty"`
+	DeltaHi *float64 `json:"delta_hi,omitempty"`
+	P       float64  `json:"p"`
+	// Note explains a no-change verdict that is not a clean "p ≥ alpha"
+	// (too few rounds, below the threshold) or a missing value.
+	Note string `json:"note,omitempty"`
+
+	format func(float64) string
+}
+
+// Compare compares newF against base. It returns an error only for bad
+// options; incomparable files are a Report with Comparable false.
+func Compare(base, newF *results.File, opt Options) (*Report, error) {
+	ms, err := selectMetrics(opt.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	alpha, thr := opt.alpha(), opt.threshold()
+	if alpha <= 0 || alpha >= 1 {
+		return nil, fmt.Errorf("%w: alpha %v not in (0, 1)", ErrBadInput, alpha)
+	}
+	if thr < 0 {
+		return nil, fmt.Errorf("%w: negative threshold %v", ErrBadInput, thr)
+	}
+	r := &Report{
+		Base: label(base), New: label(newF),
+		Threshold: thr, Alpha: alpha,
+		Counts: map[Status]int{},
+	}
+	for _, m := range ms {
+		r.Metrics = append(r.Metrics, m.Name)
+	}
+	r.Reasons = incomparable(base, newF)
+	r.Notes = notes(base, newF)
+	if len(r.Reasons) > 0 {
+		return r, nil
+	}
+	r.Comparable = true
+
+	th := &benchmath.Thresholds{CompareAlpha: alpha}
+	bOrder, bSeries := groupPoints(base)
+	nOrder, nSeries := groupPoints(newF)
+	minN := math.MaxInt
+	for _, k := range bOrder {
+		b, n := bSeries[k], nSeries[k]
+		row := Row{Key: k}
+		switch {
+		case n == nil:
+			row.Status, row.Reason = NotComparable, "only in base"
+		case b.Request != n.Request:
+			row.Status, row.Reason = NotComparable, fmt.Sprintf("request differs: %s vs %s", b.Request, n.Request)
+		default:
+			minN = min(minN, len(b.Points), len(n.Points))
+			row.Metrics = compareSeries(b, n, ms, th, thr)
+			row.Status = rowStatus(row.Metrics)
+			if row.Status == NotComparable {
+				row.Reason = "no metric measured in both files"
+			}
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	for _, k := range nOrder {
+		if bSeries[k] == nil {
+			r.Rows = append(r.Rows, Row{Key: k, Status: NotComparable, Reason: "only in new"})
+		}
+	}
+	for _, row := range r.Rows {
+		r.Counts[row.Status]++
+	}
+	if need := minRounds(alpha); minN != math.MaxInt && minN < need {
+		r.Power = fmt.Sprintf("with %d round(s) the smallest possible p-value is %.3g > alpha %g: nothing can be judged significant; need >= %d rounds per file",
+			minN, minPValue(minN), alpha, need)
+	}
+	return r, nil
+}
+
+// minPValue is the smallest two-sided U-test p-value with n rounds a side.
+func minPValue(n int) float64 { return min(1, 2/binom(2*n, n)) }
+
+func label(f *results.File) string {
+	if f.Label != "" {
+		return f.Label
+	}
+	c := f.Environment.GitCommit
+	if len(c) > 12 {
+		c = c[:12]
+	}
+	if c == "" {
+		c = "unknown commit"
+	}
+	return c + " " + f.StartedAt.UTC().Format("2006-01-02 15:04")
+}
+
+// compareSeries tests every metric of one row.
+func compareSeries(b, n *series, ms []metric, th *benchmath.Thresholds, thr float64) []Change {
+	var out []Change
+	for _, m := range ms {
+		bv, nv := b.values(m), n.values(m)
+		c := Change{Metric: m.Name, BaseN: len(bv), NewN: len(nv), format: m.format}
+		if len(bv) == 0 || len(nv) == 0 {
+			c.Status = NotComparable
+			c.Note = "not measured in both files"
+			c.P = 1
+			out = append(out, c)
+			continue
+		}
+		sb := benchmath.NewSample(slices.Clone(bv), th)
+		sn := benchmath.NewSample(slices.Clone(nv), th)
+		cmp := benchmath.AssumeNothing.Compare(sb, sn)
+		c.P = cmp.P
+		c.Base, c.New = median(bv, th), median(nv, th)
+		if c.Base != 0 {
+			d := c.New/c.Base - 1
+			c.Delta = &d
+		} else if c.New == 0 {
+			d := 0.0
+			c.Delta = &d
+		}
+		if lo, hi, ok := ratioCI(bv, nv, 1-th.CompareAlpha); ok {
+			lo, hi = lo-1, hi-1
+			c.DeltaLo, c.DeltaHi = &lo, &hi
+		}
+		significant := cmp.P <= th.CompareAlpha
+		switch {
+		case significant && c.Delta != nil && math.Abs(*c.Delta) >= thr:
+			worse := (*c.Delta > 0) != m.HigherBetter
+			c.Status = Improved
+			if worse {
+				c.Status = Regressed
+			}
+		case significant && c.Delta == nil:
+			// From zero to something: no percentage, but a change.
+			worse := (c.New > c.Base) != m.HigherBetter
+			c.Status = Improved
+			if worse {
+				c.Status = Regressed
+			}
+		default:
+			c.Status = NoChange
+			switch {
+			case len(cmp.Warnings) > 0:
+				c.Note = errors.Join(cmp.Warnings...).Error()
+			case significant:
+				c.Note = fmt.Sprintf("significant but below the %s threshold", pct(thr))
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func rowStatus(cs []Change) Status {
+	has := map[Status]bool{}
+	for _, c := range cs {
+		has[c.Status] = true
+	}
+	switch {
+	case has[Regressed]:
+		return Regressed
+	case has[Improved]:
+		return Improved
+	case has[NoChange]:
+		return NoChange
+	default:
+		return NotComparable
+	}
+}
+
+// pathOptions returns the target options that name where something is
+// rather than how it is measured: they may differ between checkouts and
+// builds.
+func pathOptions() []string {
+	return []string{"app-bin", "data", "cgi-bin", "fcgi-daemon", "fcgi-addr", "listen"}
+}
+
+// incomparable names every difference that makes the files' figures
+// incomparable.
+func incomparable(a, b *results.File) []string {
+	var out []string
+	diff := func(what string, x, y any) {
+		if fmt.Sprint(x) != fmt.Sprint(y) {
+			out = append(out, fmt.Sprintf("%s differs: %v vs %v", what, x, y))
+		}
+	}
+	diff("schema version", a.SchemaVersion, b.SchemaVersion)
+	ea, eb := a.Environment, b.Environment
+	diff("machine OS", ea.OS, eb.OS)
+	diff("machine architecture", ea.Arch, eb.Arch)
+	diff("machine CPU model", ea.CPUModel, eb.CPUModel)
+	diff("machine CPU count", ea.CPUs, eb.CPUs)
+	sa, sb := a.Settings, b.Settings
+	diff("setting connections", sa.Connections, sb.Connections)
+	diff("setting duration", dur(sa.DurationNs), dur(sb.DurationNs))
+	diff("setting warmup", dur(sa.WarmupNs), dur(sb.WarmupNs))
+	diff("setting timeout", dur(sa.TimeoutNs), dur(sb.TimeoutNs))
+	diff("setting rates", sa.Rates, sb.Rates)
+	diff("setting sweep factors", sa.SweepFactors, sb.SweepFactors)
+	diff("setting keep-alive", sa.KeepAlive, sb.KeepAlive)
+	diff("setting transport", sa.Transport, sb.Transport)
+	diff("setting body bytes", sa.BodyBytes, sb.BodyBytes)
+	diff("setting CPU pinning", a.Pinning.Enabled, b.Pinning.Enabled)
+	keys := map[string]bool{}
+	for k := range sa.TargetOptions {
+		keys[k] = true
+	}
+	for k := range sb.TargetOptions {
+		keys[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
+		if slices.Contains(pathOptions(), k) {
+			continue
+		}
+		diff("target option --"+k, orNone(sa.TargetOptions[k]), orNone(sb.TargetOptions[k]))
+	}
+	return out
+}
+
+// notes names differences that leave the files comparable.
+func notes(a, b *results.File) []string {
+	var out []string
+	diff := func(what, x, y string) {
+		if x != y {
+			out = append(out, fmt.Sprintf("%s: %s → %s", what, orNone(x), orNone(y)))
+		}
+	}
+	ea, eb := a.Environment, b.Environment
+	diff("commit", ea.GitCommit, eb.GitCommit)
+	diff("Go version", ea.GoVersion, eb.GoVersion)
+	diff("kernel", ea.Kernel, eb.Kernel)
+	diff("host", ea.Hostname, eb.Hostname)
+	diff("suite version", ea.SuiteVersion, eb.SuiteVersion)
+	diff("scenario", a.Settings.Scenario, b.Settings.Scenario)
+	for _, k := range pathOptions() {
+		diff("--"+k, a.Settings.TargetOptions[k], b.Settings.TargetOptions[k])
+	}
+	if eb.GitDirty {
+		out = append(out, "new run was built from a modified working tree")
+	}
+	for _, f := range []struct {
+		name string
+		f    *results.File
+	}{{"base", a}, {"new", b}} {
+		if f.f.Partial {
+			out = append(out, fmt.Sprintf("%s file is partial (%s): only the points it holds are compared", f.name, f.f.PartialReason))
+		}
+	}
+	return out
+}
+
+func dur(ns int64) string { return fmt.Sprint(float64(ns)/1e9) + "s" }
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func pct(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f*100), "0"), ".") + "%"
+}

@@ -1,0 +1,353 @@
+package compare
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"forkbench/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// synth is a result file with one closed-model point per round for
+// embedded/plaintext; p50s are the rounds' median latencies in ms, and
+// throughput, CPU and RSS are derived from them so every metric moves
+// together.
+func synth(p50s ...float64) *results.File {
+	f := &results.File{
+		SchemaVersion: results.SchemaVersion,
+		StartedAt:     time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC),
+		Environment: results.Environment{
+			OS: "linux", Arch: "amd64", CPUModel: "Test CPU @ 3.0GHz", CPUs: 2,
+			GitCommit: "0123456789abcdef", GoVersion: "go1.26.8",
+		},
+		Settings: results.Settings{
+			Scenario: "quick", Targets: []string{"embedded"}, Endpoints: []string{"plaintext"},
+			Models: []string{"closed"}, Connections: 32, DurationNs: int64(time.Second),
+			WarmupNs: int64(time.Second / 2), TimeoutNs: int64(10 * time.Second), Rounds: len(p50s),
+			KeepAlive: true, Transport: "fasthttp",
+			TargetOptions: map[string]string{"app-bin": "/a/sampleapp", "cgi-timeout": "30s"},
+		},
+		Pinning: results.Pinning{Enabled: true},
+	}
+	for i, ms := range p50s {
+		f.Points = append(f.Points, results.Point{
+			Target: "embedded", Endpoint: "plaintext", Method: "GET", Path: "/plaintext",
+			Model: results.ModelClosed, Round: i + 1, DurationNs: int64(time.Second),
+			Requests:   uint64(32000 / ms),
+			Throughput: 32000 / ms,
+			Latency:    results.Latency{Count: 1000, P50Ns: int64(ms * 1e6), P99Ns: int64(3 * ms * 1e6)},
+			Server:     results.ServerCost{Observed: true, CPUPerRequestNs: 50000 * ms, PeakRSSBytes: 20 << 20},
+		})
+	}
+	return f
+}
+
+func TestCompare(t *testing.T) {
+	base := []float64{1.00, 1.02, 0.98, 1.01, 0.99}
+	tests := []struct {
+		name       string
+		base, new  *results.File
+		opt        Options
+		comparable bool
+		status     Status
+		reason     string // substring of the reasons or the metric note
+		code       int
+	}{
+		{"clear regression", synth(base...), synth(2.0, 2.1, 1.9, 2.05, 1.95), Options{}, true, Regressed, "", 1},
+		{"clear improvement", synth(base...), synth(0.5, 0.51, 0.49, 0.5, 0.52), Options{}, true, Improved, "", 0},
+		{"identical distributions", synth(base...), synth(base...), Options{}, true, NoChange, "", 0},
+		{"same distribution reordered", synth(base...), synth(0.99, 1.01, 1.00, 0.98, 1.02), Options{}, true, NoChange, "", 0},
+		{"significant but below threshold", synth(base...), synth(1.03, 1.05, 1.04, 1.06, 1.035), Options{Threshold: 0.10, Metrics: []string{MetricP50}}, true, NoChange, "below the 10% threshold", 0},
+		{"too few rounds", synth(1, 1.01, 0.99), synth(2, 2.01, 1.99), Options{}, true, NoChange, "need >= 4 samples", 0},
+		{"different machine", synth(base...), func() *results.File {
+			f := synth(base...)
+			f.Environment.CPUModel, f.Environment.CPUs = "Other CPU", 8
+			return f
+		}(), Options{}, false, "", "machine CPU model differs", 2},
+		{"different settings", synth(base...), func() *results.File {
+			f := synth(base...)
+			f.Settings.DurationNs = int64(4 * time.Second)
+			f.Settings.TargetOptions["cgi-timeout"] = "5s"
+			return f
+		}(), Options{}, false, "", "setting duration differs: 1s vs 4s", 2},
+		{"different binary path is no setting", synth(base...), func() *results.File {
+			f := synth(base...)
+			f.Settings.TargetOptions["app-bin"] = "/b/sampleapp"
+			return f
+		}(), Options{}, true, NoChange, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Compare(tt.base, tt.new, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Comparable != tt.comparable {
+				t.Fatalf("Comparable = %v (reasons %q); want %v", r.Comparable, r.Reasons, tt.comparable)
+			}
+			var text bytes.Buffer
+			if err := WriteText(&text, r); err != nil {
+				t.Fatal(err)
+			}
+			if tt.comparable {
+				if len(r.Rows) != 1 {
+					t.Fatalf("%d rows; want 1", len(r.Rows))
+				}
+				if got := r.Rows[0].Status; got != tt.status {
+					t.Errorf("row status = %q; want %q\n%s", got, tt.status, text.String())
+				}
+			}
+			if tt.reason != "" && !strings.Contains(text.String(), tt.reason) {
+				t.Errorf("output does not say %q:\n%s", tt.reason, text.String())
+			}
+			code := 0
+			var ec interface{ ExitCode() int }
+			if err := Verdict(r); errors.As(err, &ec) {
+				code = ec.ExitCode()
+			} else if err != nil {
+				t.Fatalf("Verdict error %v has no exit code", err)
+			}
+			if code != tt.code {
+				t.Errorf("exit code = %d; want %d", code, tt.code)
+			}
+		})
+	}
+}
+
+func TestCompareRegressionDirection(t *testing.T) {
+	r, err := Compare(synth(1, 1.02, 0.98, 1.01, 0.99), synth(2, 2.1, 1.9, 2.05, 1.95), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Status{MetricP50: Regressed, MetricP99: Regressed, MetricThroughput: Regressed, MetricCPU: Regressed, MetricRSS: NoChange}
+	for _, c := range r.Rows[0].Metrics {
+		if c.Status != want[c.Metric] {
+			t.Errorf("%s: status = %q; want %q", c.Metric, c.Status, want[c.Metric])
+		}
+		if c.Metric == MetricP50 {
+			if c.Delta == nil || *c.Delta < 0.9 || *c.Delta > 1.1 {
+				t.Errorf("p50 delta = %v; want ≈ +100%%", c.Delta)
+			}
+			if c.DeltaLo == nil || *c.DeltaLo <= 0 || *c.DeltaHi < *c.DeltaLo {
+				t.Errorf("p50 CI = [%v, %v]; want a positive interval", c.DeltaLo, c.DeltaHi)
+			}
+		}
+	}
+}
+
+func TestRatioCI(t *testing.T) {
+	tests := []struct {
+		name      string
+		base, new []float64
+		conf      float64
+		lo, hi    float64
+		ok        bool
+	}{
+		// 5 against 5 at 95%: the 3rd and 23rd of 25 sorted ratios
+		// (P(U ≤ 2) = 4/252 ≤ 0.025 < P(U ≤ 3) = 7/252).
+		{"5v5", []float64{1, 2, 3, 4, 5}, []float64{1, 2, 3, 4, 5}, 0.95, 1.0 / 3, 3, true},
+		{"3v3 at 95% is unattainable", []float64{1, 2, 3}, []float64{1, 2, 3}, 0.95, 0, 0, false},
+		{"3v3 at 90% is the range", []float64{1, 2, 3}, []float64{2, 4, 6}, 0.90, 2.0 / 3, 6, true},
+		{"non-positive", []float64{0, 1, 2, 3, 4}, []float64{1, 2, 3, 4, 5}, 0.95, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lo, hi, ok := ratioCI(tt.base, tt.new, tt.conf)
+			if ok != tt.ok || ok && (lo != tt.lo || hi != tt.hi) {
+				t.Errorf("ratioCI = %v, %v, %v; want %v, %v, %v", lo, hi, ok, tt.lo, tt.hi, tt.ok)
+			}
+		})
+	}
+}
+
+func TestMinRounds(t *testing.T) {
+	for _, tt := range []struct {
+		alpha float64
+		want  int
+	}{{0.05, 4}, {0.1, 3}, {0.01, 5}, {0.001, 7}} {
+		if got := minRounds(tt.alpha); got != tt.want {
+			t.Errorf("minRounds(%v) = %d; want %d", tt.alpha, got, tt.want)
+		}
+	}
+}
+
+func writeFile(t *testing.T, dir, name string, f *results.File) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := results.Write(p, f); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestRunExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	base := writeFile(t, dir, "base.json", synth(1, 1.02, 0.98, 1.01, 0.99))
+	same := writeFile(t, dir, "same.json", synth(1, 1.02, 0.98, 1.01, 0.99))
+	slow := writeFile(t, dir, "slow.json", synth(2, 2.1, 1.9, 2.05, 1.95))
+	newer := filepath.Join(dir, "newer.json")
+	if err := os.WriteFile(newer, []byte(`{"schema_version": 999, "points": []}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := synth(1, 1.02, 0.98, 1.01, 0.99)
+	other.Environment.CPUs = 64
+	otherPath := writeFile(t, dir, "other.json", other)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		out  string
+	}{
+		{"no change", []string{base, same}, 0, "no regression"},
+		{"regression", []string{base, slow, "--threshold", "10%"}, 1, "REGRESSION"},
+		{"regression markdown", []string{base, slow, "--format", "md"}, 1, "### Changed"},
+		{"regression json", []string{"--format", "json", base, slow}, 1, `"status": "regressed"`},
+		{"newer schema", []string{base, newer}, 2, ""},
+		{"missing file", []string{base, filepath.Join(dir, "nope.json")}, 2, ""},
+		{"other machine", []string{base, otherPath}, 2, "machine CPU count differs: 2 vs 64"},
+		{"one file", []string{base}, 2, ""},
+		{"bad threshold", []string{base, same, "--threshold", "five"}, 2, ""},
+		{"bad metric", []string{base, same, "--metrics", "p42"}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			err := Run(context.Background(), tt.args, &out, &errb)
+			code := 0
+			if err != nil {
+				var ec interface{ ExitCode() int }
+				if !errors.As(err, &ec) {
+					t.Fatalf("Run error %v has no exit code", err)
+				}
+				code = ec.ExitCode()
+			}
+			if code != tt.code {
+				t.Errorf("exit code = %d (err %v); want %d", code, err, tt.code)
+			}
+			if tt.code == 2 && !errors.Is(err, ErrBadInput) && !errors.Is(err, ErrNotComparable) {
+				t.Errorf("err = %v; want ErrBadInput or ErrNotComparable", err)
+			}
+			if !strings.Contains(out.String(), tt.out) {
+				t.Errorf("output lacks %q:\n%s", tt.out, out.String())
+			}
+		})
+	}
+}
+
+func TestRunOutFile(t *testing.T) {
+	dir := t.TempDir()
+	base := writeFile(t, dir, "base.json", synth(1, 1.02, 0.98, 1.01, 0.99))
+	slow := writeFile(t, dir, "slow.json", synth(2, 2.1, 1.9, 2.05, 1.95))
+	out := filepath.Join(dir, "compare.md")
+	err := Run(context.Background(), []string{base, slow, "--format", "md", "--out", out}, new(bytes.Buffer), new(bytes.Buffer))
+	if !errors.Is(err, ErrRegression) {
+		t.Fatalf("err = %v; want ErrRegression", err)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "| embedded") {
+		t.Errorf("compare.md lacks the table:\n%s", data)
+	}
+}
+
+// TestGolden pins the text and Markdown renderings.
+func TestGolden(t *testing.T) {
+	base := synth(1, 1.02, 0.98, 1.01, 0.99)
+	base.Label = "base.json"
+	slow := synth(2, 2.1, 1.9, 2.05, 1.95)
+	slow.Label = "new.json"
+	slow.Environment.GitCommit = "fedcba9876543210"
+	r, err := Compare(base, slow, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{FormatText, FormatMarkdown} {
+		t.Run(format, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Write(&b, r, format); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "regression."+format+".golden"), b.Bytes())
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output; got:\n%s", path, got)
+	}
+}
+
+func TestCalibrateFiles(t *testing.T) {
+	a := synth(1, 1.02, 0.98, 1.01, 0.99)
+	b := synth(1.03, 1.0, 0.97, 1.04, 1.01)
+	c, err := CalibrateFiles(a, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p50 *Noise
+	for i := range c.Noise {
+		if c.Noise[i].Metric == MetricP50 {
+			p50 = &c.Noise[i]
+		}
+	}
+	if p50 == nil || p50.Rows != 1 {
+		t.Fatalf("p50 noise = %+v; want one row", p50)
+	}
+	// Medians 1.00 and 1.01: 1% apart, so 2% suggested.
+	if d := p50.MaxAbsDelta; d < 0.0099 || d > 0.0101 {
+		t.Errorf("p50 MaxAbsDelta = %v; want 0.01", d)
+	}
+	if p50.Suggested != 0.02 {
+		t.Errorf("p50 Suggested = %v; want 0.02", p50.Suggested)
+	}
+	var out bytes.Buffer
+	if err := WriteCalibration(&out, c); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "suggested: --threshold") {
+		t.Errorf("calibration output lacks the suggestion:\n%s", out.String())
+	}
+}
+
+func TestCalibrateCLI(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "a.json", synth(1, 1.02, 0.98, 1.01, 0.99))
+	b := writeFile(t, dir, "b.json", synth(1.03, 1.0, 0.97, 1.04, 1.01))
+	var out bytes.Buffer
+	if err := Calibrate(context.Background(), []string{a, b}, &out, new(bytes.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "p50") {
+		t.Errorf("output lacks p50:\n%s", out.String())
+	}
+	err := Calibrate(context.Background(), []string{a}, new(bytes.Buffer), new(bytes.Buffer))
+	var ec interface{ ExitCode() int }
+	if !errors.As(err, &ec) || ec.ExitCode() != 2 {
+		t.Errorf("Calibrate with one file: err = %v; want exit code 2", err)
+	}
+}

@@ -1,0 +1,207 @@
+package history
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"forkbench/compare"
+	"forkbench/results"
+)
+
+// night is a synthetic nightly result: embedded/plaintext closed model,
+// one point per round with the given p50 in ms.
+func night(day int, commit string, p50s ...float64) *results.File {
+	f := &results.File{
+		SchemaVersion: results.SchemaVersion,
+		StartedAt:     time.Date(2026, 11, day, 2, 0, 0, 0, time.UTC),
+		Environment:   results.Environment{OS: "linux", Arch: "amd64", CPUModel: "Test CPU", CPUs: 2, GitCommit: commit},
+		Settings:      results.Settings{Scenario: "nightly", Models: []string{"closed"}, Connections: 32, DurationNs: 1e9, Rounds: len(p50s)},
+	}
+	for i, ms := range p50s {
+		f.Points = append(f.Points, results.Point{
+			Target: "embedded", Endpoint: "plaintext", Method: "GET", Path: "/plaintext", Model: "closed",
+			Round: i + 1, DurationNs: 1e9, Requests: 1000, Throughput: 32000 / ms,
+			Latency: results.Latency{Count: 1000, P50Ns: int64(ms * 1e6), P99Ns: int64(3 * ms * 1e6)},
+			Server:  results.ServerCost{Observed: true, CPUPerRequestNs: 50000 * ms, PeakRSSBytes: 20 << 20},
+		})
+	}
+	return f
+}
+
+func TestAddAndBaseline(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "history")}
+	if _, err := s.Baseline(Query{Branch: "main"}); !errors.Is(err, ErrNoBaseline) {
+		t.Fatalf("Baseline of an empty store: err = %v; want ErrNoBaseline", err)
+	}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	add := func(f *results.File, branch string) Entry {
+		t.Helper()
+		e, err := s.Add(f, branch, false, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(s.Path(e)); err != nil {
+			t.Fatalf("stored file: %v", err)
+		}
+		return e
+	}
+	add(night(1, "aaaaaaaaaaaaaaaa", 1, 1, 1), "main")
+	add(night(2, "bbbbbbbbbbbbbbbb", 1, 1, 1), "main")
+	add(night(3, "cccccccccccccccc", 1, 1, 1), "feature")
+	partial := night(4, "dddddddddddddddd", 1)
+	partial.Partial = true
+	add(partial, "main")
+	if _, err := s.Add(night(4, "regressedregress", 2, 2, 2), "main", true, now); err != nil {
+		t.Fatal(err)
+	}
+	other := night(5, "eeeeeeeeeeeeeeee", 1, 1, 1)
+	other.Environment.CPUs = 64
+	add(other, "main")
+
+	tests := []struct {
+		name   string
+		q      Query
+		commit string
+	}{
+		{"latest on main skips partial", Query{Branch: "main"}, "eeeeeeeeeeeeeeee"},
+		{"any branch", Query{}, "eeeeeeeeeeeeeeee"},
+		{"feature", Query{Branch: "feature"}, "cccccccccccccccc"},
+		{"pinned", Query{Branch: "main", Pin: "aaaa"}, "aaaaaaaaaaaaaaaa"},
+		{"like: same machine, earlier", Query{Branch: "main", Like: night(6, "ffff", 1, 1, 1)}, "bbbbbbbbbbbbbbbb"},
+		{"like: nothing earlier", Query{Branch: "main", Like: night(1, "ffff", 1, 1, 1)}, ""},
+		{"unknown pin", Query{Pin: "zzz"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := s.Baseline(tt.q)
+			if tt.commit == "" {
+				if !errors.Is(err, ErrNoBaseline) {
+					t.Errorf("Baseline = %+v, %v; want ErrNoBaseline", e, err)
+				}
+				return
+			}
+			if err != nil || e.Commit != tt.commit {
+				t.Errorf("Baseline = %s, %v; want %s", e.Commit, err, tt.commit)
+			}
+		})
+	}
+	idx, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx.Entries) != 6 {
+		t.Errorf("index has %d entries; want 6", len(idx.Entries))
+	}
+	entries, _ := os.ReadDir(s.Dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary file %s left in the store", e.Name())
+		}
+	}
+}
+
+func TestTrendFlagsChangePoint(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	days := [][]float64{
+		{1, 1.02, 0.98, 1.01, 0.99},
+		{1.01, 0.99, 1, 1.02, 0.98},
+		{0.99, 1, 1.01, 0.98, 1.02},
+		{2, 2.02, 1.98, 2.01, 1.99}, // the regression lands
+		{2.01, 1.99, 2, 2.02, 1.98},
+	}
+	for i, d := range days {
+		if _, err := s.Add(night(i+1, strings.Repeat(string(rune('a'+i)), 16), d...), "main", false, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	charts, err := s.Trend(TrendOptions{Metrics: []string{compare.MetricP50, compare.MetricThroughput}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(charts) != 2 {
+		t.Fatalf("%d charts; want 2", len(charts))
+	}
+	pts := charts[0].Series[0].Points
+	if len(pts) != 5 {
+		t.Fatalf("%d points; want 5", len(pts))
+	}
+	for i, p := range pts {
+		if got, want := p.Change != nil, i == 3; got != want {
+			t.Errorf("night %d: change point = %v (%v); want %v", i+1, got, p.Change, want)
+		}
+	}
+	var out bytes.Buffer
+	dir := filepath.Join(t.TempDir(), "trend")
+	if err := Run(context.Background(), []string{"trend", "--store", s.Dir, "--out", dir}, &out, new(bytes.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"p50 latency", "p99 latency", "throughput", "server CPU per request", "peak RSS"} {
+		name := map[string]string{"p50 latency": "p50", "p99 latency": "p99", "throughput": "throughput", "server CPU per request": "cpu_per_req", "peak RSS": "rss"}[m]
+		svg, err := os.ReadFile(filepath.Join(dir, "trend-"+name+"-plaintext-closed.svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(svg, []byte(m)) {
+			t.Errorf("trend chart for %s lacks its title", m)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "trend-"+name+"-plaintext-closed.png")); err != nil {
+			t.Error(err)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "trend.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| 2026-11-04 02:00 | dddddddddddd | p50 |") {
+		t.Errorf("trend.md does not list night 4's p50 change point:\n%s", md)
+	}
+}
+
+func TestCLI(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "h")
+	res := filepath.Join(dir, "results.json")
+	if err := results.Write(res, night(1, "aaaaaaaaaaaaaaaa", 1, 1, 1)); err != nil {
+		t.Fatal(err)
+	}
+	code := func(err error) int {
+		var ec interface{ ExitCode() int }
+		if errors.As(err, &ec) {
+			return ec.ExitCode()
+		}
+		if err != nil {
+			return -1
+		}
+		return 0
+	}
+	ctx := context.Background()
+	if c := code(Run(ctx, []string{"baseline", "--store", store}, new(bytes.Buffer), new(bytes.Buffer))); c != ExitNoBaseline {
+		t.Errorf("baseline of an empty store: exit %d; want %d", c, ExitNoBaseline)
+	}
+	if err := Run(ctx, []string{"add", res, "--store", store, "--branch", "main"}, new(bytes.Buffer), new(bytes.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := Run(ctx, []string{"baseline", "--store", store, "--like", res}, &out, new(bytes.Buffer)); code(err) != ExitNoBaseline {
+		t.Errorf("baseline --like the only run: err %v; want no baseline (a run is not its own baseline)", err)
+	}
+	out.Reset()
+	if err := Run(ctx, []string{"baseline", "--store", store}, &out, new(bytes.Buffer)); err != nil {
+		t.Fatal(err)
+	}
+	p := strings.TrimSpace(out.String())
+	if f, err := results.Read(p); err != nil || f.Environment.GitCommit != "aaaaaaaaaaaaaaaa" {
+		t.Errorf("baseline printed %q: %v", p, err)
+	}
+	for _, args := range [][]string{{"add"}, {"add", filepath.Join(dir, "missing.json"), "--store", store}, {"nope"}, {}} {
+		if c := code(Run(ctx, args, new(bytes.Buffer), new(bytes.Buffer))); c != 2 {
+			t.Errorf("history %q: exit %d; want 2", args, c)
+		}
+	}
+}

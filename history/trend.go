@@ -1,0 +1,295 @@
+package history
+
+// This file draws each headline metric over the stored runs and flags
+// change points.
+//
+// Change points: run i of a series is flagged when its rounds differ from
+// the rounds of the (up to) Window previous comparable runs pooled
+// together by a Mann–Whitney U test at Alpha (benchmath, as compare uses)
+// and its median moved by at least Threshold from the window's median. It
+// is the comparison the nightly job makes, applied to every night against
+// a short moving baseline. A flagged run starts a new segment: later runs
+// are tested only against runs from that one on, so a shift of level is
+// flagged once, on the night it happens, and not again every night after.
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/perf/benchmath"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"forkbench/compare"
+	"forkbench/results"
+)
+
+// TrendOptions configure trend charts; zero values take the defaults.
+type TrendOptions struct {
+	// Metrics are drawn one chart each per endpoint and load; empty
+	// means every metric.
+	Metrics []string
+	// Window is the number of previous runs a run is tested against
+	// (default 5).
+	Window int
+	// Alpha and Threshold decide a change point (defaults 0.05 and 5%).
+	Alpha, Threshold float64
+	// Sweeps includes rate-sweep points (one chart per factor); off by
+	// default, since their offered rates follow each run's capacity.
+	Sweeps bool
+}
+
+// Run is one stored run in a trend.
+type run struct {
+	entry Entry
+	file  *results.File
+}
+
+// Point is one run's value in a series.
+type Point struct {
+	Time   time.Time `json:"time"`
+	Commit string    `json:"commit"`
+	Median float64   `json:"median"`
+	Rounds int       `json:"rounds"`
+	// Change is set on a change point: the shift from the window's
+	// median (0.12 = +12%) and the U test's p-value.
+	Change *float64 `json:"change,omitempty"`
+	P      float64  `json:"p,omitempty"`
+}
+
+// Series is one metric of one target, endpoint and load over time.
+type Series struct {
+	Metric string      `json:"metric"`
+	Key    compare.Key `json:"key"`
+	Points []Point     `json:"points"`
+}
+
+// Chart is one trend figure: a metric for one endpoint and load, a line
+// per target.
+type Chart struct {
+	Name   string
+	Title  string
+	Series []Series
+	plot   *plot.Plot
+}
+
+// Trend builds the series and charts of the runs in the store.
+func (s Store) Trend(opt TrendOptions) ([]Chart, error) {
+	idx, err := s.Load()
+	if err != nil {
+		return nil, err
+	}
+	var runs []run
+	for _, e := range idx.Entries {
+		f, err := s.Read(e)
+		if err != nil {
+			return nil, fmt.Errorf("history: %w", err)
+		}
+		runs = append(runs, run{e, f})
+	}
+	return trend(runs, opt)
+}
+
+func trend(runs []run, opt TrendOptions) ([]Chart, error) {
+	if opt.Window <= 0 {
+		opt.Window = 5
+	}
+	if opt.Alpha == 0 {
+		opt.Alpha = compare.DefaultAlpha
+	}
+	if opt.Threshold == 0 {
+		opt.Threshold = compare.DefaultThreshold
+	}
+	metrics := opt.Metrics
+	if len(metrics) == 0 {
+		metrics = compare.MetricNames()
+	}
+	var charts []Chart
+	for _, m := range metrics {
+		type ek struct{ endpoint, load string }
+		byChart := map[ek][]Series{}
+		var chartOrder []ek
+		seriesIdx := map[compare.Key]int{}
+		// samples[key][i] are the rounds of runs[i] (nil when absent).
+		samples := map[compare.Key][][]float64{}
+		for i, r := range runs {
+			keys, vals, err := compare.Samples(r.file, m)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range keys {
+				if !opt.Sweeps && strings.HasPrefix(k.Load, "sweep") {
+					continue
+				}
+				if _, ok := samples[k]; !ok {
+					samples[k] = make([][]float64, len(runs))
+					c := ek{k.Endpoint, k.Load}
+					if _, ok := byChart[c]; !ok {
+						chartOrder = append(chartOrder, c)
+					}
+					seriesIdx[k] = len(byChart[c])
+					byChart[c] = append(byChart[c], Series{Metric: m, Key: k})
+				}
+				samples[k][i] = vals[k]
+			}
+		}
+		for k, rs := range samples {
+			c := ek{k.Endpoint, k.Load}
+			byChart[c][seriesIdx[k]].Points = changePoints(runs, rs, opt)
+		}
+		for _, c := range chartOrder {
+			ch, err := newChart(m, c.endpoint, c.load, byChart[c])
+			if err != nil {
+				return nil, err
+			}
+			charts = append(charts, ch)
+		}
+	}
+	return charts, nil
+}
+
+// changePoints turns one series' rounds per run into points, testing each
+// run against the pooled rounds of the previous Window runs made on the
+// same machine with the same settings.
+func changePoints(runs []run, rounds [][]float64, opt TrendOptions) []Point {
+	th := &benchmath.Thresholds{CompareAlpha: opt.Alpha}
+	var out []Point
+	segment := 0 // first run of the current level
+	for i, r := range runs {
+		if len(rounds[i]) == 0 {
+			continue
+		}
+		p := Point{Time: r.entry.StartedAt, Commit: r.entry.Commit, Rounds: len(rounds[i]), Median: median(rounds[i], th)}
+		var window []float64
+		n := 0
+		for j := i - 1; j >= segment && n < opt.Window; j-- {
+			if len(rounds[j]) == 0 || runs[j].entry.Machine != r.entry.Machine || runs[j].entry.Settings != r.entry.Settings {
+				continue
+			}
+			window = append(window, rounds[j]...)
+			n++
+		}
+		if len(window) > 0 {
+			cmp := benchmath.AssumeNothing.Compare(benchmath.NewSample(window, th), benchmath.NewSample(slices.Clone(rounds[i]), th))
+			if wm := median(window, th); wm != 0 && cmp.P <= opt.Alpha {
+				if d := p.Median/wm - 1; math.Abs(d) >= opt.Threshold {
+					p.Change, p.P = &d, cmp.P
+					segment = i
+				}
+			}
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func median(v []float64, th *benchmath.Thresholds) float64 {
+	return benchmath.AssumeNothing.Summary(benchmath.NewSample(slices.Clone(v), th), 0.95).Center
+}
+
+// titles of the metrics on charts.
+func metricTitle(m string) string {
+	switch m {
+	case compare.MetricP50:
+		return "p50 latency"
+	case compare.MetricP99:
+		return "p99 latency"
+	case compare.MetricThroughput:
+		return "throughput"
+	case compare.MetricCPU:
+		return "server CPU per request"
+	case compare.MetricRSS:
+		return "peak RSS"
+	}
+	return m
+}
+
+// axis scales a metric's value for its axis label.
+func axis(m string) (label string, scale float64) {
+	switch m {
+	case compare.MetricP50, compare.MetricP99:
+		return "ms", 1e3
+	case compare.MetricThroughput:
+		return "req/s", 1
+	case compare.MetricCPU:
+		return "µs/request", 1e-3
+	case compare.MetricRSS:
+		return "MiB", 1.0 / (1 << 20)
+	}
+	return m, 1
+}
+
+func newChart(m, endpoint, load string, ss []Series) (Chart, error) {
+	p := plot.New()
+	title := fmt.Sprintf("%s — %s, %s (median of rounds; ○ change point)", metricTitle(m), endpoint, load)
+	p.Title.Text = title
+	label, scale := axis(m)
+	p.Y.Label.Text = label
+	p.Y.Min = 0
+	p.X.Label.Text = "run started (UTC)"
+	p.X.Tick.Marker = plot.TimeTicks{Format: "01-02\n15:04"}
+	p.Add(plotter.NewGrid())
+	var flagged plotter.XYs
+	for i, s := range ss {
+		var xys plotter.XYs
+		for _, pt := range s.Points {
+			xy := plotter.XY{X: float64(pt.Time.Unix()), Y: pt.Median * scale}
+			xys = append(xys, xy)
+			if pt.Change != nil {
+				flagged = append(flagged, xy)
+			}
+		}
+		line, pts, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return Chart{}, fmt.Errorf("history: chart %s: %w", title, err)
+		}
+		c := plotutil.Color(i)
+		line.Color, pts.Color = c, c
+		pts.Shape = draw.CircleGlyph{}
+		p.Add(line, pts)
+		p.Legend.Add(s.Key.Target, line, pts)
+	}
+	if len(flagged) > 0 {
+		sc, err := plotter.NewScatter(flagged)
+		if err != nil {
+			return Chart{}, fmt.Errorf("history: chart %s: %w", title, err)
+		}
+		sc.Shape = draw.RingGlyph{}
+		sc.Radius = vg.Points(8)
+		sc.Color = color.RGBA{R: 220, A: 255}
+		p.Add(sc)
+		p.Legend.Add("change point", sc)
+	}
+	p.Legend.Top = true
+	name := "trend-" + m + "-" + fileSafe(endpoint) + "-" + fileSafe(load)
+	return Chart{Name: name, Title: title, Series: ss, plot: p}, nil
+}
+
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' || r == '@' {
+			return r
+		}
+		return '_'
+	}, s)
+}
+
+// Render draws c in format "svg" or "png".
+func (c Chart) Render(format string) ([]byte, error) {
+	wt, err := c.plot.WriterTo(9*vg.Inch, 5*vg.Inch, format)
+	if err != nil {
+		return nil, fmt.Errorf("history: chart %s: %w", c.Name, err)
+	}
+	var b strings.Builder
+	if _, err := wt.WriteTo(&b); err != nil {
+		return nil, fmt.Errorf("history: chart %s: %w", c.Name, err)
+	}
+	return []byte(b.String()), nil
+}
