@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -130,10 +129,7 @@ func regressedLine(out, m string) bool {
 // buildSlow builds the sample app with the forkbench_slow tag.
 func buildSlow(t *testing.T, out string) {
 	t.Helper()
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
-	}
+	goTool := testbin.GoTool()
 	mod, err := exec.Command(goTool, "env", "GOMOD").Output()
 	if err != nil {
 		t.Fatalf("go env GOMOD: %v", err)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 )
 
@@ -37,7 +36,7 @@ func Build(dir string) (Paths, error) {
 		{p.SampleApp, "./cmd/sampleapp", "0"},
 		{p.Bench, "./cmd/bench", ""},
 	} {
-		cmd := exec.Command(goTool(), "build", "-o", b.out, b.pkg)
+		cmd := exec.Command(GoTool(), "build", "-o", b.out, b.pkg)
 		cmd.Dir = root
 		cmd.Env = os.Environ()
 		if b.cgo != "" {
@@ -55,15 +54,19 @@ func exists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-func goTool() string {
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); exists(p) {
+// GoTool is the go command: the one on PATH, else the standard install.
+func GoTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	if p := "/usr/local/go/bin/go"; exists(p) {
 		return p
 	}
 	return "go"
 }
 
 func moduleRoot() (string, error) {
-	out, err := exec.Command(goTool(), "env", "GOMOD").Output()
+	out, err := exec.Command(GoTool(), "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("testbin: go env GOMOD: %w", err)
 	}
