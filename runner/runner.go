@@ -20,6 +20,7 @@ import (
 	"sort"
 	"time"
 
+	"forkbench/fork"
 	"forkbench/internal/affinity"
 	"forkbench/loadgen"
 	"forkbench/results"
@@ -181,6 +182,14 @@ func (r *run) execute(ctx context.Context) error {
 		r.file.Notes = append(r.file.Notes, "Verification was skipped (--no-verify): responses were not checked against the app's specification.")
 	} else if err := r.verify(ctx); err != nil {
 		return err
+	}
+	if sc.Fork {
+		r.progress.logf("fork: measuring the spawn-cost decomposition")
+		fk, err := fork.Measure(ctx, fork.Config{AppBin: r.cfg.Targets.AppBin, DataDir: r.cfg.Targets.DataDir, Log: r.cfg.Progress})
+		if err != nil {
+			return err
+		}
+		r.file.Fork = fk
 	}
 	for round := 1; round <= sc.Rounds; round++ {
 		order := slices.Clone(sc.Targets)

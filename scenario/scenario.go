@@ -69,6 +69,9 @@ type Scenario struct {
 	Transport string `toml:"transport"`
 	// EchoBytes is the request body size for /echo.
 	EchoBytes int `toml:"echo_bytes"`
+	// Fork adds the spawn-cost decomposition (`bench fork`) to the run,
+	// so regressions in spawn cost are caught like any other figure.
+	Fork bool `toml:"fork"`
 }
 
 // Builtin returns a scenario shipped with the suite ("quick", "nightly").

@@ -1,0 +1,178 @@
+package fork
+
+// This file measures the FastCGI daemon over time: its cold start (exec
+// until its socket accepts), its first request against later ones, and
+// how long the supervisor takes to bring it back after SIGKILL.
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"forkbench/results"
+	"forkbench/targets/fcgi"
+)
+
+// steadyAfter is how many requests a daemon has served before its
+// requests count as steady state.
+const steadyAfter = 10
+
+// restartPoll is the interval at which the socket is tried while the
+// daemon restarts: the resolution of the restart figure.
+const restartPoll = 200 * time.Microsecond
+
+func (m *measurer) daemonLives(ctx context.Context) error {
+	reps := m.cfg.daemonReps()
+	want, err := m.reference(m.cfg.Path)
+	if err != nil {
+		return err
+	}
+	var cold, first, steady []sample
+	for i := range reps + 1 { // the first life is a warm-up
+		c, f, s, err := m.oneLife(ctx, i, want)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			cold, first, steady = append(cold, c), append(first, f), append(steady, s...)
+		}
+	}
+	with := func(kv ...string) map[string]string {
+		p := map[string]string{"cpu": "not measured"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			p[kv[i]] = kv[i+1]
+		}
+		return p
+	}
+	m.add(forkRow(GroupDaemon, "cold-start", with("what", "exec of sampleapp -fcgi until it prints 'listening on' (socket bound and listening)"), cold), false, 0)
+	m.add(forkRow(GroupDaemon, "first-request", with("path", m.cfg.Path, "what", "first request on a fresh daemon, fresh connection"), first), false, 0)
+	m.add(forkRow(GroupDaemon, "steady-request", with("path", m.cfg.Path, "what", fmt.Sprintf("requests after the first %d of each daemon life, one pooled connection", steadyAfter)), steady), false, 0)
+	if len(first) > 0 && len(steady) > 0 {
+		fs, ss := forkRow("", "", nil, first).Wall.MedianNs, forkRow("", "", nil, steady).Wall.MedianNs
+		m.note("daemon: cold start median %s; first request %s vs %s in steady state (%.1f×).",
+			fmtNs(forkRow("", "", nil, cold).Wall.MedianNs), fmtNs(fs), fmtNs(ss), fs/ss)
+	}
+
+	restart, err := m.restarts(ctx, reps)
+	if err != nil {
+		return err
+	}
+	m.add(restart, false, 0)
+	return nil
+}
+
+// oneLife starts a daemon itself (not through fcgi.Daemon, whose readiness
+// poll backs off too coarsely to time a start), times its start until it
+// announces its socket, sends requests, and stops it.
+func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first sample, steady []sample, err error) {
+	sock := filepath.Join(m.tmp, fmt.Sprintf("life-%d.sock", i))
+	cmd := exec.CommandContext(ctx, m.cfg.AppBin, "-fcgi", "unix:"+sock, "-db", m.db)
+	cmd.Env = childEnv()
+	cmd.Stderr = m.cfg.Log
+	cmd.WaitDelay = time.Second
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return cold, first, nil, fmt.Errorf("fork: %w", err)
+	}
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return cold, first, nil, fmt.Errorf("fork: start daemon: %w", err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		werr := cmd.Wait()
+		if err == nil && werr != nil {
+			err = fmt.Errorf("fork: daemon exit: %w", werr)
+		}
+	}()
+	line, rerr := bufio.NewReader(out).ReadString('\n')
+	cold = sample{wall: time.Since(t0)}
+	if rerr != nil || !strings.HasPrefix(line, "listening on ") {
+		return cold, first, nil, fmt.Errorf("fork: daemon did not announce its socket: %q %v", line, rerr)
+	}
+	pool := &fcgi.Pool{Network: "unix", Address: sock}
+	defer pool.Close()
+	proxy := &fcgi.Proxy{Client: &fcgi.Client{Pool: pool, ErrorLog: log.New(m.cfg.Log, "", 0)}, ErrorLog: log.New(m.cfg.Log, "", 0)}
+	req := fcgiFn(proxy, m.cfg.Path, want)
+	if first, err = req(ctx); err != nil {
+		return cold, first, nil, err
+	}
+	for j := 1; j < 2*steadyAfter; j++ {
+		s, err := req(ctx)
+		if err != nil {
+			return cold, first, nil, err
+		}
+		if j >= steadyAfter {
+			steady = append(steady, s)
+		}
+	}
+	return cold, first, steady, nil
+}
+
+// restarts kills the daemon under fcgi.Daemon with SIGKILL reps times and
+// times each kill until the restarted daemon's socket accepts.
+func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, error) {
+	sock := filepath.Join(m.tmp, "restart.sock")
+	d := &fcgi.Daemon{
+		Path:       m.cfg.AppBin,
+		Args:       []string{"-fcgi", "unix:" + sock, "-db", m.db},
+		Env:        childEnv(),
+		Network:    "unix",
+		Address:    sock,
+		Output:     m.cfg.Log,
+		MinBackoff: time.Nanosecond, // measure the restart, not a back-off
+		MaxBackoff: time.Nanosecond,
+		ErrorLog:   log.New(m.cfg.Log, "", 0),
+	}
+	if err := d.Start(ctx); err != nil {
+		return results.ForkRow{}, fmt.Errorf("fork: %w", err)
+	}
+	defer d.Stop(context.Background())
+	var ss []sample
+	for range reps {
+		old := d.PID()
+		t0 := time.Now()
+		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+			return results.ForkRow{}, fmt.Errorf("fork: kill daemon: %w", err)
+		}
+		for {
+			if err := ctx.Err(); err != nil {
+				return results.ForkRow{}, fmt.Errorf("fork: %w", err)
+			}
+			if pid := d.PID(); pid != 0 && pid != old && dialOK(ctx, sock) {
+				break
+			}
+			if time.Since(t0) > 30*time.Second {
+				return results.ForkRow{}, errors.New("fork: the FastCGI daemon did not come back within 30s of SIGKILL")
+			}
+			time.Sleep(restartPoll)
+		}
+		ss = append(ss, sample{wall: time.Since(t0)})
+	}
+	r := forkRow(GroupDaemon, "restart-after-kill", map[string]string{
+		"cpu": "not measured", "restarts": fmt.Sprint(d.Restarts()), "poll": restartPoll.String(),
+		"what": "SIGKILL to the daemon until fcgi.Daemon's restarted daemon accepts on its socket (back-off 1ns)",
+	}, ss)
+	if d.Restarts() != reps {
+		return r, fmt.Errorf("fork: supervisor reports %d restarts after %d kills", d.Restarts(), reps)
+	}
+	return r, nil
+}
+
+func dialOK(ctx context.Context, sock string) bool {
+	var dl net.Dialer
+	c, err := dl.DialContext(ctx, "unix", sock)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}

@@ -1,0 +1,257 @@
+package fork
+
+// This file measures what makes a spawn cheaper or dearer (binary size,
+// linkage, the child's GOMAXPROCS and GOGC, the parent's resident size)
+// and spawning under concurrency.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"forkbench/results"
+)
+
+// arm is one configuration of a factor.
+type arm struct {
+	name   string
+	params map[string]string
+	fn     func(context.Context) (sample, error)
+}
+
+// interleave measures the arms of a factor round-robin, one sample of each
+// in turn, so that drift on a shared machine (another job starting, the
+// CPU clocking down) falls on every arm alike instead of on whichever ran
+// last. It stops like collect: at p.reps rounds, or on p.budget once
+// p.minReps rounds are in.
+func interleave(ctx context.Context, p plan, arms []arm) ([][]sample, bool, error) {
+	out := make([][]sample, len(arms))
+	round := func(ctx context.Context, keep bool) error {
+		for i, a := range arms {
+			s, err := a.fn(ctx)
+			if err != nil {
+				return err
+			}
+			if keep {
+				out[i] = append(out[i], s)
+			}
+		}
+		return nil
+	}
+	for range p.warmup {
+		if err := ctx.Err(); err != nil {
+			return nil, false, fmt.Errorf("fork: %w", err)
+		}
+		if err := round(ctx, false); err != nil {
+			return nil, false, err
+		}
+	}
+	t0 := time.Now()
+	for r := 0; r < p.reps; r++ {
+		if err := ctx.Err(); err != nil {
+			return nil, false, fmt.Errorf("fork: %w", err)
+		}
+		if p.budget > 0 && r >= max(p.minReps, 1) && time.Since(t0) > p.budget {
+			return out, true, nil
+		}
+		if err := round(ctx, true); err != nil {
+			return nil, false, err
+		}
+	}
+	return out, false, nil
+}
+
+// factor measures arms interleaved and adds one row per arm.
+func (m *measurer) factor(ctx context.Context, p plan, arms []arm) ([]results.ForkRow, error) {
+	ss, cut, err := interleave(ctx, p, arms)
+	if err != nil {
+		return nil, err
+	}
+	var rows []results.ForkRow
+	for i, a := range arms {
+		r := forkRow(GroupFactors, a.name, a.params, ss[i])
+		m.add(r, false, 0)
+		rows = append(rows, r)
+	}
+	if cut {
+		m.note("factors/%s: stopped on its time budget after %d of %d interleaved rounds.", arms[0].name, len(ss[0]), p.reps)
+	}
+	return rows, nil
+}
+
+// factors measures each factor as rows of the same name with different
+// params, and notes the ratio of each arm's median to the first arm's.
+func (m *measurer) factors(ctx context.Context) error {
+	cfg := m.cfg
+	p := cfg.factorPlan()
+	startup := []string{"-startup-only", "-db", m.db}
+
+	// Binary size and linkage: the app's runtime floor (-noop), so that
+	// only exec, the loader and the runtime's start differ.
+	if cfg.SkipBuilds {
+		m.note("factors/binary: variant builds skipped (--quick or SkipBuilds); no binary-size or linkage rows.")
+	} else if err := m.variants(ctx, p); err != nil {
+		return err
+	}
+
+	// The child's GOMAXPROCS and GOGC, on the app's full start-up.
+	for _, f := range []struct{ name, env, value string }{
+		{"gomaxprocs", "GOMAXPROCS", "1"},
+		{"gogc", "GOGC", "off"},
+	} {
+		rows, err := m.factor(ctx, p, []arm{
+			{f.name, map[string]string{"value": "default", "program": "sampleapp -startup-only"}, m.spawnFn(cfg.AppBin, startup, childEnv())},
+			{f.name, map[string]string{"value": f.value, "program": "sampleapp -startup-only", "env": f.env + "=" + f.value}, m.spawnFn(cfg.AppBin, startup, childEnv(f.env+"="+f.value))},
+		})
+		if err != nil {
+			return err
+		}
+		m.ratioNote(rows, "value")
+	}
+
+	// The parent's resident size, in re-executed children of bench.
+	rounds := 3
+	if cfg.Quick {
+		rounds = 1
+	}
+	rows, err := parentRSSRows(ctx, cfg.Self, cfg.SelfEnv, []int64{0, cfg.LargeHeap}, m.floor, m.floorNm, cfg.spawnPlan(), rounds)
+	if err != nil {
+		m.note("factors/parent-rss: not measured: %v", err)
+		return nil
+	}
+	for _, r := range rows {
+		m.add(r, false, 0)
+	}
+	m.ratioNote(rows, "heap_bytes")
+	return nil
+}
+
+// variants builds the app three ways and measures each one's -noop.
+func (m *measurer) variants(ctx context.Context, p plan) error {
+	gotool, err := goTool()
+	if err == nil {
+		var root string
+		if root, err = moduleDir(ctx, gotool, m.cfg.ModuleDir); err == nil {
+			var arms []arm
+			for _, v := range appVariants() {
+				m.logf("fork: building sampleapp variant %s", v.name)
+				path, err := buildVariant(ctx, gotool, root, m.cfg.CacheDir, v)
+				if err != nil {
+					m.note("factors/binary-%s: not measured: %v", v.name, err)
+					continue
+				}
+				st, err := os.Stat(path)
+				if err != nil {
+					return fmt.Errorf("fork: %w", err)
+				}
+				link, err := linkage(path)
+				if err != nil {
+					return err
+				}
+				arms = append(arms, arm{"binary", map[string]string{
+					"variant": v.name, "size_bytes": strconv.FormatInt(st.Size(), 10), "linkage": link,
+					"cgo": v.cgo, "ldflags": v.ldflags, "program": "sampleapp -noop",
+				}, m.spawnFn(path, []string{"-noop"}, childEnv())})
+			}
+			if len(arms) > 0 {
+				rows, err := m.factor(ctx, p, arms)
+				if err != nil {
+					return err
+				}
+				m.ratioNote(rows, "variant", "linkage", "size_bytes")
+			}
+			return nil
+		}
+	}
+	m.note("factors/binary: variants not built: %v", err)
+	return nil
+}
+
+// ratioNote states each arm's median wall time against the first arm's,
+// naming the arms by the params in keys.
+func (m *measurer) ratioNote(rows []results.ForkRow, keys ...string) {
+	if len(rows) < 2 || rows[0].Wall.MedianNs <= 0 {
+		return
+	}
+	label := func(r results.ForkRow) string {
+		var b []string
+		for _, k := range keys {
+			b = append(b, k+"="+r.Params[k])
+		}
+		return strings.Join(b, " ")
+	}
+	base := rows[0]
+	for _, r := range rows[1:] {
+		m.note("factors/%s: %s: median %s vs %s for %s (%+.0f%%).", r.Name, label(r), fmtNs(r.Wall.MedianNs),
+			fmtNs(base.Wall.MedianNs), label(base), 100*(r.Wall.MedianNs/base.Wall.MedianNs-1))
+	}
+}
+
+// concurrency spawns the OS-floor program from k goroutines at once for
+// each level k: per-spawn wall time and the total throughput. Go's
+// syscall.ForkLock serialises the clone itself, the rest runs in parallel.
+func (m *measurer) concurrency(ctx context.Context) error {
+	p := m.cfg.spawnPlan()
+	total := max(p.reps, 8)
+	var first float64
+	for _, k := range m.cfg.concurrencyLevels() {
+		run := func(n int) ([]sample, time.Duration, error) {
+			var (
+				mu   sync.Mutex
+				ss   = make([]sample, 0, n)
+				left atomic.Int64
+				wg   sync.WaitGroup
+				errs = make([]error, k)
+			)
+			left.Store(int64(n))
+			t0 := time.Now()
+			for g := range k {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for left.Add(-1) >= 0 {
+						s, _, err := m.sp.run(ctx, m.floor, nil, childEnv())
+						if err != nil {
+							errs[g] = err
+							return
+						}
+						mu.Lock()
+						ss = append(ss, s)
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			el := time.Since(t0)
+			for _, err := range errs {
+				if err != nil {
+					return nil, 0, err
+				}
+			}
+			return ss, el, nil
+		}
+		if _, _, err := run(max(p.warmup, k)); err != nil {
+			return err
+		}
+		ss, el, err := run(total)
+		if err != nil {
+			return err
+		}
+		tput := float64(len(ss)) / el.Seconds()
+		if first == 0 {
+			first = tput
+		}
+		m.add(forkRow(GroupConcurrency, "spawn", map[string]string{
+			"spawners":         strconv.Itoa(k),
+			"program":          m.floorNm,
+			"throughput_per_s": strconv.FormatFloat(tput, 'f', 0, 64),
+			"speedup":          strconv.FormatFloat(tput/first, 'f', 2, 64),
+		}, ss), false, 0)
+	}
+	return nil
+}

@@ -1,0 +1,399 @@
+package fork
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"forkbench/app"
+	"forkbench/results"
+)
+
+func TestQuantile(t *testing.T) {
+	tests := []struct {
+		name string
+		xs   []float64
+		q    float64
+		want float64
+	}{
+		{"empty", nil, 0.5, 0},
+		{"one", []float64{7}, 0.5, 7},
+		{"one p25", []float64{7}, 0.25, 7},
+		{"odd median", []float64{1, 2, 3}, 0.5, 2},
+		{"even median interpolates", []float64{1, 2, 3, 4}, 0.5, 2.5},
+		{"p25 of 1..5", []float64{1, 2, 3, 4, 5}, 0.25, 2},
+		{"p75 of 1..4", []float64{1, 2, 3, 4}, 0.75, 3.25},
+		{"q0 is min", []float64{3, 4, 9}, 0, 3},
+		{"q1 is max", []float64{3, 4, 9}, 1, 9},
+		{"below 0 clamps", []float64{3, 4, 9}, -1, 3},
+		{"above 1 clamps", []float64{3, 4, 9}, 2, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := quantile(tt.xs, tt.q); got != tt.want {
+				t.Errorf("quantile(%v, %v) = %v; want %v", tt.xs, tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSummarizeAndOutliers(t *testing.T) {
+	tests := []struct {
+		name     string
+		xs       []float64
+		want     results.Summary
+		outliers int
+	}{
+		{"empty", nil, results.Summary{}, 0},
+		{"single", []float64{5}, results.Summary{MedianNs: 5, P25Ns: 5, P75Ns: 5, MinNs: 5, MaxNs: 5}, 0},
+		{"three no quartiles for fences", []float64{1, 1, 1000}, results.Summary{MedianNs: 1, P25Ns: 1, P75Ns: 500.5, MinNs: 1, MaxNs: 1000}, 0},
+		{"constant", []float64{4, 4, 4, 4, 4}, results.Summary{MedianNs: 4, P25Ns: 4, P75Ns: 4, MinNs: 4, MaxNs: 4}, 0},
+		{"unsorted input", []float64{5, 1, 4, 2, 3}, results.Summary{MedianNs: 3, P25Ns: 2, P75Ns: 4, MinNs: 1, MaxNs: 5}, 0},
+		// Q1 = 10, Q3 = 12, IQR 2: fences 7 and 15.
+		{"one high outlier", []float64{10, 10, 11, 11, 12, 12, 100}, results.Summary{MedianNs: 11, P25Ns: 10.5, P75Ns: 12, MinNs: 10, MaxNs: 100}, 1},
+		{"high and low", []float64{-50, 10, 10, 11, 11, 12, 12, 100}, results.Summary{MedianNs: 11, P25Ns: 10, P75Ns: 12, MinNs: -50, MaxNs: 100}, 2},
+		{"constant with a spike", []float64{4, 4, 4, 4, 4, 5}, results.Summary{MedianNs: 4, P25Ns: 4, P75Ns: 4, MinNs: 4, MaxNs: 5}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := slices.Clone(tt.xs)
+			if got := summarize(tt.xs); got != tt.want {
+				t.Errorf("summarize(%v) = %+v; want %+v", tt.xs, got, tt.want)
+			}
+			if got := outliers(tt.xs); got != tt.outliers {
+				t.Errorf("outliers(%v) = %d; want %d", tt.xs, got, tt.outliers)
+			}
+			if !slices.Equal(in, tt.xs) {
+				t.Errorf("input modified: %v; was %v", tt.xs, in)
+			}
+		})
+	}
+}
+
+func TestForkRowAndDiff(t *testing.T) {
+	ss := []sample{{wall: 3, user: 1, sys: 2}, {wall: 1, user: 1, sys: 0}, {wall: 2, user: 3, sys: 0}, {wall: 90, user: 1, sys: 1}, {wall: 2, user: 1, sys: 1}}
+	r := forkRow("g", "n", map[string]string{"k": "v"}, ss)
+	if r.Samples != 5 || r.Wall.MedianNs != 2 || r.User.MedianNs != 1 || r.Sys.MedianNs != 1 || r.Outliers != 1 {
+		t.Errorf("forkRow = %+v; want 5 samples, wall median 2, user 1, sys 1, 1 outlier", r)
+	}
+	d := diff(results.Summary{MedianNs: 10, P25Ns: 8, P75Ns: 12, MinNs: 5, MaxNs: 20}, results.Summary{MedianNs: 4, P25Ns: 3, P75Ns: 5, MinNs: 1, MaxNs: 30})
+	if want := (results.Summary{MedianNs: 6, P25Ns: 5, P75Ns: 7, MinNs: 4, MaxNs: -10}); d != want {
+		t.Errorf("diff = %+v; want %+v", d, want)
+	}
+}
+
+func TestFitLine(t *testing.T) {
+	tests := []struct {
+		name   string
+		xs, ys []float64
+		a, b   float64
+		ok     bool
+	}{
+		{"exact", []float64{0, 1, 2, 3}, []float64{5, 7, 9, 11}, 5, 2, true},
+		{"flat", []float64{0, 10}, []float64{3, 3}, 3, 0, true},
+		{"noisy", []float64{0, 1, 2}, []float64{1, 2, 2}, 7.0 / 6, 0.5, true},
+		{"one point", []float64{1}, []float64{1}, 0, 0, false},
+		{"same x", []float64{2, 2}, []float64{1, 3}, 0, 0, false},
+		{"length mismatch", []float64{1, 2}, []float64{1}, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, ok := fitLine(tt.xs, tt.ys)
+			if ok != tt.ok {
+				t.Fatalf("fitLine ok = %v; want %v", ok, tt.ok)
+			}
+			if ok && (math.Abs(f.a-tt.a) > 1e-9 || math.Abs(f.b-tt.b) > 1e-9) {
+				t.Errorf("fitLine = %v + %v x; want %v + %v x", f.a, f.b, tt.a, tt.b)
+			}
+		})
+	}
+}
+
+func TestBreakEven(t *testing.T) {
+	// CGI: 10 ms + 100 ns/n; embedded: 0 + 100 ns/n. Share < 10% when
+	// 10ms/(10ms + 100n) < 0.1 ⇔ n > 900000, i.e. 90 ms of work.
+	cgi, emb := fit{a: 10e6, b: 100}, fit{a: 0, b: 100}
+	ns := []float64{0, 1e6}
+	got := breakEven("cgi", cgi, emb, ns, []float64{10e6, 110e6}, []float64{1, 100e6})
+	for _, want := range []string{"above ~90.00ms of work", "n ≈ 900000", "first under 10% at n = 1000000"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("breakEven = %q; want it to contain %q", got, want)
+		}
+	}
+	// Overhead growing faster than the work never breaks even.
+	got = breakEven("cgi", fit{a: 1e6, b: 300}, emb, ns, []float64{1e6, 301e6}, []float64{1, 100e6})
+	if !strings.Contains(got, "none") || !strings.Contains(got, "no measured size") {
+		t.Errorf("breakEven (no crossing) = %q; want none and no measured size", got)
+	}
+}
+
+func TestForkJSONRoundTrip(t *testing.T) {
+	fk := &results.Fork{
+		Rows: []results.ForkRow{
+			forkRow(GroupComponents, "go-noop", map[string]string{"program": "sampleapp -noop"},
+				[]sample{{wall: 900 * time.Microsecond, user: 300 * time.Microsecond, sys: 400 * time.Microsecond}, {wall: time.Millisecond}}),
+			{Group: GroupDecomposition, Name: "exit+reap", Params: map[string]string{"target": "cgi"}, Samples: 3, Wall: results.Summary{MedianNs: -12.5}},
+			{Group: GroupModel, Name: "fixed", Params: map[string]string{"deployment": "cgi"}, Samples: 4, Wall: point(1.25e6)},
+		},
+		Notes: []string{"Decomposition adds up."},
+	}
+	path := filepath.Join(t.TempDir(), "out", FileName)
+	if err := results.Write(path, &results.File{Fork: fk}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := results.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.SchemaVersion != results.SchemaVersion {
+		t.Errorf("schema_version = %d; want %d", f.SchemaVersion, results.SchemaVersion)
+	}
+	if f.Fork == nil || !slices.EqualFunc(f.Fork.Rows, fk.Rows, rowEqual) || !slices.Equal(f.Fork.Notes, fk.Notes) {
+		t.Errorf("round trip = %+v; want %+v", f.Fork, fk)
+	}
+}
+
+func rowEqual(a, b results.ForkRow) bool {
+	return a.Group == b.Group && a.Name == b.Name && a.Samples == b.Samples && a.Outliers == b.Outliers &&
+		a.Wall == b.Wall && a.User == b.User && a.Sys == b.Sys && mapsEqual(a.Params, b.Params)
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestComponentsAreRealProcesses checks what each spawn component runs:
+// a real child (its own pid, reaped), and that -noop really exits before
+// the app's start-up while -startup-only really does it. The observable
+// effect is the database: with a path that does not exist -noop still
+// succeeds (it never opens it) and -startup-only fails (it does).
+func TestComponentsAreRealProcesses(t *testing.T) {
+	ctx := context.Background()
+	sp, err := newSpawner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	db := filepath.Join(t.TempDir(), "world.db")
+	if err := app.Seed(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "absent", "world.db")
+	tests := []struct {
+		name    string
+		path    string
+		args    []string
+		wantErr bool
+	}{
+		{"bin-true", "/bin/true", nil, false},
+		{"go-noop with a missing database", bins.SampleApp, []string{"-noop", "-db", missing}, false},
+		{"startup-only with a missing database", bins.SampleApp, []string{"-startup-only", "-db", missing}, true},
+		{"startup-only", bins.SampleApp, []string{"-startup-only", "-db", db}, false},
+		{"no mode is refused", bins.SampleApp, []string{"-db", db}, true},
+	}
+	seen := map[int]bool{}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !fileExists(tt.path) {
+				t.Skipf("%s not installed", tt.path)
+			}
+			s, pid, err := sp.run(ctx, tt.path, tt.args, childEnv())
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("run %s %v: err = %v; want error %v", tt.path, tt.args, err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if pid <= 0 || pid == os.Getpid() || seen[pid] {
+				t.Errorf("pid = %d; want a new child's pid", pid)
+			}
+			seen[pid] = true
+			if s.wall <= 0 {
+				t.Errorf("wall = %v; want > 0", s.wall)
+			}
+			// Reaped: wait4 collected it, so it is no zombie of ours.
+			if st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil && bytes.Contains(st, []byte(") Z ")) {
+				t.Errorf("child %d is a zombie", pid)
+			}
+		})
+	}
+}
+
+func TestLinkage(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		path func(t *testing.T) string
+		want string
+	}{
+		{"static C no-op", func(t *testing.T) string {
+			p, err := buildNoop(ctx, t.TempDir())
+			if errors.Is(err, ErrNoTool) {
+				t.Skip(err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}, "static"},
+		{"sampleapp built without cgo", func(*testing.T) string { return bins.SampleApp }, "static"},
+		{"/bin/true", func(t *testing.T) string {
+			if !fileExists("/bin/true") {
+				t.Skip("no /bin/true")
+			}
+			return "/bin/true"
+		}, "dynamic"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := linkage(tt.path(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("linkage = %q; want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMeasureNeedsAppBin(t *testing.T) {
+	for _, bin := range []string{"", filepath.Join(t.TempDir(), "nope")} {
+		if _, err := Measure(context.Background(), Config{AppBin: bin}); !errors.Is(err, ErrNoAppBin) {
+			t.Errorf("Measure(AppBin %q) = %v; want ErrNoAppBin", bin, err)
+		}
+	}
+}
+
+func TestRunBadFlags(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := Run(context.Background(), []string{"--no-such-flag"}, &out, &errb); err == nil {
+		t.Error("Run(--no-such-flag) = nil; want an error")
+	}
+	if err := Run(context.Background(), []string{"extra"}, &out, &errb); err == nil {
+		t.Error("Run(extra) = nil; want an error")
+	}
+}
+
+// TestRunQuick runs `bench fork --quick` end to end and checks what it
+// wrote: every group, the CGI decomposition's components in order, every
+// CGI child reaped, and the parent-size probe run as a re-executed child.
+func TestRunQuick(t *testing.T) {
+	t.Setenv(probeEnv, "1") // for the re-executed probe child only
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	err := Run(context.Background(), []string{"--quick", "--out", dir, "--app-bin", bins.SampleApp, "--data", t.TempDir()}, &out, &errb)
+	if err != nil {
+		t.Fatalf("Run: %v\nstderr:\n%s", err, errb.String())
+	}
+	f, err := results.Read(filepath.Join(dir, FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Fork == nil {
+		t.Fatal("fork.json has no fork section")
+	}
+	if f.Environment.GoVersion == "" || f.Environment.CPUs == 0 {
+		t.Errorf("environment = %+v; want it filled", f.Environment)
+	}
+	groups := map[string]int{}
+	var cgiParts []string
+	for _, r := range f.Fork.Rows {
+		groups[r.Group]++
+		if r.Group == GroupDecomposition && r.Params["target"] == "cgi" {
+			cgiParts = append(cgiParts, r.Name)
+		}
+		if r.Group == GroupComponents && r.Name == "cgi-request" {
+			if r.Params["children_spawned"] != r.Params["children_reaped"] || r.Params["children_spawned"] == "0" {
+				t.Errorf("cgi-request spawned %s children, reaped %s", r.Params["children_spawned"], r.Params["children_reaped"])
+			}
+		}
+		if r.Group != GroupModel && r.Group != GroupDecomposition && (r.Samples == 0 || r.Wall.MedianNs <= 0) {
+			t.Errorf("row %s/%s %v: %d samples, median %v; want measured", r.Group, r.Name, r.Params, r.Samples, r.Wall.MedianNs)
+		}
+	}
+	for _, g := range []string{GroupComponents, GroupDecomposition, GroupAmortisation, GroupModel, GroupFactors, GroupConcurrency, GroupDaemon} {
+		if groups[g] == 0 {
+			t.Errorf("no %s rows; groups = %v; notes = %q", g, groups, f.Fork.Notes)
+		}
+	}
+	if want := []string{"os-spawn", "runtime-init", "app-init", "request", "exit+reap"}; !slices.Equal(cgiParts, want) {
+		t.Errorf("cgi decomposition = %v; want %v", cgiParts, want)
+	}
+	if groups[GroupAmortisation] != 2*3 {
+		t.Errorf("%d amortisation rows; want 2 sizes × 3 deployments", groups[GroupAmortisation])
+	}
+	var rss int
+	for _, r := range f.Fork.Rows {
+		if r.Name == "parent-rss" {
+			rss++
+		}
+	}
+	if rss != 2 {
+		t.Errorf("%d parent-rss rows; want 2 (small and large parent); notes = %q", rss, f.Fork.Notes)
+	}
+	if !strings.Contains(out.String(), "decomposition") || !strings.Contains(out.String(), "wrote ") {
+		t.Errorf("stdout lacks the table or the path:\n%s", out.String())
+	}
+}
+
+// TestBuildVariant builds the stripped app variant the binary-size factor
+// measures and checks it is what its row will claim: smaller than the
+// unstripped binary, static, and a working app (-noop exits 0).
+func TestBuildVariant(t *testing.T) {
+	ctx := context.Background()
+	gotool, err := goTool()
+	if errors.Is(err, ErrNoTool) {
+		t.Skip(err)
+	}
+	root, err := moduleDir(ctx, gotool, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := appVariants()[1]
+	if v.name != "stripped" {
+		t.Fatalf("variant 1 = %q; want stripped", v.name)
+	}
+	path, err := buildVariant(ctx, gotool, root, t.TempDir(), v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := os.Stat(bins.SampleApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() >= full.Size() {
+		t.Errorf("stripped size %d ≥ unstripped %d", st.Size(), full.Size())
+	}
+	if l, err := linkage(path); err != nil || l != "static" {
+		t.Errorf("linkage = %q, %v; want static", l, err)
+	}
+	sp, err := newSpawner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	if _, _, err := sp.run(ctx, path, []string{"-noop"}, childEnv()); err != nil {
+		t.Errorf("stripped -noop: %v", err)
+	}
+}

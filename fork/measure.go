@@ -1,0 +1,374 @@
+package fork
+
+// This file measures the components: the spawn floors, the app's start-up,
+// and one request through each deployment, every one from a real process
+// or the real handler.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"forkbench/app"
+	"forkbench/internal/procstat"
+	"forkbench/results"
+	"forkbench/targets/cgi"
+	"forkbench/targets/fcgi"
+)
+
+// measurer holds what the steps share.
+type measurer struct {
+	cfg     Config
+	fk      *results.Fork
+	sp      *spawner
+	tmp     string // private directory: sockets, and the database unless DataDir
+	db      string
+	rows    map[string]results.ForkRow // components by name
+	floor   string                     // path of the OS-floor program
+	floorNm string                     // its row name
+
+	app      *app.App
+	embedded http.Handler
+	host     *cgi.Host
+	daemon   *fcgi.Daemon
+	proxy    *fcgi.Proxy
+	pool     *fcgi.Pool
+}
+
+func newMeasurer(ctx context.Context, cfg Config) (*measurer, error) {
+	m := &measurer{cfg: cfg, fk: &results.Fork{}, rows: map[string]results.ForkRow{}}
+	var err error
+	if m.tmp, err = os.MkdirTemp("", "forkbench-fork-"); err != nil {
+		return nil, fmt.Errorf("fork: %w", err)
+	}
+	dataDir := cfg.DataDir
+	if dataDir == "" {
+		dataDir = m.tmp
+	}
+	m.db = filepath.Join(dataDir, "world.db")
+	if !fileExists(m.db) {
+		m.logf("fork: seeding %s", m.db)
+		if err := app.Seed(ctx, m.db); err != nil {
+			m.close()
+			return nil, fmt.Errorf("fork: %w", err)
+		}
+	}
+	if m.sp, err = newSpawner(); err != nil {
+		m.close()
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *measurer) close() {
+	if m.pool != nil {
+		_ = m.pool.Close()
+	}
+	if m.daemon != nil {
+		_ = m.daemon.Stop(context.Background())
+	}
+	if m.host != nil {
+		_ = m.host.Close()
+	}
+	if m.app != nil {
+		_ = m.app.Close()
+	}
+	if m.sp != nil {
+		_ = m.sp.close()
+	}
+	_ = os.RemoveAll(m.tmp)
+}
+
+func (m *measurer) logf(format string, args ...any) {
+	fmt.Fprintf(m.cfg.Log, format+"\n", args...)
+}
+
+func (m *measurer) note(format string, args ...any) {
+	m.fk.Notes = append(m.fk.Notes, fmt.Sprintf(format, args...))
+}
+
+// add appends a row, noting when its time budget cut it short.
+func (m *measurer) add(r results.ForkRow, cut bool, want int) {
+	if cut {
+		m.note("%s/%s %s: stopped on its time budget after %d of %d samples.", r.Group, r.Name, fmtParams(r.Params), r.Samples, want)
+	}
+	m.fk.Rows = append(m.fk.Rows, r)
+}
+
+// component measures fn as a components row and remembers it by name.
+func (m *measurer) component(ctx context.Context, name string, params map[string]string, p plan, fn func(context.Context) (sample, error)) error {
+	ss, cut, err := collect(ctx, p, fn)
+	if err != nil {
+		return err
+	}
+	r := forkRow(GroupComponents, name, params, ss)
+	m.rows[name] = r
+	m.add(r, cut, p.reps)
+	return nil
+}
+
+// spawnFn spawns path with args once per call.
+func (m *measurer) spawnFn(path string, args []string, env []string) func(context.Context) (sample, error) {
+	return func(ctx context.Context) (sample, error) {
+		s, _, err := m.sp.run(ctx, path, args, env)
+		return s, err
+	}
+}
+
+// components measures the spawn floors, the app's start-up and one
+// request through each deployment.
+func (m *measurer) components(ctx context.Context) error {
+	cfg := m.cfg
+	if fileExists("/bin/true") {
+		if err := m.component(ctx, "bin-true", map[string]string{"program": "/bin/true", "what": "spawn+reap of a dynamically linked C program"},
+			cfg.spawnPlan(), m.spawnFn("/bin/true", nil, childEnv())); err != nil {
+			return err
+		}
+		m.floor, m.floorNm = "/bin/true", "bin-true"
+	} else {
+		m.note("components/bin-true: /bin/true not found; skipped.")
+	}
+	noop, err := buildNoop(ctx, cfg.CacheDir)
+	if err != nil {
+		m.note("components/static-noop: not measured: %v. The OS floor is /bin/true (dynamically linked, so it includes the loader).", err)
+	} else {
+		if err := m.component(ctx, "static-noop", map[string]string{"program": "noop.c, gcc -static -O2", "what": "spawn+reap of a static C no-op: the OS floor"},
+			cfg.spawnPlan(), m.spawnFn(noop, nil, childEnv())); err != nil {
+			return err
+		}
+		m.floor, m.floorNm = noop, "static-noop"
+	}
+	if m.floor == "" {
+		return errors.New("fork: no OS-floor program: neither gcc nor /bin/true")
+	}
+	if err := m.component(ctx, "go-noop", map[string]string{"program": "sampleapp -noop", "what": "exec, Go runtime start and every package initialiser (the SQLite driver's included), exit before any app start-up"},
+		cfg.spawnPlan(), m.spawnFn(cfg.AppBin, []string{"-noop"}, childEnv())); err != nil {
+		return err
+	}
+	if err := m.component(ctx, "startup-only", map[string]string{"program": "sampleapp -startup-only", "what": "exec, runtime start, app start-up (database, templates), exit"},
+		cfg.heavyPlan(), m.spawnFn(cfg.AppBin, []string{"-startup-only", "-db", m.db}, childEnv())); err != nil {
+		return err
+	}
+
+	// The in-process handler: the request alone, and the reference body
+	// every deployment must return.
+	if m.app, err = app.New(app.Config{DBPath: m.db}); err != nil {
+		return fmt.Errorf("fork: %w", err)
+	}
+	m.embedded = app.Recover(m.app, log.New(m.cfg.Log, "fork: embedded: ", 0).Printf)
+	want, err := m.reference(m.cfg.Path)
+	if err != nil {
+		return err
+	}
+	if err := m.component(ctx, "embedded-request", map[string]string{"path": cfg.Path, "what": "the handler called in-process; CPU is the calling thread's"},
+		cfg.requestPlan(), m.embeddedFn(cfg.Path, want)); err != nil {
+		return err
+	}
+
+	// CGI through our host, a process per request.
+	m.host = &cgi.Host{
+		Path:   cfg.AppBin,
+		Env:    []string{"FORKBENCH_DB=" + m.db},
+		Logger: slog.New(slog.NewTextHandler(m.cfg.Log, nil)),
+	}
+	if err := m.component(ctx, "cgi-request", map[string]string{"path": cfg.Path, "what": "targets/cgi.Host execs sampleapp per request; CPU is the child's"},
+		cfg.heavyPlan(), m.cgiFn(cfg.Path, want)); err != nil {
+		return err
+	}
+	st := m.host.Stats()
+	r := m.rows["cgi-request"]
+	r.Params["children_spawned"] = strconv.FormatUint(st.Spawned, 10)
+	r.Params["children_reaped"] = strconv.FormatUint(st.Reaped, 10)
+	if st.Spawned != st.Reaped {
+		m.note("components/cgi-request: the CGI host spawned %d children but reaped %d.", st.Spawned, st.Reaped)
+	}
+
+	// FastCGI: one daemon, a pooled connection.
+	if err := m.startFCGI(ctx); err != nil {
+		return err
+	}
+	return m.fcgiRow(ctx, GroupComponents, "fcgi-request", map[string]string{"path": cfg.Path, "keep_conn": "true",
+		"what": "targets/fcgi client over a unix socket to a persistent sampleapp daemon"}, cfg.requestPlan(), cfg.Path, want)
+}
+
+// reference is the embedded handler's answer to path, which every
+// deployment's answer must equal.
+func (m *measurer) reference(path string) ([]byte, error) {
+	rec := httptest.NewRecorder()
+	m.embedded.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	if rec.Code != http.StatusOK {
+		return nil, fmt.Errorf("fork: embedded GET %s = %d; want 200", path, rec.Code)
+	}
+	return rec.Body.Bytes(), nil
+}
+
+// check fails a request whose answer is not the reference.
+func check(kind, path string, rec *httptest.ResponseRecorder, want []byte) error {
+	if rec.Code != http.StatusOK {
+		return fmt.Errorf("fork: %s GET %s = %d; want 200: %.200s", kind, path, rec.Code, rec.Body.Bytes())
+	}
+	if !bytes.Equal(rec.Body.Bytes(), want) {
+		return fmt.Errorf("fork: %s GET %s body = %.100q; want %.100q", kind, path, rec.Body.Bytes(), want)
+	}
+	return nil
+}
+
+// embeddedFn calls the handler once per call. Its CPU is the calling
+// thread's, the goroutine being locked to it for the call: the total from
+// CLOCK_THREAD_CPUTIME_ID (exact), the system part from RUSAGE_THREAD
+// (which the kernel may account in whole ticks), the user part the rest.
+func (m *measurer) embeddedFn(path string, want []byte) func(context.Context) (sample, error) {
+	return func(ctx context.Context) (sample, error) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+		rec := httptest.NewRecorder()
+		c0, err := threadCPU()
+		if err != nil {
+			return sample{}, err
+		}
+		_, s0, err := rusage(unix.RUSAGE_THREAD)
+		if err != nil {
+			return sample{}, err
+		}
+		t0 := time.Now()
+		m.embedded.ServeHTTP(rec, req)
+		wall := time.Since(t0)
+		_, s1, err := rusage(unix.RUSAGE_THREAD)
+		if err != nil {
+			return sample{}, err
+		}
+		c1, err := threadCPU()
+		if err != nil {
+			return sample{}, err
+		}
+		sys := min(s1-s0, c1-c0)
+		return sample{wall, c1 - c0 - sys, sys}, check("embedded", path, rec, want)
+	}
+}
+
+// threadCPU is the calling thread's CPU time.
+func threadCPU() (time.Duration, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, fmt.Errorf("fork: clock_gettime: %w", err)
+	}
+	return time.Duration(ts.Nano()), nil
+}
+
+// cgiFn sends one request through the CGI host per call. The host reaps
+// its child before ServeHTTP returns, so the child's CPU is the growth of
+// RUSAGE_CHILDREN (nothing else of this process is reaped meanwhile).
+func (m *measurer) cgiFn(path string, want []byte) func(context.Context) (sample, error) {
+	return func(ctx context.Context) (sample, error) {
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+		rec := httptest.NewRecorder()
+		u0, s0, err := rusage(unix.RUSAGE_CHILDREN)
+		if err != nil {
+			return sample{}, err
+		}
+		t0 := time.Now()
+		m.host.ServeHTTP(rec, req)
+		wall := time.Since(t0)
+		u1, s1, err := rusage(unix.RUSAGE_CHILDREN)
+		if err != nil {
+			return sample{}, err
+		}
+		return sample{wall, u1 - u0, s1 - s0}, check("cgi", path, rec, want)
+	}
+}
+
+// startFCGI starts the FastCGI daemon under fcgi.Daemon and the client.
+func (m *measurer) startFCGI(ctx context.Context) error {
+	sock := filepath.Join(m.tmp, "fcgi.sock")
+	m.daemon = &fcgi.Daemon{
+		Path:     m.cfg.AppBin,
+		Args:     []string{"-fcgi", "unix:" + sock, "-db", m.db},
+		Env:      childEnv(),
+		Network:  "unix",
+		Address:  sock,
+		Output:   m.cfg.Log,
+		ErrorLog: log.New(m.cfg.Log, "", 0),
+	}
+	if err := m.daemon.Start(ctx); err != nil {
+		m.daemon = nil
+		return fmt.Errorf("fork: %w", err)
+	}
+	m.pool = &fcgi.Pool{Network: "unix", Address: sock}
+	m.proxy = &fcgi.Proxy{Client: &fcgi.Client{Pool: m.pool, ErrorLog: log.New(m.cfg.Log, "", 0)}, ErrorLog: log.New(m.cfg.Log, "", 0)}
+	return nil
+}
+
+// fcgiFn sends one request through h (a FastCGI proxy) per call. The
+// daemon's CPU per request is below /proc's resolution; fcgiRow measures
+// it over the batch.
+func fcgiFn(h http.Handler, path string, want []byte) func(context.Context) (sample, error) {
+	return func(ctx context.Context) (sample, error) {
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+		rec := httptest.NewRecorder()
+		t0 := time.Now()
+		h.ServeHTTP(rec, req)
+		return sample{wall: time.Since(t0)}, check("fcgi", path, rec, want)
+	}
+}
+
+// fcgiRow measures requests through the FastCGI daemon as a row whose CPU
+// is the daemon's mean per request over the batch (from /proc, in clock
+// ticks: per-request figures would be below its resolution).
+func (m *measurer) fcgiRow(ctx context.Context, group, name string, params map[string]string, p plan, path string, want []byte) error {
+	pid := m.daemon.PID()
+	u0, err := procstat.Tree([]int{pid})
+	if err != nil {
+		return fmt.Errorf("fork: %w", err)
+	}
+	ss, cut, err := collect(ctx, p, fcgiFn(m.proxy, path, want))
+	if err != nil {
+		return err
+	}
+	u1, err := procstat.Tree([]int{pid})
+	if err != nil {
+		return fmt.Errorf("fork: %w", err)
+	}
+	if m.daemon.PID() != pid {
+		return fmt.Errorf("fork: the FastCGI daemon restarted during %s/%s", group, name)
+	}
+	n := float64(len(ss) + p.warmup)
+	r := forkRow(group, name, params, ss)
+	r.User = point(float64(u1.UserNs-u0.UserNs) / n)
+	r.Sys = point(float64(u1.SysNs-u0.SysNs) / n)
+	r.Params["cpu"] = "daemon mean per request over the batch (/proc clock ticks)"
+	if group == GroupComponents {
+		m.rows[name] = r
+	}
+	m.add(r, cut, p.reps)
+	return nil
+}
+
+// stopFCGI stops the daemon once the steps that use it are done.
+func (m *measurer) stopFCGI(ctx context.Context) error {
+	if m.pool != nil {
+		_ = m.pool.Close()
+		m.pool = nil
+	}
+	if m.daemon == nil {
+		return nil
+	}
+	err := m.daemon.Stop(ctx)
+	m.daemon = nil
+	if err != nil {
+		return fmt.Errorf("fork: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,172 @@
+package runner
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+
+	"forkbench/internal/affinity"
+	"forkbench/loadgen"
+	"forkbench/targets"
+	"forkbench/targets/catalog"
+)
+
+// CheckGenerator implements `bench loadgen-check`: is the load generator
+// the bottleneck? It measures the embedded /plaintext target in a separate
+// pinned process, with wrk (the reference) and with our generator on both
+// transports, same pinning and connections, alternating for a few rounds,
+// and prints throughput, the generator's CPU per request and the ratio to
+// wrk. It fails when the fasthttp transport stays below --min-ratio of
+// wrk.
+func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench loadgen-check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o catalog.Options
+	o.Register(fs)
+	conns := fs.Int("connections", 32, "connections")
+	dur := fs.Duration("duration", 5*time.Second, "measured duration per tool and round")
+	rounds := fs.Int("rounds", 3, "rounds (tools alternate within each)")
+	minRatio := fs.Float64("min-ratio", 0.95, "fail when the generator reaches less than this fraction of wrk")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return fmt.Errorf("loadgen-check: wrk not found (make deps installs it): %w", err)
+	}
+	if err := o.Resolve(ctx); err != nil {
+		return err
+	}
+	gen, tgt, ok := affinity.Plan(runtime.NumCPU())
+	if ok {
+		if err := affinity.PinSelf(gen); err != nil {
+			return err
+		}
+		runtime.GOMAXPROCS(len(gen))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	t := &targets.Process{Label: "embedded", Path: self, Args: append([]string{"serve", "--target", "embedded"}, o.Args()...), CPUs: tgt}
+	if err := t.Start(ctx); err != nil {
+		return err
+	}
+	defer stopAll([]targets.Target{t})
+	fmt.Fprintf(stderr, "loadgen-check: embedded /plaintext, %d connections, %v per tool, generator CPUs %v, target CPUs %v\n", *conns, *dur, gen, tgt)
+
+	type sample struct{ rps, cpuUs float64 }
+	res := map[string][]sample{}
+	tools := []string{"wrk", "forkbench (fasthttp)", "forkbench (net/http)"}
+	for round := 1; round <= *rounds; round++ {
+		order := slices.Clone(tools)
+		if round%2 == 0 {
+			slices.Reverse(order)
+		}
+		for _, tool := range order {
+			var s sample
+			if tool == "wrk" {
+				s.rps, s.cpuUs, err = runWrk(ctx, wrk, t.URL()+"/plaintext", *conns, *dur, gen)
+			} else {
+				transport := "fasthttp"
+				if tool == "forkbench (net/http)" {
+					transport = "nethttp"
+				}
+				pt, aerr := loadgen.Attack(ctx, t, loadgen.Request{Endpoint: "plaintext", Path: "/plaintext"}, loadgen.Options{
+					Model: "closed", Connections: *conns, Duration: *dur, Warmup: time.Second,
+					Transport: transport, GeneratorCPUs: max(1, len(gen)),
+				})
+				err = aerr
+				s.rps = pt.Throughput
+				s.cpuUs = pt.Generator.CPUPerRequestNs / 1e3
+			}
+			if err != nil {
+				return fmt.Errorf("loadgen-check: %s: %w", tool, err)
+			}
+			fmt.Fprintf(stderr, "  round %d %-22s %9.0f req/s  %5.1f µs generator CPU/req\n", round, tool, s.rps, s.cpuUs)
+			res[tool] = append(res[tool], s)
+		}
+	}
+	med := func(xs []sample, f func(sample) float64) float64 {
+		v := make([]float64, len(xs))
+		for i, x := range xs {
+			v[i] = f(x)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	rps := func(s sample) float64 { return s.rps }
+	cpu := func(s sample) float64 { return s.cpuUs }
+	wrkRPS := med(res["wrk"], rps)
+	tw := tablewriter.NewTable(stdout)
+	tw.Header("generator", "req/s (median)", "min–max", "generator CPU µs/req", "÷ wrk")
+	for _, tool := range tools {
+		xs := res[tool]
+		lo, hi := xs[0].rps, xs[0].rps
+		for _, x := range xs {
+			lo, hi = min(lo, x.rps), max(hi, x.rps)
+		}
+		_ = tw.Append(tool, fmt.Sprintf("%.0f", med(xs, rps)), fmt.Sprintf("%.0f–%.0f", lo, hi),
+			fmt.Sprintf("%.1f", med(xs, cpu)), fmt.Sprintf("%.3f", med(xs, rps)/wrkRPS))
+	}
+	if err := tw.Render(); err != nil {
+		return err
+	}
+	ratio := med(res["forkbench (fasthttp)"], rps) / wrkRPS
+	fmt.Fprintf(stdout, "closed model, %d connections, median of %d rounds: forkbench reaches %.1f%% of wrk's throughput\n", *conns, *rounds, 100*ratio)
+	if ratio < *minRatio {
+		return fmt.Errorf("loadgen-check: generator reached %.1f%% of wrk, below %.0f%%: it may be the bottleneck", 100*ratio, 100**minRatio)
+	}
+	return nil
+}
+
+var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var wrkTotal = regexp.MustCompile(`(\d+) requests in`)
+
+// runWrk runs wrk pinned to cpus and returns its throughput and its own
+// CPU per request (from the child's rusage).
+func runWrk(ctx context.Context, wrk, url string, conns int, d time.Duration, cpus []int) (rps, cpuUs float64, err error) {
+	cmd := exec.CommandContext(ctx, wrk, "-t1", "-c"+strconv.Itoa(conns), "-d"+strconv.Itoa(int(d.Seconds()+0.5))+"s", url)
+	var out []byte
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	cmd.Stdout = pw
+	if err := affinity.Start(cmd, cpus); err != nil {
+		pw.Close()
+		pr.Close()
+		return 0, 0, err
+	}
+	pw.Close()
+	out, _ = io.ReadAll(pr)
+	pr.Close()
+	if err := cmd.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("wrk: %w: %s", err, out)
+	}
+	m := wrkRPS.FindSubmatch(out)
+	n := wrkTotal.FindSubmatch(out)
+	if m == nil || n == nil {
+		return 0, 0, fmt.Errorf("wrk: cannot parse output: %s", out)
+	}
+	rps, _ = strconv.ParseFloat(string(m[1]), 64)
+	total, _ := strconv.ParseFloat(string(n[1]), 64)
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	if total > 0 {
+		cpuUs = float64(cpu.Microseconds()) / total
+	}
+	return rps, cpuUs, nil
+}
