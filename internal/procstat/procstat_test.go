@@ -1,0 +1,290 @@
+package procstat
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+const childEnv = "FORKBENCH_PROCSTAT_CHILD"
+
+// TestMain turns the test binary into one of the helper processes below
+// when childEnv is set.
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(childEnv); mode != "" {
+		os.Exit(child(mode))
+	}
+	os.Exit(m.Run())
+}
+
+// burnCPU is how much CPU the "burn" child uses before exiting.
+const burnCPU = 300 * time.Millisecond
+
+// allocBytes is what the "alloc" child keeps resident.
+const allocBytes = 64 << 20
+
+var sink []byte
+
+func child(mode string) int {
+	switch mode {
+	case "burn": // use burnCPU of CPU, then exit
+		for {
+			u, s, err := Self()
+			if err != nil {
+				return 1
+			}
+			if time.Duration(u+s) >= burnCPU {
+				return 0
+			}
+			for i := 0; i < 1e6; i++ {
+				sink = append(sink[:0], byte(i))
+			}
+		}
+	case "reaper": // run a burn child, reap it, then wait for stdin to close
+		c := helper("burn")
+		c.Stdout, c.Stderr = os.Stderr, os.Stderr
+		if err := c.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("reaped")
+	case "tree": // start two holding children, then wait for stdin to close
+		for range 2 {
+			c := helper("hold")
+			// The children hold the read end of a pipe whose write end
+			// only this process has: they exit when it does.
+			r, w, err := os.Pipe()
+			if err != nil {
+				return 1
+			}
+			c.Stdin, c.Stdout = r, os.Stderr
+			if err := c.Start(); err != nil {
+				return 1
+			}
+			_ = r.Close()
+			defer w.Close()
+		}
+		fmt.Println("ready")
+	case "alloc": // keep allocBytes resident
+		sink = make([]byte, allocBytes)
+		for i := range sink {
+			sink[i] = byte(i)
+		}
+		fmt.Println("ready")
+	case "hold":
+	case "exit":
+		return 0
+	default:
+		return 2
+	}
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+func helper(mode string) *exec.Cmd {
+	c := exec.Command(os.Args[0], "-test.run=^$")
+	c.Env = append(os.Environ(), childEnv+"="+mode)
+	return c
+}
+
+// startHelper starts a helper, waits for its first line and arranges for
+// it to exit (by closing its stdin) and be reaped at the end of the test.
+func startHelper(t *testing.T, mode, wantLine string) *exec.Cmd {
+	t.Helper()
+	c := helper(mode)
+	c.Stderr = os.Stderr
+	stdin, err := c.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		if err := c.Wait(); err != nil {
+			t.Errorf("helper %s: %v", mode, err)
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != wantLine {
+		t.Fatalf("helper %s said %q, %v; want %q", mode, line, err, wantLine)
+	}
+	return c
+}
+
+func TestReapedChildInCutime(t *testing.T) {
+	c := startHelper(t, "reaper", "reaped")
+	u, err := Tree([]int{c.Process.Pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Procs != 1 {
+		t.Errorf("Procs = %d; want 1 (the burn child is reaped)", u.Procs)
+	}
+	// Allow for the clock-tick resolution of /proc's times.
+	if got, want := time.Duration(u.CPUNs()), burnCPU*2/3; got < want {
+		t.Errorf("tree CPU = %v; want >= %v (the reaped child's CPU)", got, want)
+	}
+}
+
+func TestDescendants(t *testing.T) {
+	c := startHelper(t, "tree", "ready")
+	u, err := Tree([]int{c.Process.Pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Procs != 3 {
+		t.Errorf("Procs = %d; want 3 (root and two children)", u.Procs)
+	}
+	if u.RSSBytes == 0 || u.VolCtx == 0 {
+		t.Errorf("RSSBytes = %d, VolCtx = %d; want both > 0", u.RSSBytes, u.VolCtx)
+	}
+	// A root listed twice, or a descendant listed as a root, counts once.
+	u2, err := Tree([]int{c.Process.Pid, c.Process.Pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u2.Procs != 3 {
+		t.Errorf("Procs with duplicate roots = %d; want 3", u2.Procs)
+	}
+}
+
+func TestDeadRoot(t *testing.T) {
+	c := helper("exit")
+	if err := c.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := c.Process.Pid
+	if _, err := Tree([]int{dead}); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("Tree(dead) = %v; want ErrNoProcess", err)
+	}
+	if _, err := Tree(nil); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("Tree(nil) = %v; want ErrNoProcess", err)
+	}
+	u, err := Tree([]int{dead, os.Getpid()})
+	if err != nil {
+		t.Fatalf("Tree(dead, self) = %v; want the dead root skipped", err)
+	}
+	if u.Procs < 1 {
+		t.Errorf("Procs = %d; want >= 1", u.Procs)
+	}
+}
+
+func TestSamplerPeak(t *testing.T) {
+	c := startHelper(t, "alloc", "ready")
+	pid := c.Process.Pid
+	s := StartSampler(context.Background(), func() []int { return []int{pid} }, 10*time.Millisecond)
+	peak, n, err := s.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak < allocBytes {
+		t.Errorf("peak = %d; want >= %d", peak, allocBytes)
+	}
+	if n < 2 {
+		t.Errorf("samples = %d; want >= 2 (first and last)", n)
+	}
+	if p2, _, _ := s.Stop(); p2 != peak {
+		t.Errorf("second Stop = %d; want %d", p2, peak)
+	}
+}
+
+func TestSamplerNoProcess(t *testing.T) {
+	s := StartSampler(context.Background(), func() []int { return nil }, 0)
+	if _, _, err := s.Stop(); !errors.Is(err, ErrNoProcess) {
+		t.Errorf("Stop = %v; want ErrNoProcess", err)
+	}
+}
+
+func TestSystemForks(t *testing.T) {
+	before, err := SystemForks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helper("exit").Run(); err != nil {
+		t.Fatal(err)
+	}
+	after, err := SystemForks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after <= before {
+		t.Errorf("forks after starting a child = %d; want > %d", after, before)
+	}
+}
+
+func TestSelf(t *testing.T) {
+	u0, s0, err := Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		u, s, err := Self()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u < u0 || s < s0 {
+			t.Fatalf("Self went backwards: %d,%d after %d,%d", u, s, u0, s0)
+		}
+		if u+s > u0+s0 {
+			return
+		}
+		for i := 0; i < 1e5; i++ {
+			sink = append(sink[:0], byte(i))
+		}
+	}
+}
+
+func TestParseStat(t *testing.T) {
+	tests := []struct {
+		name, line string
+		want       procStat
+		wantErr    bool
+	}{
+		{
+			name: "plain",
+			line: "42 (bash) S 1 42 42 0 -1 4194560 100 0 0 0 7 3 11 5 20 0 1 0 100 1000 250 18446744073709551615",
+			want: procStat{pid: 42, ppid: 1, utime: 7, stime: 3, cutime: 11, cstime: 5, rssPages: 250},
+		},
+		{
+			name: "comm with spaces and parens",
+			line: "7 (a) b (c)) R 3 7 7 0 -1 0 0 0 0 0 1 2 3 4 20 0 1 0 100 1000 9 0",
+			want: procStat{pid: 7, ppid: 3, utime: 1, stime: 2, cutime: 3, cstime: 4, rssPages: 9},
+		},
+		{name: "short", line: "1 (x) S 0 1 1", wantErr: true},
+		{name: "no comm", line: "garbage", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pid, _ := strconv.Atoi(strings.Fields(tt.line)[0])
+			got, err := parseStat(pid, []byte(tt.line))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("parseStat(%q) error = %v; want error %v", tt.line, err, tt.wantErr)
+			}
+			if !tt.wantErr && got != tt.want {
+				t.Errorf("parseStat(%q) = %+v; want %+v", tt.line, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestClockTicks(t *testing.T) {
+	// USER_HZ is 100 on every Linux architecture Go supports; the auxv
+	// read must agree with the kernel's own figure.
+	if got := clockTicks(); got != 100 {
+		t.Errorf("clockTicks() = %d; want 100", got)
+	}
+}

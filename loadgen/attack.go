@@ -1,0 +1,403 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"forkbench/internal/procstat"
+	"forkbench/results"
+)
+
+// cancelGrace is how long an interrupted attack waits for requests already
+// in flight before returning without them.
+const cancelGrace = time.Second
+
+// userAgent is sent when the request has none, so both transports send the
+// same headers.
+const userAgent = "forkbench-loadgen"
+
+// Attack sends req to t under the load o describes and measures it.
+//
+// The measured window starts Warmup after the attack; a request belongs to
+// it when it was sent inside it, and the attack waits for every such
+// request to answer or time out. Server and generator cost are the
+// difference between snapshots taken when the window starts and when its
+// last request has finished; peak RSS is sampled in between.
+//
+// Generator cost is this whole process's CPU (getrusage): it is the
+// generator's alone only when the target runs in another process.
+//
+// If ctx is cancelled, the load stops at once and Attack returns the
+// partial point gathered so far (its DurationNs is the window actually
+// measured) with an error wrapping ctx.Err(). Requests still in flight are
+// awaited for at most a second and otherwise left out.
+func Attack(ctx context.Context, t Target, req Request, o Options) (results.Point, error) {
+	if err := Validate(o); err != nil {
+		return results.Point{}, err
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.TimelineInterval == 0 {
+		o.TimelineInterval = DefaultTimelineInterval
+	}
+	if o.GeneratorCPUs == 0 {
+		o.GeneratorCPUs = runtime.NumCPU()
+	}
+	if o.Transport == "" {
+		o.Transport = TransportFastHTTP
+	}
+	tgt, err := vegetaTarget(t, req)
+	if err != nil {
+		return results.Point{}, err
+	}
+	p := results.Point{
+		Target:      t.Name(),
+		Endpoint:    req.Endpoint,
+		Method:      tgt.Method,
+		Path:        req.Path,
+		Model:       o.Model,
+		OfferedRate: o.Rate,
+		Connections: o.Connections,
+	}
+	if p.Path == "" {
+		p.Path = "/"
+	}
+	if err := ctx.Err(); err != nil {
+		return p, fmt.Errorf("loadgen: %s %s not started: %w", p.Target, p.Endpoint, err)
+	}
+
+	client := newClient(o.Transport, o.Connections, o.Timeout, o.NoKeepAlive, o.Raw != nil)
+	defer client.CloseIdleConnections()
+	opts := []func(*vegeta.Attacker){
+		vegeta.Client(client),
+		vegeta.Workers(uint64(o.Connections)),
+		vegeta.MaxBody(-1),
+	}
+	var pacer vegeta.Pacer
+	var interval float64 // open model: ns between intended sends
+	if o.Model == results.ModelClosed {
+		// Rate 0 makes vegeta hand out the next request as soon as a
+		// worker is free; with exactly Connections workers that is the
+		// closed model.
+		pacer = vegeta.ConstantPacer{}
+		opts = append(opts, vegeta.MaxWorkers(uint64(o.Connections)))
+	} else {
+		interval = float64(time.Second) / o.Rate
+		pacer = ratePacer{interval: interval, rate: o.Rate}
+	}
+	atk := vegeta.NewAttacker(opts...)
+
+	total := o.Warmup + o.Duration
+	col := newCollector(o, interval)
+	var enc vegeta.Encoder
+	if o.Raw != nil {
+		enc = vegeta.NewEncoder(o.Raw)
+	}
+
+	// began is the attack's origin: vegeta starts its own clock a few
+	// microseconds later, so intended send times computed from began are
+	// at most that much early (corrected latency errs long, never short).
+	began := time.Now()
+	col.setWindow(began, began.Add(o.Warmup), began.Add(total))
+	ms := newMeter(t, col.start)
+	ms.arm(ctx)
+	stopProgress := progress(o.Progress, began, total)
+	defer stopProgress()
+
+	// vegeta sends the attack's name in a header with every request; it
+	// only serves to label raw results, so it costs nothing without them.
+	name := ""
+	if o.Raw != nil {
+		name = p.Target + " " + p.Endpoint
+	}
+	ch := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, total, name)
+	var (
+		canceled bool
+		grace    <-chan time.Time
+		encErr   error
+		done     = ctx.Done()
+	)
+loop:
+	for {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				break loop
+			}
+			if col.add(r) && enc != nil && encErr == nil {
+				encErr = enc.Encode(r)
+			}
+		case <-done:
+			done = nil
+			canceled = true
+			col.cut(time.Now())
+			atk.Stop()
+			timer := time.NewTimer(cancelGrace)
+			defer timer.Stop()
+			grace = timer.C
+		case <-grace:
+			// Leave the stragglers to finish (bounded by the timeout)
+			// without blocking vegeta's workers.
+			go func() {
+				for range ch {
+				}
+			}()
+			break loop
+		}
+	}
+	stopProgress()
+	cost := ms.finish()
+
+	col.fill(&p)
+	fillCost(&p, cost, o.GeneratorCPUs)
+	if canceled {
+		return p, fmt.Errorf("loadgen: %s %s interrupted: %w", p.Target, p.Endpoint, ctx.Err())
+	}
+	if encErr != nil {
+		return p, fmt.Errorf("loadgen: write raw results: %w", encErr)
+	}
+	if cost.err != nil {
+		return p, cost.err
+	}
+	return p, nil
+}
+
+// vegetaTarget builds the request vegeta repeats.
+func vegetaTarget(t Target, req Request) (vegeta.Target, error) {
+	base := strings.TrimRight(t.URL(), "/")
+	path := req.Path
+	if path == "" {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") {
+		return vegeta.Target{}, fmt.Errorf("loadgen: path %q does not start with /", path)
+	}
+	u, err := url.Parse(base + path)
+	if err != nil {
+		return vegeta.Target{}, fmt.Errorf("loadgen: target %s: %w", t.Name(), err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return vegeta.Target{}, fmt.Errorf("loadgen: target %s: URL %q is not http(s)://host", t.Name(), t.URL())
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	h := req.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	if h.Get("User-Agent") == "" {
+		h.Set("User-Agent", userAgent)
+	}
+	return vegeta.Target{Method: method, URL: u.String(), Body: req.Body, Header: h}, nil
+}
+
+// ratePacer sends request k at k/rate after the attack's start: unlike
+// vegeta's ConstantPacer it takes fractional rates and sends the first
+// request at once, which is what Corrected assumes.
+type ratePacer struct {
+	interval float64 // ns between sends
+	rate     float64
+}
+
+func (p ratePacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
+	return time.Duration(float64(hits)*p.interval) - elapsed, false
+}
+
+func (p ratePacer) Rate(time.Duration) float64 { return p.rate }
+
+// progress calls f about every 500ms until the returned stop is called
+// (stop may be called more than once).
+func progress(f func(done, total time.Duration), began time.Time, total time.Duration) (stop func()) {
+	if f == nil {
+		return func() {}
+	}
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tk := time.NewTicker(500 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tk.C:
+				f(min(time.Since(began), total), total)
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			wg.Wait()
+		})
+	}
+}
+
+// meter takes the cost snapshots at the start and end of the window.
+type meter struct {
+	t     Target
+	start time.Time
+
+	mu      sync.Mutex
+	quit    chan struct{}
+	done    chan struct{}
+	started bool
+	at      time.Time
+	server  procstat.Usage
+	srvOK   bool
+	forks   uint64
+	forksOK bool
+	genNs   int64
+	sampler *procstat.Sampler
+}
+
+// cost is what the meter measured over the window.
+type cost struct {
+	measured  bool // the window started
+	window    time.Duration
+	server    procstat.Usage // delta
+	observed  bool
+	peakRSS   uint64
+	forks     uint64
+	forksOK   bool
+	genCPU    int64
+	ctxSwitch uint64
+	err       error
+}
+
+func newMeter(t Target, start time.Time) *meter {
+	return &meter{t: t, start: start, quit: make(chan struct{}), done: make(chan struct{})}
+}
+
+// arm takes the start snapshot when the window starts (at once if there is
+// no warm-up), unless finish comes first.
+func (m *meter) arm(ctx context.Context) {
+	if d := time.Until(m.start); d <= 0 {
+		m.snapshot(ctx)
+		close(m.done)
+		return
+	}
+	go func() {
+		defer close(m.done)
+		tm := time.NewTimer(time.Until(m.start))
+		defer tm.Stop()
+		select {
+		case <-tm.C:
+			m.snapshot(ctx)
+		case <-m.quit:
+		case <-ctx.Done():
+		}
+	}()
+}
+
+func (m *meter) snapshot(ctx context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.started = true
+	m.at = time.Now()
+	if pids := m.t.PIDs(); len(pids) > 0 {
+		u, err := procstat.Tree(pids)
+		m.server, m.srvOK = u, err == nil
+		if m.srvOK {
+			m.sampler = procstat.StartSampler(ctx, m.t.PIDs, 0)
+		}
+	}
+	forks, err := procstat.SystemForks()
+	m.forks, m.forksOK = forks, err == nil
+	u, s, err := procstat.Self()
+	if err == nil {
+		m.genNs = u + s
+	}
+}
+
+// finish takes the end snapshot and returns the deltas.
+func (m *meter) finish() cost {
+	close(m.quit)
+	<-m.done
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.started {
+		return cost{}
+	}
+	c := cost{measured: true}
+	if u, s, err := procstat.Self(); err == nil {
+		c.genCPU = u + s - m.genNs
+	} else {
+		c.err = err
+	}
+	if f, err := procstat.SystemForks(); err == nil && m.forksOK && f >= m.forks {
+		c.forks, c.forksOK = f-m.forks, true
+	}
+	if m.srvOK {
+		peak, _, _ := m.sampler.Stop()
+		end, err := procstat.Tree(m.t.PIDs())
+		d := procstat.Usage{
+			UserNs: end.UserNs - m.server.UserNs,
+			SysNs:  end.SysNs - m.server.SysNs,
+		}
+		// The tree's CPU only grows; a drop means the processes were
+		// replaced (a restart) and the delta means nothing.
+		if err == nil && d.UserNs >= 0 && d.SysNs >= 0 {
+			c.server, c.observed = d, true
+			c.peakRSS = max(peak, end.RSSBytes, m.server.RSSBytes)
+			v0, v1 := m.server.VolCtx+m.server.InvolCtx, end.VolCtx+end.InvolCtx
+			if v1 >= v0 {
+				c.ctxSwitch = v1 - v0
+			}
+		}
+	}
+	c.window = time.Since(m.at)
+	return c
+}
+
+// fillCost writes the cost figures into p, after the counts.
+func fillCost(p *results.Point, c cost, genCPUs int) {
+	if !c.measured {
+		return
+	}
+	reqs := float64(p.Requests)
+	p.Generator.CPUNs = c.genCPU
+	if reqs > 0 {
+		p.Generator.CPUPerRequestNs = float64(c.genCPU) / reqs
+	}
+	if c.window > 0 {
+		p.Generator.CoreShare = float64(c.genCPU) / (float64(c.window) * float64(genCPUs))
+	}
+	p.GeneratorBound = p.Generator.CoreShare >= 0.9
+	if !c.observed {
+		return
+	}
+	s := &p.Server
+	s.Observed = true
+	s.UserNs, s.SysNs = c.server.UserNs, c.server.SysNs
+	s.CPUNs = s.UserNs + s.SysNs
+	s.PeakRSSBytes = c.peakRSS
+	s.CtxSwitches = c.ctxSwitch
+	if c.forksOK {
+		s.Spawns = c.forks
+	}
+	if reqs > 0 {
+		s.CPUPerRequestNs = float64(s.CPUNs) / reqs
+		s.SpawnsPerRequest = float64(s.Spawns) / reqs
+	}
+	if s.CPUNs > 0 {
+		s.RequestsPerCPUSec = reqs / (float64(s.CPUNs) / float64(time.Second))
+	}
+	if s.PeakRSSBytes > 0 {
+		s.RequestsPerMB = p.Throughput / (float64(s.PeakRSSBytes) / 1e6)
+	}
+}

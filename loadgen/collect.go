@@ -1,0 +1,180 @@
+package loadgen
+
+import (
+	"strconv"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"forkbench/results"
+)
+
+// timelineSigFigs is the precision of a timeline bucket's percentiles: two
+// significant digits (1%) keep a bucket's histogram at a few tens of KB,
+// where the point's own histograms use results.HistogramSigFigs.
+const timelineSigFigs = 2
+
+// saturationRatio is the share of the offered rate an open-model point
+// must achieve not to be marked Saturated.
+const saturationRatio = 0.99
+
+// collector turns vegeta results into a Point's figures.
+type collector struct {
+	model    string
+	offered  float64
+	interval float64 // open model: ns between intended sends
+	began    time.Time
+	start    time.Time // measured window: requests sent in [start, end]
+	end      time.Time
+	cutAt    time.Time // set when interrupted: nothing sent after it counts
+	bucket   time.Duration
+
+	lat, cor *hdr.Histogram
+	timeline []tlBucket
+
+	requests, successes uint64
+	bytesIn, bytesOut   uint64
+	codes               map[uint16]uint64
+	errs                map[string]uint64
+	// completed and completedOK count answers (any status, and 2xx) that
+	// arrived inside the window, whenever they were sent: the achieved
+	// rate.
+	completed, completedOK uint64
+}
+
+type tlBucket struct {
+	h                *hdr.Histogram
+	requests, errors uint64
+}
+
+func newCollector(o Options, interval float64) *collector {
+	c := &collector{
+		model:    o.Model,
+		offered:  o.Rate,
+		interval: interval,
+		bucket:   o.TimelineInterval,
+		lat:      results.NewHistogram(),
+		codes:    make(map[uint16]uint64),
+		errs:     make(map[string]uint64),
+	}
+	if o.Model == results.ModelOpen {
+		c.cor = results.NewHistogram()
+	}
+	return c
+}
+
+// setWindow fixes the attack's origin and the measured window [start,
+// end].
+func (c *collector) setWindow(began, start, end time.Time) {
+	c.began, c.start, c.end = began, start, end
+}
+
+// cut ends the window early at t (the attack was interrupted). Every result
+// added before cut completed before t.
+func (c *collector) cut(t time.Time) {
+	c.cutAt = t
+	if t.Before(c.end) {
+		c.end = t
+	}
+}
+
+// windowEnd is the end of the measured window as it was.
+func (c *collector) windowEnd() time.Time {
+	if c.end.Before(c.start) {
+		return c.start
+	}
+	return c.end
+}
+
+// add counts r and reports whether it belongs to the measured window.
+func (c *collector) add(r *vegeta.Result) bool {
+	done := r.End()
+	if r.Code != 0 && !done.Before(c.start) && !done.After(c.end) {
+		c.completed++
+		if r.Code >= 200 && r.Code <= 299 {
+			c.completedOK++
+		}
+	}
+	if r.Timestamp.Before(c.start) || (!c.cutAt.IsZero() && r.Timestamp.After(c.cutAt)) {
+		return false // warm-up, or sent as the attack was being stopped
+	}
+	c.requests++
+	c.bytesIn += r.BytesIn
+	c.bytesOut += r.BytesOut
+	if r.Code != 0 {
+		c.codes[r.Code]++
+	}
+	if r.Code >= 200 && r.Code <= 299 {
+		c.successes++
+	}
+	kind := ClassifyError(r.Code, r.Error)
+	if kind != "" {
+		c.errs[kind]++
+	}
+	results.Record(c.lat, r.Latency)
+	if c.cor != nil {
+		intended := c.began.Add(time.Duration(float64(r.Seq) * c.interval))
+		results.Record(c.cor, max(done.Sub(intended), r.Latency))
+	}
+	i := int(r.Timestamp.Sub(c.start) / c.bucket)
+	for len(c.timeline) <= i {
+		c.timeline = append(c.timeline, tlBucket{})
+	}
+	b := &c.timeline[i]
+	if b.h == nil {
+		b.h = hdr.New(results.HistogramMin, results.HistogramMax, timelineSigFigs)
+	}
+	results.Record(b.h, r.Latency)
+	b.requests++
+	if kind != "" {
+		b.errors++
+	}
+	return true
+}
+
+// fill writes the counts, rates and latencies into p.
+func (c *collector) fill(p *results.Point) {
+	window := c.windowEnd().Sub(c.start)
+	p.StartedAt = c.start
+	p.DurationNs = int64(window)
+	p.Requests = c.requests
+	p.Successes = c.successes
+	p.BytesIn, p.BytesOut = c.bytesIn, c.bytesOut
+	p.StatusCodes = make(map[string]uint64, len(c.codes))
+	for code, n := range c.codes {
+		p.StatusCodes[strconv.Itoa(int(code))] = n
+	}
+	if len(c.errs) > 0 {
+		p.Errors = c.errs
+	}
+	if window > 0 {
+		p.AchievedRate = float64(c.completed) / window.Seconds()
+		p.Throughput = float64(c.completedOK) / window.Seconds()
+	}
+	p.Saturated = saturated(c.model, c.offered, p.AchievedRate)
+	p.Latency, _ = results.Summarize(c.lat) // encoding an in-range histogram cannot fail
+	if c.cor != nil {
+		l, _ := results.Summarize(c.cor)
+		p.Corrected = &l
+	}
+	p.Timeline = make([]results.Bucket, 0, len(c.timeline))
+	for i, b := range c.timeline {
+		tb := results.Bucket{OffsetNs: int64(i) * int64(c.bucket), Requests: b.requests, Errors: b.errors}
+		if b.h != nil {
+			tb.P50Ns = b.h.ValueAtQuantile(50)
+			tb.P99Ns = b.h.ValueAtQuantile(99)
+			tb.MaxNs = b.h.Max()
+		}
+		p.Timeline = append(p.Timeline, tb)
+	}
+}
+
+// saturated reports whether an open-model point fell short of its offered
+// rate by more than 1%. The achieved rate counts answers inside the
+// window; with a warm-up the answers to warm-up requests that arrive in
+// the window make up for those still in flight at its end, without one
+// the shortfall is about latency/duration.
+func saturated(model string, offered, achieved float64) bool {
+	return model == results.ModelOpen && achieved < saturationRatio*offered
+}

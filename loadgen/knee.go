@@ -1,0 +1,109 @@
+package loadgen
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"forkbench/results"
+)
+
+// Knee finds, among the open-model points of one target and endpoint (any
+// number of rounds per rate), the highest offered rate at which the median
+// across rounds of the corrected p99 stayed within slo and no round had an
+// error or was saturated. Closed-model points are ignored. A point without
+// a corrected latency is judged on its actual-send p99.
+//
+// The result names the target and endpoint of the first point; Note says
+// why nothing was found, or warns when a lower rate failed (the latency
+// curve was not monotonic, so the knee is less certain than it looks) or
+// when the knee's points were generator-bound.
+func Knee(points []results.Point, slo time.Duration) results.Knee {
+	k := results.Knee{SLOP99Ns: int64(slo)}
+	type rate struct {
+		p99s     []int64
+		failed   bool // errors or saturation in some round
+		genBound bool
+	}
+	byRate := map[float64]*rate{}
+	for _, p := range points {
+		if p.Model != results.ModelOpen {
+			continue
+		}
+		if k.Target == "" && k.Endpoint == "" {
+			k.Target, k.Endpoint = p.Target, p.Endpoint
+		}
+		r := byRate[p.OfferedRate]
+		if r == nil {
+			r = &rate{}
+			byRate[p.OfferedRate] = r
+		}
+		p99 := p.Latency.P99Ns
+		if p.Corrected != nil {
+			p99 = p.Corrected.P99Ns
+		}
+		r.p99s = append(r.p99s, p99)
+		r.failed = r.failed || p.Saturated || p.Requests == 0 || p.Successes != p.Requests || errorCount(p) > 0
+		r.genBound = r.genBound || p.GeneratorBound
+	}
+	if len(byRate) == 0 {
+		k.Note = "no open-model points"
+		return k
+	}
+	rates := make([]float64, 0, len(byRate))
+	for r := range byRate {
+		rates = append(rates, r)
+	}
+	slices.Sort(rates)
+	var failed []float64
+	var kneeGenBound bool
+	for _, rt := range rates {
+		r := byRate[rt]
+		if !r.failed && median(r.p99s) <= int64(slo) {
+			k.Rate, k.Found, kneeGenBound = rt, true, r.genBound
+		} else {
+			failed = append(failed, rt)
+		}
+	}
+	if k.Found {
+		var below []float64
+		for _, rt := range failed {
+			if rt < k.Rate {
+				below = append(below, rt)
+			}
+		}
+		if len(below) > 0 {
+			k.Note = fmt.Sprintf("lower rates %v missed the SLO: the curve is not monotonic", below)
+		}
+		if kneeGenBound {
+			k.Note = joinNote(k.Note, "the generator was CPU-bound at this rate")
+		}
+	}
+	if !k.Found {
+		k.Note = fmt.Sprintf("no offered rate met p99 <= %v without errors", slo)
+	}
+	return k
+}
+
+func errorCount(p results.Point) uint64 {
+	var n uint64
+	for _, v := range p.Errors {
+		n += v
+	}
+	return n
+}
+
+// median of the values, the upper middle one for an even count (so a tie
+// between a passing and a failing round fails).
+func median(v []int64) int64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}

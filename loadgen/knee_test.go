@@ -1,0 +1,111 @@
+package loadgen
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"forkbench/results"
+)
+
+// pt builds a synthetic open-model point.
+func pt(rate float64, p99 time.Duration, errs uint64, sat bool) results.Point {
+	p := results.Point{
+		Target: "cgi", Endpoint: "hello", Model: results.ModelOpen, OfferedRate: rate,
+		Requests: 100, Successes: 100 - errs, Saturated: sat,
+		Latency:   results.Latency{P99Ns: int64(p99) / 2},
+		Corrected: &results.Latency{P99Ns: int64(p99)},
+	}
+	if errs > 0 {
+		p.Errors = map[string]uint64{ErrKindStatus5xx: errs}
+	}
+	return p
+}
+
+func TestKnee(t *testing.T) {
+	const slo = 10 * time.Millisecond
+	ms := time.Millisecond
+	tests := []struct {
+		name      string
+		points    []results.Point
+		wantRate  float64
+		wantFound bool
+		wantNote  string // substring
+	}{
+		{"none", nil, 0, false, "no open-model points"},
+		{"closed only", []results.Point{{Model: results.ModelClosed}}, 0, false, "no open-model points"},
+		{
+			"monotonic", []results.Point{pt(100, 1*ms, 0, false), pt(200, 5*ms, 0, false), pt(400, 20*ms, 0, false)},
+			200, true, "",
+		},
+		{
+			"exactly at the SLO", []results.Point{pt(100, 1*ms, 0, false), pt(200, 10*ms, 0, false)},
+			200, true, "",
+		},
+		{
+			"errors disqualify", []results.Point{pt(100, 1*ms, 0, false), pt(200, 2*ms, 1, false)},
+			100, true, "",
+		},
+		{
+			"saturation disqualifies", []results.Point{pt(100, 1*ms, 0, false), pt(200, 2*ms, 0, true)},
+			100, true, "",
+		},
+		{
+			"median across rounds", []results.Point{
+				pt(100, 1*ms, 0, false),
+				pt(200, 50*ms, 0, false), pt(200, 5*ms, 0, false), pt(200, 6*ms, 0, false),
+				pt(400, 50*ms, 0, false), pt(400, 50*ms, 0, false), pt(400, 5*ms, 0, false),
+			},
+			200, true, "",
+		},
+		{
+			"even rounds take the worse middle", []results.Point{pt(100, 5*ms, 0, false), pt(100, 50*ms, 0, false)},
+			0, false, "no offered rate",
+		},
+		{
+			"one bad round of errors disqualifies", []results.Point{pt(100, 1*ms, 0, false), pt(100, 1*ms, 3, false)},
+			0, false, "no offered rate",
+		},
+		{
+			"non-monotonic", []results.Point{pt(100, 1*ms, 0, false), pt(200, 30*ms, 0, false), pt(400, 5*ms, 0, false)},
+			400, true, "not monotonic",
+		},
+		{
+			"nothing meets the SLO", []results.Point{pt(100, 11*ms, 0, false)},
+			0, false, "no offered rate",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := Knee(tt.points, slo)
+			if k.Rate != tt.wantRate || k.Found != tt.wantFound {
+				t.Errorf("Knee = rate %g found %v; want %g %v (note %q)", k.Rate, k.Found, tt.wantRate, tt.wantFound, k.Note)
+			}
+			if tt.wantNote == "" && k.Note != "" || !strings.Contains(k.Note, tt.wantNote) {
+				t.Errorf("Note = %q; want %q", k.Note, tt.wantNote)
+			}
+			if k.SLOP99Ns != int64(slo) {
+				t.Errorf("SLOP99Ns = %d; want %d", k.SLOP99Ns, slo)
+			}
+			if len(tt.points) > 0 && tt.points[0].Model == results.ModelOpen && (k.Target != "cgi" || k.Endpoint != "hello") {
+				t.Errorf("Knee names %q %q; want cgi hello", k.Target, k.Endpoint)
+			}
+		})
+	}
+}
+
+func TestKneeUsesActualLatencyWithoutCorrected(t *testing.T) {
+	p := pt(100, 20*time.Millisecond, 0, false) // actual p99 is 10ms
+	p.Corrected = nil
+	if k := Knee([]results.Point{p}, 10*time.Millisecond); !k.Found || k.Rate != 100 {
+		t.Errorf("Knee = %+v; want rate 100 from the actual p99", k)
+	}
+}
+
+func TestKneeGeneratorBound(t *testing.T) {
+	p := pt(100, time.Millisecond, 0, false)
+	p.GeneratorBound = true
+	if k := Knee([]results.Point{p}, 10*time.Millisecond); !k.Found || !strings.Contains(k.Note, "generator") {
+		t.Errorf("Knee = %+v; want found with a generator note", k)
+	}
+}
