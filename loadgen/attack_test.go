@@ -16,15 +16,6 @@ import (
 	"forkbench/results"
 )
 
-// sumCodes is the number of answers in p.StatusCodes.
-func sumCodes(p results.Point) uint64 {
-	var n uint64
-	for _, v := range p.StatusCodes {
-		n += v
-	}
-	return n
-}
-
 func TestAttackCountsExactly(t *testing.T) {
 	for _, model := range []string{results.ModelClosed, results.ModelOpen} {
 		for _, tr := range transports {
