@@ -3,6 +3,7 @@ package runner
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"forkbench/loadgen"
 	"forkbench/results"
@@ -33,8 +34,13 @@ func settings(sc scenario.Scenario, o catalog.Options) results.Settings {
 	args := o.Args()
 	if len(args) > 0 {
 		s.TargetOptions = map[string]string{}
-		for i := 0; i+1 < len(args); i += 2 {
-			s.TargetOptions[args[i][2:]] = args[i+1]
+		for i := 0; i < len(args); i++ {
+			name, val := strings.TrimPrefix(args[i], "--"), "true" // a bool flag has no value
+			if i+1 < len(args) && !strings.HasPrefix(args[i+1], "--") {
+				val = args[i+1]
+				i++
+			}
+			s.TargetOptions[name] = val
 		}
 	}
 	return s
