@@ -19,18 +19,9 @@ import (
 	"forkbench/results"
 )
 
-// exitError carries an exit status for cmd/bench.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-// ExitCode is 2 for bad input and 3 when there is no baseline, so that a
-// script tells "first night" from a failure.
-func (e *exitError) ExitCode() int { return e.code }
+// Exit statuses are carried by compare.ExitError: 2 for bad input, and
+// ExitNoBaseline when there is no baseline, so that a script tells "first
+// night" from a failure.
 
 // ExitNoBaseline is the exit status of `bench history baseline` when no
 // run qualifies.
@@ -40,7 +31,7 @@ const ExitNoBaseline = 3
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: bench history add results.json | trend | baseline  [--store DIR]")
-		return &exitError{2, errors.New("history: want a subcommand: add, trend or baseline")}
+		return &compare.ExitError{Code: 2, Err: errors.New("history: want a subcommand: add, trend or baseline")}
 	}
 	switch args[0] {
 	case "add":
@@ -50,7 +41,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "baseline":
 		return baseline(args[1:], stdout, stderr)
 	}
-	return &exitError{2, fmt.Errorf("history: unknown subcommand %q (add, trend, baseline)", args[0])}
+	return &compare.ExitError{Code: 2, Err: fmt.Errorf("history: unknown subcommand %q (add, trend, baseline)", args[0])}
 }
 
 func flags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
@@ -66,7 +57,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, &exitError{2, fmt.Errorf("history: %w", err)}
+			return nil, &compare.ExitError{Code: 2, Err: fmt.Errorf("history: %w", err)}
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {
@@ -86,11 +77,11 @@ func add(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return &exitError{2, fmt.Errorf("history: add: want one result file, got %d", len(pos))}
+		return &compare.ExitError{Code: 2, Err: fmt.Errorf("history: add: want one result file, got %d", len(pos))}
 	}
 	f, err := results.Read(pos[0])
 	if err != nil {
-		return &exitError{2, fmt.Errorf("history: %w", err)}
+		return &compare.ExitError{Code: 2, Err: fmt.Errorf("history: %w", err)}
 	}
 	if *branch == "" {
 		*branch = currentBranch(ctx)
@@ -133,17 +124,17 @@ func baseline(args []string, stdout, stderr io.Writer) error {
 	if *like != "" {
 		f, err := results.Read(*like)
 		if err != nil {
-			return &exitError{2, fmt.Errorf("history: %w", err)}
+			return &compare.ExitError{Code: 2, Err: fmt.Errorf("history: %w", err)}
 		}
 		q.Like = f
 	}
 	s := Store{*store}
 	e, err := s.Baseline(q)
 	if errors.Is(err, ErrNoBaseline) {
-		return &exitError{ExitNoBaseline, err}
+		return &compare.ExitError{Code: ExitNoBaseline, Err: err}
 	}
 	if err != nil {
-		return &exitError{2, err}
+		return &compare.ExitError{Code: 2, Err: err}
 	}
 	_, err = fmt.Fprintln(stdout, s.Path(e))
 	return err
@@ -162,7 +153,7 @@ func trendCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	threshold, err := compare.ParseThreshold(*thr)
 	if err != nil {
-		return &exitError{2, err}
+		return &compare.ExitError{Code: 2, Err: err}
 	}
 	var metrics []string
 	for _, m := range strings.Split(*mets, ",") {
@@ -176,7 +167,7 @@ func trendCmd(args []string, stdout, stderr io.Writer) error {
 	charts, err := Store{*store}.Trend(TrendOptions{Metrics: metrics, Window: *window, Alpha: *alpha, Threshold: threshold, Sweeps: *sweeps})
 	if err != nil {
 		if errors.Is(err, compare.ErrBadInput) || errors.Is(err, ErrBadStore) {
-			return &exitError{2, err}
+			return &compare.ExitError{Code: 2, Err: err}
 		}
 		return err
 	}
