@@ -40,12 +40,25 @@ type Chart struct {
 
 	plot   *plot.Plot
 	legend plot.Legend // drawn beside the plot, not over the data
+	// lower, when set, is a second panel drawn under plot, sharing its
+	// legend: two views of one model (throughput and latency) read
+	// together rather than as two charts far apart.
+	lower *plot.Plot
+	// height is the chart's height; zero means chartHeight.
+	height vg.Length
+}
+
+func (c Chart) size() (w, h vg.Length) {
+	if c.height > 0 {
+		return chartWidth, c.height
+	}
+	return chartWidth, chartHeight
 }
 
 // SVG draws c as a standalone SVG document (fonts referenced by name, not
 // embedded).
 func (c Chart) SVG() ([]byte, error) {
-	cv := vgsvg.New(chartWidth, chartHeight)
+	cv := vgsvg.New(c.size())
 	c.draw(draw.New(cv))
 	var b bytes.Buffer
 	if _, err := cv.WriteTo(&b); err != nil {
@@ -56,7 +69,8 @@ func (c Chart) SVG() ([]byte, error) {
 
 // PNG draws c as a PNG image.
 func (c Chart) PNG() ([]byte, error) {
-	cv := vgimg.NewWith(vgimg.UseWH(chartWidth, chartHeight), vgimg.UseDPI(pngDPI))
+	w, h := c.size()
+	cv := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))
 	c.draw(draw.New(cv))
 	var b bytes.Buffer
 	if _, err := (vgimg.PngCanvas{Canvas: cv}).WriteTo(&b); err != nil {
@@ -83,7 +97,40 @@ func (c Chart) draw(dc draw.Canvas) {
 		lg.Padding = vg.Points(2)
 		lg.Draw(lc)
 	}
-	c.plot.Draw(pc)
+	if c.lower == nil {
+		drawPanel(pc, c.plot)
+		return
+	}
+	top, bottom := pc, pc
+	mid := pc.Min.Y + (pc.Max.Y-pc.Min.Y)/2
+	top.Min.Y, bottom.Max.Y = mid, mid
+	drawPanel(top, c.plot)
+	drawPanel(bottom, c.lower)
+}
+
+// drawPanel draws p on dc. On a logarithmic Y axis it draws the axis
+// label itself: gonum reserves room for that label as if it sat at the
+// arithmetic middle of the axis range, which on a log axis is near the
+// top, and so pushes the plot down under a band of blank space.
+func drawPanel(dc draw.Canvas, p *plot.Plot) {
+	if _, isLog := p.Y.Scale.(plot.LogScale); !isLog || p.Y.Label.Text == "" {
+		p.Draw(dc)
+		return
+	}
+	lbl := p.Y.Label
+	cp := *p
+	cp.Y.Label.Text = ""
+	top := dc.Max.Y
+	if p.Title.Text != "" {
+		top -= p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y + p.Title.Padding
+	}
+	sty := lbl.TextStyle
+	sty.Rotation += math.Pi / 2
+	x := dc.Min.X + lbl.TextStyle.Height(lbl.Text) - lbl.TextStyle.FontExtents().Descent
+	dc.FillText(sty, vg.Point{X: x, Y: dc.Min.Y + (top-dc.Min.Y)/2}, lbl.Text)
+	inner := dc
+	inner.Min.X += lbl.TextStyle.Height(lbl.Text) + lbl.Padding
+	cp.Draw(inner)
 }
 
 // Charts builds every chart the files have data for, in report order.

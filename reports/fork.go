@@ -115,6 +115,15 @@ func forkCharts(s *Summary) []Chart {
 	if c, ok := amortisationChart(s); ok {
 		out = append(out, c)
 	}
+	if c, ok := crossoverChart(s); ok {
+		out = append(out, c)
+	}
+	if c, ok := factorsChart(s); ok {
+		out = append(out, c)
+	}
+	if c, ok := concurrencyChart(s); ok {
+		out = append(out, c)
+	}
 	return out
 }
 
@@ -171,49 +180,88 @@ func decompositionChart(s *Summary) (Chart, bool) {
 	}
 	p.NominalX(names...)
 	leg := plot.NewLegend()
-	barW := vg.Length(float64(chartWidth) * 0.7 / float64(len(bars)) * 0.6)
-	var below *plotter.BarChart
-	for ci, comp := range comps {
-		vs := make(plotter.Values, len(bars))
-		used := false
-		for bi, b := range bars {
-			for _, pt := range b.parts {
-				if pt.name == comp {
-					vs[bi] += pt.wallNs / 1e6
-					used = true
-				}
+	half := math.Min(0.3, 0.7/float64(len(bars))*2)
+	// Positive components stack up from zero, negative ones down from
+	// it: a component derived as the difference of two noisy medians can
+	// come out below zero, and stacking it on the others would hide the
+	// one it overlaps.
+	var labels plotter.XYLabels
+	type total struct{ x, up, down, sum float64 }
+	totals := make([]total, len(bars))
+	used := map[string]bool{}
+	var segs []*segment
+	for bi, b := range bars {
+		t := &totals[bi]
+		t.x = float64(bi)
+		for _, pt := range b.parts {
+			v := pt.wallNs / 1e6
+			if !finite(v) || v == 0 {
+				continue
 			}
+			ci := slices.Index(comps, pt.name)
+			sg := &segment{x: t.x, half: half, fill: componentColor(ci), line: color.Gray{Y: 0x33}}
+			if v > 0 {
+				sg.y0, sg.y1 = t.up, t.up+v
+				t.up += v
+			} else {
+				sg.y0, sg.y1 = t.down+v, t.down
+				t.down += v
+				sg.dashes = []vg.Length{vg.Points(3), vg.Points(2)}
+			}
+			t.sum += v
+			segs = append(segs, sg)
+			used[pt.name] = true
+			sg.name, sg.value = pt.name, pt.wallNs
 		}
-		if !used {
-			continue
-		}
-		bc, err := plotter.NewBarChart(vs, barW)
-		if err != nil {
-			continue
-		}
-		bc.Color = componentColor(ci)
-		bc.LineStyle.Width = vg.Points(0.5)
-		if below != nil {
-			bc.StackOn(below)
-		}
-		below = bc
-		p.Add(bc)
-		leg.Add(comp, bc)
 	}
-	if below == nil {
+	if len(segs) == 0 {
 		return Chart{}, false
 	}
-	// The total above each stack: the figure the stack explains.
-	var totals plotter.XYLabels
-	for bi, b := range bars {
-		t := 0.0
-		for _, pt := range b.parts {
-			t += pt.wallNs / 1e6
-		}
-		totals.XYs = append(totals.XYs, plotter.XY{X: float64(bi), Y: t})
-		totals.Labels = append(totals.Labels, sig(t, 3)+" ms")
+	top, bottom := 0.0, 0.0
+	for _, t := range totals {
+		top, bottom = math.Max(top, t.up), math.Min(bottom, t.down)
 	}
-	if lb, err := plotter.NewLabels(totals); err == nil {
+	span := top - bottom
+	for _, sg := range segs {
+		p.Add(sg)
+		// A segment tall enough to hold its value is labelled inside.
+		if h := sg.y1 - sg.y0; h >= 0.06*span {
+			labels.XYs = append(labels.XYs, plotter.XY{X: sg.x, Y: (sg.y0 + sg.y1) / 2})
+			labels.Labels = append(labels.Labels, dur(sg.value))
+		}
+	}
+	for ci, comp := range comps {
+		if !used[comp] {
+			continue
+		}
+		name := comp
+		for _, sg := range segs {
+			if sg.name == comp && sg.value < 0 {
+				name = comp + " (negative: below 0)"
+				break
+			}
+		}
+		leg.Add(name, swatch{fill: componentColor(ci), line: color.Gray{Y: 0x33}})
+	}
+	if lb, err := plotter.NewLabels(labels); err == nil {
+		for i := range lb.TextStyle {
+			lb.TextStyle[i].XAlign = draw.XCenter
+			lb.TextStyle[i].YAlign = draw.YCenter
+			lb.TextStyle[i].Font.Size = vg.Points(8)
+		}
+		p.Add(lb)
+	}
+	// The net total above each stack: the figure the stack explains.
+	var sums plotter.XYLabels
+	for _, t := range totals {
+		sums.XYs = append(sums.XYs, plotter.XY{X: t.x, Y: t.up})
+		txt := dur(t.sum * 1e6)
+		if t.down < 0 {
+			txt = "net " + txt
+		}
+		sums.Labels = append(sums.Labels, txt)
+	}
+	if lb, err := plotter.NewLabels(sums); err == nil {
 		for i := range lb.TextStyle {
 			lb.TextStyle[i].XAlign = draw.XCenter
 			lb.TextStyle[i].Font.Size = vg.Points(9)
@@ -221,10 +269,43 @@ func decompositionChart(s *Summary) (Chart, bool) {
 		lb.Offset = vg.Point{Y: vg.Points(3)}
 		p.Add(lb)
 	}
-	p.Y.Min = 0
-	p.Y.Max *= 1.08
+	p.Y.Min = bottom * 1.08
+	p.Y.Max = top * 1.1
+	if p.Y.Max <= p.Y.Min {
+		p.Y.Max = p.Y.Min + 1
+	}
 	p.X.Min, p.X.Max = -0.6, float64(len(bars))-0.4
+	if bottom < 0 {
+		if zero, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: 0}, {X: p.X.Max, Y: 0}}); err == nil {
+			zero.Color, zero.Width = color.Black, vg.Points(0.8)
+			p.Add(zero)
+		}
+	}
 	return Chart{Name: "fork-decomposition", Title: title, plot: p, legend: leg}, true
+}
+
+// segment is one component of a stacked bar, from y0 to y1.
+type segment struct {
+	x, half, y0, y1 float64
+	fill, line      color.Color
+	dashes          []vg.Length
+	name            string
+	value           float64 // ns, for its label
+}
+
+// Plot implements plot.Plotter.
+func (sg *segment) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	x0, x1 := trX(sg.x-sg.half), trX(sg.x+sg.half)
+	y0, y1 := trY(sg.y0), trY(sg.y1)
+	pts := []vg.Point{{X: x0, Y: y0}, {X: x0, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}}
+	c.FillPolygon(sg.fill, c.ClipPolygonY(pts))
+	c.StrokeLines(draw.LineStyle{Color: sg.line, Width: vg.Points(0.5), Dashes: sg.dashes}, c.ClipLinesY(append(pts, pts[0]))...)
+}
+
+// DataRange implements plot.DataRanger.
+func (sg *segment) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return sg.x - sg.half, sg.x + sg.half, math.Min(sg.y0, 0), math.Max(sg.y1, 0)
 }
 
 // amortisationChart draws each deployment's overhead share against the
@@ -302,5 +383,14 @@ func amortisationChart(s *Summary) (Chart, bool) {
 		p.X.Label.Text = "work per request (ms, embedded wall time)"
 	}
 	p.Y.Min, p.Y.Max = math.Min(p.Y.Min, 0), math.Max(p.Y.Max, 100)
+	x0, x1 := xlo, xhi
+	if _, isLog := p.X.Scale.(plot.LogScale); isLog {
+		x0, x1 = p.X.Min, p.X.Max
+	}
+	if ln, err := plotter.NewLine(plotter.XYs{{X: x0, Y: 100 * breakEvenShare}, {X: x1, Y: 100 * breakEvenShare}}); err == nil {
+		ln.Color, ln.Width, ln.Dashes = color.Black, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(ln)
+		leg.Add("10% overhead", ln)
+	}
 	return Chart{Name: "fork-amortisation", Title: title, plot: p, legend: leg}, true
 }

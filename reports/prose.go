@@ -93,6 +93,11 @@ func delta(ns float64) string {
 
 func headlineFile(s *Summary, fi int) string {
 	f := s.Files[fi]
+	if forkOnly(f) {
+		if h, ok := forkHeadline(f.Fork); ok {
+			return h
+		}
+	}
 	for _, e := range endpoints([]*results.File{f}) {
 		var cs []comparison
 		for _, t := range headlineTargets(s, fi, e) {
@@ -238,8 +243,12 @@ func machine(f *results.File) []kv {
 	return out
 }
 
-// settings describes f's run plan.
+// settings describes f's run plan; a fork-only file has none, and says
+// what it measured instead.
 func settings(f *results.File) []kv {
+	if forkOnly(f) {
+		return forkSettings(f)
+	}
 	st := f.Settings
 	out := []kv{
 		{"Scenario", st.Scenario},

@@ -61,7 +61,7 @@ func TestGolden(t *testing.T) {
 // measurement) its figures came from.
 func TestTablesNameModel(t *testing.T) {
 	for _, tb := range tables(Summarize([]*results.File{readFixture(t)})) {
-		if !regexp.MustCompile(`Closed model|Open model|open-model|Fork decomposition`).MatchString(tb.Title) {
+		if !regexp.MustCompile(`Closed model|Open model|open-model|^Fork [a-z ]+ —`).MatchString(tb.Title) {
 			t.Errorf("table %q does not name its load model", tb.Title)
 		}
 	}
@@ -87,8 +87,11 @@ func TestCharts(t *testing.T) {
 		{"timeline-json", []string{"embedded p99", "fcgi p99", "cgi p50"}},
 		{"rounds-plaintext", []string{"embedded (3 rounds)", "fcgi (3 rounds)", "cgi (3 rounds)", "41.4k req/s"}},
 		{"rounds-json", []string{"embedded (3 rounds)", "fcgi (3 rounds)", "cgi (3 rounds)", "680 req/s"}},
-		{"fork-decomposition", []string{"CGI", "FastCGI", "embedded", "os-spawn", "runtime-init", "app-init", "request", "exit+reap"}},
-		{"fork-amortisation", []string{"cgi vs embedded", "fcgi vs embedded"}},
+		{"fork-decomposition", []string{"CGI", "FastCGI", "embedded", "os-spawn", "runtime-init", "app-init", "request", "exit+reap", "fastcgi-gateway", "1.90 ms", "180 µs", "90.0 µs"}},
+		{"fork-amortisation", []string{"cgi vs embedded", "fcgi vs embedded", "10% overhead"}},
+		{"fork-crossover", []string{"cgi", "fcgi", "embedded", "CGI: wall overhead < 10%", "above 16.2 ms of work", "CGI: CPU overhead < 10%", "CGI: fixed cost alone", "< 10% above 16.3 ms of work"}},
+		{"fork-factors", []string{"arm 1: baseline (100%)", "binary size / linkage", "stripped", "heap 1 GiB", "no heap"}},
+		{"fork-concurrency", []string{"measured spawns/s (top)", "measured wall per spawn (bottom)", "if spawns scaled to 2 CPUs (top)", "if spawns were serialised (bottom)"}},
 	}
 	var names []string
 	for _, c := range cs {
@@ -510,6 +513,19 @@ func TestHeadline(t *testing.T) {
 				{Group: GroupDecomposition, Name: "request", Wall: results.Summary{MedianNs: 0.25e6}},
 			}},
 			"In the fork decomposition, a CGI request takes 0.75 ms of wall time: os-spawn 0.5 ms, request 0.25 ms.",
+		},
+		{
+			"fork only, components",
+			nil,
+			&results.Fork{Rows: []results.ForkRow{
+				{Group: GroupComponents, Name: "embedded-request", Wall: results.Summary{MedianNs: 0.1e6}},
+				{Group: GroupComponents, Name: "cgi-request", Wall: results.Summary{MedianNs: 2.1e6}},
+				{Group: GroupComponents, Name: "fcgi-request", Wall: results.Summary{MedianNs: 0.3e6}},
+				{Group: GroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 0.4e6}},
+				{Group: GroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 1.2e6}},
+				{Group: GroupDecomposition, Name: "app-init", Wall: results.Summary{MedianNs: 0.3e6}},
+			}},
+			"A CGI request costs 2 ms more wall time than the same request in-process (fork decomposition, medians); 1.2 ms of it is Go runtime start-up (60%), 400 µs the OS spawn and 300 µs the app's start-up. FastCGI costs 200 µs more.",
 		},
 		{"nothing", nil, nil, "This file holds no measured points."},
 	} {

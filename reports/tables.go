@@ -51,7 +51,7 @@ func tables(s *Summary) []table {
 			out = append(out, kneeTable(prefix, f))
 		}
 		if f.Fork != nil && len(f.Fork.Rows) > 0 {
-			out = append(out, forkTable(prefix, f.Fork))
+			out = append(out, forkTables(prefix, f.Fork)...)
 		}
 	}
 	return out
@@ -163,19 +163,6 @@ func kneeTable(prefix string, f *results.File) table {
 			knee = "none"
 		}
 		t.Rows = append(t.Rows, []string{k.Target, k.Endpoint, knee, ms(float64(k.SLOP99Ns)), k.Note})
-	}
-	return t
-}
-
-func forkTable(prefix string, fk *results.Fork) table {
-	t := table{
-		Title:  prefix + "Fork decomposition — processes and in-process fronts started directly, no network (median and interquartile range of samples).",
-		Header: []string{"group", "name", "params", "samples", "outliers", "wall ms", "wall p25–p75 ms", "user ms", "sys ms"},
-		Right:  []bool{false, false, false, true, true, true, true, true, true},
-	}
-	for _, r := range fk.Rows {
-		t.Rows = append(t.Rows, []string{r.Group, r.Name, params(r.Params), itoa(r.Samples), itoa(r.Outliers),
-			ms(r.Wall.MedianNs), ms(r.Wall.P25Ns) + "–" + ms(r.Wall.P75Ns), ms(r.User.MedianNs), ms(r.Sys.MedianNs)})
 	}
 	return t
 }
