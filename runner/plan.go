@@ -26,7 +26,9 @@ func settings(sc scenario.Scenario, o catalog.Options) results.Settings {
 		SLOP99Ns:     int64(sc.SLOP99.Duration),
 		KeepAlive:    true,
 		Transport:    sc.Transport,
-		BodyBytes:    sc.EchoBytes,
+	}
+	if slices.Contains(sc.Endpoints, "echo") {
+		s.BodyBytes = sc.EchoBytes
 	}
 	if slices.Contains(sc.Models, scenario.ModelOpen) {
 		s.Rates = []float64{sc.Rate}

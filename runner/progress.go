@@ -75,8 +75,20 @@ func (p *progress) finish(pt results.Point) {
 	p.mu.Lock()
 	p.finished++
 	p.mu.Unlock()
-	p.logf("  %s %s %s: %.0f req/s, p50 %v, p99 %v, errors %d", pt.Target, pt.Endpoint, pt.Model,
-		pt.Throughput, time.Duration(pt.Latency.P50Ns), time.Duration(pt.Latency.P99Ns), sumErrors(pt))
+	lat, from := pt.Latency, "from send"
+	if pt.Corrected != nil {
+		lat, from = *pt.Corrected, "from intended send"
+	}
+	var flags string
+	if pt.Saturated {
+		flags += " SATURATED (latency not valid)"
+	}
+	if pt.GeneratorBound {
+		flags += " GENERATOR-BOUND"
+	}
+	p.logf("  %s %s %s: %.0f req/s, p50 %v, p99 %v (%s), errors %d, server CPU %.0f µs/req%s", pt.Target, pt.Endpoint, pt.Model,
+		pt.Throughput, time.Duration(lat.P50Ns).Round(time.Microsecond), time.Duration(lat.P99Ns).Round(time.Microsecond), from,
+		sumErrors(pt), pt.Server.CPUPerRequestNs/1e3, flags)
 }
 
 func (p *progress) done() {
