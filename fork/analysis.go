@@ -50,25 +50,40 @@ func minSamples(rs ...results.ForkRow) int {
 // add up:
 //
 //	os-spawn      = static no-op (measured)
-//	runtime-init  = go no-op − static no-op
-//	app-init      = startup-only − go no-op
+//	runtime-init  = go-empty − static no-op
+//	package-init  = go-noop − go-empty
+//	app-init      = startup-only − go-noop
 //	request       = embedded request (measured)
 //	exit+reap     = CGI request − startup-only − embedded request
 //
-// Every spawn row already includes its own exit and reap, so the last
-// component is what the CGI path adds beyond them: the host's pipes and
-// environment, the child reading its request and writing a CGI response,
-// the host parsing it, and the process-group kill and reap.
-func (m *measurer) decompose(context.Context) error {
+// runtime-init is the Go runtime's own start (an empty main); package-init
+// is what the app's dependencies add before main can run (their init
+// functions, the SQLite driver's included, and a larger binary to load),
+// which -noop cannot skip. Without the empty Go program (no go tool),
+// runtime-init = go-noop − static no-op holds both and there is no
+// package-init row. Every spawn row already includes its own exit and
+// reap, so the last component is what the CGI path adds beyond them: the
+// host's pipes and environment, the child reading its request and writing
+// a CGI response, the host parsing it, and the process-group kill and
+// reap.
+func (m *measurer) decompose(ctx context.Context) error {
 	floor, goNoop, startup := m.rows[m.floorNm], m.rows["go-noop"], m.rows["startup-only"]
+	goEmpty, haveEmpty := m.rows["go-empty"]
 	cgiR, emb, fc := m.rows["cgi-request"], m.rows["embedded-request"], m.rows["fcgi-request"]
 	sub := func(a, b results.ForkRow) (w, u, s results.Summary) {
 		return diff(a.Wall, b.Wall), diff(a.User, b.User), diff(a.Sys, b.Sys)
 	}
 	rows := []results.ForkRow{measured("cgi", "os-spawn", floor)}
-	w, u, s := sub(goNoop, floor)
-	rows = append(rows, derived("cgi", "runtime-init", "derived: go-noop − "+m.floorNm, minSamples(goNoop, floor), w, u, s))
-	w, u, s = sub(startup, goNoop)
+	if haveEmpty {
+		w, u, s := sub(goEmpty, floor)
+		rows = append(rows, derived("cgi", "runtime-init", "derived: go-empty − "+m.floorNm+" (the Go runtime's own start)", minSamples(goEmpty, floor), w, u, s))
+		w, u, s = sub(goNoop, goEmpty)
+		rows = append(rows, derived("cgi", "package-init", "derived: go-noop − go-empty (the app's dependencies' package initialisers and larger binary)", minSamples(goNoop, goEmpty), w, u, s))
+	} else {
+		w, u, s := sub(goNoop, floor)
+		rows = append(rows, derived("cgi", "runtime-init", "derived: go-noop − "+m.floorNm+" (the Go runtime and the app's package initialisers: no go-empty row)", minSamples(goNoop, floor), w, u, s))
+	}
+	w, u, s := sub(startup, goNoop)
 	rows = append(rows, derived("cgi", "app-init", "derived: startup-only − go-noop", minSamples(startup, goNoop), w, u, s))
 	rows = append(rows, measured("cgi", "request", emb))
 	w, u, s = sub(cgiR, startup)
@@ -85,38 +100,58 @@ func (m *measurer) decompose(context.Context) error {
 		}
 	}
 
-	m.note("runtime-init is everything a Go binary does before main: the runtime's start and every package initialiser linked into the app (the SQLite driver's included); -noop cannot exit earlier, so those initialisers count here, not in app-init.")
+	if haveEmpty {
+		m.note("runtime-init is the Go runtime's own start (an empty main, %s bytes); package-init is everything the app's dependencies add before main (%s bytes of binary): their init functions, the SQLite driver's included, and loading a larger binary. -noop cannot exit earlier, so both precede any app start-up.",
+			goEmpty.Params["size_bytes"], goNoop.Params["size_bytes"])
+		m.initTraceNote(ctx)
+	} else {
+		m.note("runtime-init is everything a Go binary does before main: the runtime's start and every package initialiser linked into the app (the SQLite driver's included); without the empty Go program it cannot be split into runtime-init and package-init.")
+	}
 
-	// OS floor < runtime floor < app start-up < full CGI request.
-	chain := []results.ForkRow{floor, goNoop, startup, cgiR}
-	var broken []string
-	for i := 1; i < len(chain); i++ {
-		if !(chain[i-1].Wall.MedianNs < chain[i].Wall.MedianNs) {
-			broken = append(broken, fmt.Sprintf("%s (%s) ≥ %s (%s)", chain[i-1].Name, fmtNs(chain[i-1].Wall.MedianNs), chain[i].Name, fmtNs(chain[i].Wall.MedianNs)))
+	// OS floor < Go runtime floor < app's runtime floor < app start-up <
+	// full CGI request.
+	chain := []results.ForkRow{floor}
+	if haveEmpty {
+		chain = append(chain, goEmpty)
+	}
+	chain = append(chain, goNoop, startup, cgiR)
+	var broken, held []string
+	for i, r := range chain {
+		held = append(held, r.Name+" "+fmtNs(r.Wall.MedianNs))
+		if i > 0 && !(chain[i-1].Wall.MedianNs < r.Wall.MedianNs) {
+			broken = append(broken, fmt.Sprintf("%s (%s) ≥ %s (%s)", chain[i-1].Name, fmtNs(chain[i-1].Wall.MedianNs), r.Name, fmtNs(r.Wall.MedianNs)))
 		}
 	}
 	if broken == nil {
-		m.note("Ordering holds (median wall): %s %s < go-noop %s < startup-only %s < cgi-request %s.",
-			m.floorNm, fmtNs(floor.Wall.MedianNs), fmtNs(goNoop.Wall.MedianNs), fmtNs(startup.Wall.MedianNs), fmtNs(cgiR.Wall.MedianNs))
+		m.note("Ordering holds (median wall): %s.", strings.Join(held, " < "))
 	} else {
-		m.note("Ordering OS floor < runtime floor < app start-up < CGI request does NOT hold: %s.", strings.Join(broken, "; "))
+		m.note("Ordering OS floor < Go runtime floor < app's runtime floor < app start-up < CGI request does NOT hold: %s.", strings.Join(broken, "; "))
 	}
 
 	// (CGI − embedded) against the start-up components (os-spawn +
-	// runtime-init + app-init, which telescope to startup-only).
+	// runtime-init [+ package-init] + app-init, which telescope to
+	// startup-only).
+	var start float64
+	var names []string
+	for _, r := range rows {
+		if r.Params["target"] == "cgi" && r.Name != "request" && r.Name != "exit+reap" {
+			start += r.Wall.MedianNs
+			names = append(names, r.Name)
+		}
+	}
+	startNames := strings.Join(names, " + ")
 	gap := cgiR.Wall.MedianNs - emb.Wall.MedianNs
-	start := startup.Wall.MedianNs
 	rel := (gap - start) / start
 	switch {
 	case math.Abs(rel) <= 0.20:
-		m.note("Decomposition adds up: CGI − embedded = %s, within 20%% (%+.0f%%) of the start-up components' sum (%s); the remaining %s is exit+reap, the CGI gateway.",
-			fmtNs(gap), 100*rel, fmtNs(start), fmtNs(gap-start))
+		m.note("Decomposition adds up: CGI − embedded = %s, within 20%% (%+.0f%%) of the start-up components' sum (%s = %s); the remaining %s is exit+reap, the CGI gateway.",
+			fmtNs(gap), 100*rel, startNames, fmtNs(start), fmtNs(gap-start))
 	case rel > 0:
-		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s). The extra %s is what only the CGI path does: the host builds the environment and pipes, the child runs net/http/cgi (reads its request from the environment, writes a CGI response through a pipe), the host parses that response, kills the process group and reaps; a spawn row measures none of it. On a loaded machine, more context switches per request also land here.",
-			fmtNs(gap), 100*rel, fmtNs(start), fmtNs(gap-start))
+		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s = %s). The extra %s is what only the CGI path does: the host builds the environment and pipes, the child runs net/http/cgi (reads its request from the environment, writes a CGI response through a pipe), the host parses that response, kills the process group and reaps; a spawn row measures none of it. On a loaded machine, more context switches per request also land here.",
+			fmtNs(gap), 100*rel, startNames, fmtNs(start), fmtNs(gap-start))
 	default:
-		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s): the CGI request was cheaper than start-up alone, which no mechanism explains; suspect noise (the machine was shared) or the page cache and CPU frequency changing between rows.",
-			fmtNs(gap), 100*rel, fmtNs(start))
+		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s = %s): the CGI request was cheaper than start-up alone, which no mechanism explains; suspect noise (the machine was shared) or the page cache and CPU frequency changing between rows.",
+			fmtNs(gap), 100*rel, startNames, fmtNs(start))
 	}
 	// The same in CPU time, which a shared machine disturbs less than
 	// wall time (waiting for a core is not CPU time).

@@ -1,10 +1,11 @@
 package fork
 
 // This file builds, at run time, the binaries the suite does not ship: the
-// static C no-op (the OS floor) and variants of the sample app that differ
-// in one factor (symbols stripped, dynamically linked). Builds go to a
-// cache directory; a missing compiler skips the rows that need it, with a
-// note.
+// static C no-op (the OS floor), the empty Go program (the Go runtime's
+// floor, and a copy padded to the app's size), and variants of the sample
+// app that differ in one factor (symbols stripped, dynamically linked).
+// Builds go to a cache directory; a missing compiler skips the rows that
+// need it, with a note.
 
 import (
 	"bytes"
@@ -23,6 +24,30 @@ import (
 
 //go:embed noop/noop.c
 var noopSource []byte
+
+// emptyGoSource is noop/empty.go, `func main() {}`; its ignore build
+// constraint keeps it out of the module, and a single named file is built
+// regardless of it.
+//
+//go:embed noop/empty.go
+var emptyGoSource []byte
+
+// paddedGoSource is the empty program carrying pad.bin, an embedded blob
+// it never reads but the header of, so that the binary is as large as the
+// app's while the pages it touches stay the empty program's.
+const paddedGoSource = `package main
+
+import _ "embed"
+
+//go:embed pad.bin
+var pad string
+
+func main() {
+	if len(pad) == 0 {
+		panic("no pad")
+	}
+}
+`
 
 // ErrNoTool is wrapped by build errors when the compiler (gcc or go) is not
 // installed; the rows that need it are skipped with a note.
@@ -54,6 +79,65 @@ func buildNoop(ctx context.Context, cacheDir string) (string, error) {
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return "", fmt.Errorf("fork: %w", err)
+	}
+	return out, nil
+}
+
+// buildGoEmpty builds the empty Go program with gotool (CGO_ENABLED=0,
+// -trimpath) into cacheDir and returns its path. It always runs the go
+// tool, whose build cache makes a rebuild a relink, so that the binary is
+// the installed toolchain's, not a stale one's.
+func buildGoEmpty(ctx context.Context, gotool, cacheDir string) (string, error) {
+	return buildGoFile(ctx, gotool, cacheDir, "go-empty", emptyGoSource, nil)
+}
+
+// buildGoPadded builds the empty program padded with padBytes of
+// pseudo-random bytes (incompressible, and no page shared with anything)
+// into cacheDir and returns its path.
+func buildGoPadded(ctx context.Context, gotool, cacheDir string, padBytes int64) (string, error) {
+	if padBytes <= 0 {
+		return "", fmt.Errorf("fork: padding of %d bytes", padBytes)
+	}
+	pad := make([]byte, padBytes)
+	// A fixed-seed generator: the same padding every run, so the
+	// binary is reproducible; its content does not matter, only that
+	// it does not compress or deduplicate.
+	var x uint64 = 0x9e3779b97f4a7c15
+	for i := range pad {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		pad[i] = byte(x)
+	}
+	return buildGoFile(ctx, gotool, cacheDir, "go-padded", []byte(paddedGoSource), pad)
+}
+
+// buildGoFile writes src as main.go (and pad, if any, as pad.bin) into a
+// temporary directory of cacheDir and builds it as a single file, outside
+// any module, into cacheDir/name.
+func buildGoFile(ctx context.Context, gotool, cacheDir, name string, src, pad []byte) (string, error) {
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", fmt.Errorf("fork: %w", err)
+	}
+	dir, err := os.MkdirTemp(cacheDir, name+"-src-")
+	if err != nil {
+		return "", fmt.Errorf("fork: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644); err != nil {
+		return "", fmt.Errorf("fork: %w", err)
+	}
+	if pad != nil {
+		if err := os.WriteFile(filepath.Join(dir, "pad.bin"), pad, 0o644); err != nil {
+			return "", fmt.Errorf("fork: %w", err)
+		}
+	}
+	out := filepath.Join(cacheDir, name)
+	cmd := exec.CommandContext(ctx, gotool, "build", "-trimpath", "-o", out, "main.go")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GO111MODULE=on", "GOWORK=off", "GOFLAGS=")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("fork: go build %s: %w: %s", name, err, bytes.TrimSpace(b))
 	}
 	return out, nil
 }

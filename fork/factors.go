@@ -99,6 +99,14 @@ func (m *measurer) factors(ctx context.Context) error {
 		return err
 	}
 
+	// Package initialisation against binary size: the empty Go program,
+	// the same padded to the app's size, and the app's -noop.
+	if cfg.SkipBuilds {
+		m.note("factors/package-init: padded build skipped (--quick or SkipBuilds); no package-init rows.")
+	} else if err := m.packageInit(ctx, p); err != nil {
+		return err
+	}
+
 	// The child's GOMAXPROCS and GOGC, on the app's full start-up.
 	for _, f := range []struct{ name, env, value string }{
 		{"gomaxprocs", "GOMAXPROCS", "1"},
@@ -169,6 +177,56 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 		}
 	}
 	m.note("factors/binary: variants not built: %v", err)
+	return nil
+}
+
+// packageInit measures, interleaved, what package-init is made of: the
+// empty Go program, the same padded with unread data to the sample app's
+// size, and sampleapp -noop. Padded against empty is the cost of a larger
+// file alone; -noop against padded is the rest: the app's init functions
+// and the pages its larger text and data make the runtime touch.
+func (m *measurer) packageInit(ctx context.Context, p plan) error {
+	if m.goEmpty == "" {
+		m.note("factors/package-init: no empty Go program (see components/go-empty); not measured.")
+		return nil
+	}
+	gotool, err := goTool()
+	if err != nil {
+		m.note("factors/package-init: not measured: %v", err)
+		return nil
+	}
+	app, err := os.Stat(m.cfg.AppBin)
+	if err != nil {
+		return fmt.Errorf("fork: %w", err)
+	}
+	empty, err := os.Stat(m.goEmpty)
+	if err != nil {
+		return fmt.Errorf("fork: %w", err)
+	}
+	if app.Size() <= empty.Size() {
+		m.note("factors/package-init: the app (%d bytes) is no larger than the empty Go program (%d bytes); no padded arm.", app.Size(), empty.Size())
+		return nil
+	}
+	m.logf("fork: building the empty Go program padded to %d bytes", app.Size())
+	padded, err := buildGoPadded(ctx, gotool, m.cfg.CacheDir, app.Size()-empty.Size())
+	if err != nil {
+		m.note("factors/package-init: padded program not built: %v", err)
+		return nil
+	}
+	rows, err := m.factor(ctx, p, []arm{
+		{"package-init", map[string]string{"variant": "go-empty", "size_bytes": fileSize(m.goEmpty), "program": "empty.go"}, m.spawnFn(m.goEmpty, nil, childEnv())},
+		{"package-init", map[string]string{"variant": "go-empty-padded", "size_bytes": fileSize(padded), "program": "empty.go with an unread embedded blob to the app's size"}, m.spawnFn(padded, nil, childEnv())},
+		{"package-init", map[string]string{"variant": "sampleapp-noop", "size_bytes": fileSize(m.cfg.AppBin), "program": "sampleapp -noop"}, m.spawnFn(m.cfg.AppBin, []string{"-noop"}, childEnv())},
+	})
+	if err != nil {
+		return err
+	}
+	m.ratioNote(rows, "variant", "size_bytes")
+	if len(rows) == 3 {
+		e, pd, a := rows[0].Wall.MedianNs, rows[1].Wall.MedianNs, rows[2].Wall.MedianNs
+		m.note("factors/package-init: of sampleapp -noop − go-empty = %s (interleaved medians), a file of the same size alone accounts for %s (padded − empty); the other %s is the app's packages: their init functions and the pages of their code and data touched before main.",
+			fmtNs(a-e), fmtNs(pd-e), fmtNs(a-pd))
+	}
 	return nil
 }
 

@@ -1,5 +1,7 @@
 // Package fork measures where the time of a CGI request goes: the kernel's
-// process creation and exec (the OS floor), the Go runtime's start, the
+// process creation and exec (the OS floor), the Go runtime's own start (an
+// empty Go program), the package initialisation the app's dependencies
+// add before main (the SQLite driver's, and a larger binary to load), the
 // application's start-up, the request itself, and what is left (the CGI
 // gateway: pipes, environment, response parsing, exit and reaping). It sets
 // them against the same request answered by a persistent FastCGI daemon and
@@ -15,8 +17,9 @@
 // Limits: a shared machine makes every figure noisy, which the quartiles
 // show; CPU time is the measured process's own (a CGI child's rusage, the
 // in-process handler's thread, the FastCGI daemon's mean over a batch), not
-// the front's; components derived by subtraction (runtime-init, app-init,
-// exit+reap) are differences of medians, not distributions.
+// the front's; components derived by subtraction (runtime-init,
+// package-init, app-init, exit+reap) are differences of medians, not
+// distributions.
 package fork
 
 import (
@@ -36,7 +39,8 @@ import (
 const (
 	// GroupComponents holds the directly measured totals every other
 	// group is derived from or compared with: bin-true, static-noop,
-	// go-noop, startup-only, cgi-request, fcgi-request, embedded-request.
+	// go-empty (an empty Go program), go-noop (sampleapp -noop),
+	// startup-only, cgi-request, fcgi-request, embedded-request.
 	GroupComponents = "components"
 	// GroupDecomposition stacks each deployment's request into
 	// components (Params["target"] = cgi, fcgi or embedded).
@@ -45,7 +49,8 @@ const (
 	// through each deployment (Params["deployment"]).
 	GroupAmortisation = "amortisation"
 	// GroupFactors holds what makes a spawn cheaper or dearer: binary
-	// size, linkage, GOMAXPROCS, GOGC, the parent's resident size.
+	// size, linkage, package initialisation against file size,
+	// GOMAXPROCS, GOGC, the parent's resident size.
 	GroupFactors = "factors"
 	// GroupConcurrency is spawning from 1, 2, 4, 8 goroutines at once.
 	GroupConcurrency = "concurrency"
@@ -91,11 +96,13 @@ type Config struct {
 	// levels, a small parent heap, no variant builds): for tests and a
 	// smoke check, not for figures.
 	Quick bool
-	// SkipBuilds skips building the sample app variants (binary size and
-	// linkage factors), with a note. Quick implies it.
+	// SkipBuilds skips building the sample app variants and the padded
+	// empty Go program (binary size, linkage and package-init factors),
+	// with a note. The empty Go program itself is still built: the
+	// decomposition needs it. Quick implies it.
 	SkipBuilds bool
 	// CacheDir holds the binaries built at run time (the static C no-op,
-	// the app variants); "" means $XDG_CACHE_HOME/forkbench/fork (or the
+	// the empty Go program, the app variants); "" means $XDG_CACHE_HOME/forkbench/fork (or the
 	// OS equivalent).
 	CacheDir string
 	// ModuleDir is the forkbench module the app variants are built from;

@@ -333,9 +333,10 @@ func TestRunQuick(t *testing.T) {
 			t.Errorf("no %s rows; groups = %v; notes = %q", g, groups, f.Fork.Notes)
 		}
 	}
-	if want := []string{"os-spawn", "runtime-init", "app-init", "request", "exit+reap"}; !slices.Equal(cgiParts, want) {
+	if want := []string{"os-spawn", "runtime-init", "package-init", "app-init", "request", "exit+reap"}; !slices.Equal(cgiParts, want) {
 		t.Errorf("cgi decomposition = %v; want %v", cgiParts, want)
 	}
+	checkDerived(t, f.Fork)
 	if groups[GroupAmortisation] != 2*3 {
 		t.Errorf("%d amortisation rows; want 2 sizes × 3 deployments", groups[GroupAmortisation])
 	}
@@ -395,5 +396,254 @@ func TestBuildVariant(t *testing.T) {
 	defer sp.close()
 	if _, _, err := sp.run(ctx, path, []string{"-noop"}, childEnv()); err != nil {
 		t.Errorf("stripped -noop: %v", err)
+	}
+}
+
+// checkDerived checks that the CGI decomposition of fk is the documented
+// differences of its measured components (medians, wall and CPU).
+func checkDerived(t *testing.T, fk *results.Fork) {
+	t.Helper()
+	comp, dec := map[string]results.ForkRow{}, map[string]results.ForkRow{}
+	for _, r := range fk.Rows {
+		switch {
+		case r.Group == GroupComponents:
+			comp[r.Name] = r
+		case r.Group == GroupDecomposition && r.Params["target"] == "cgi":
+			dec[r.Name] = r
+		}
+	}
+	floor, ok := strings.CutPrefix(dec["os-spawn"].Params["source"], "measured: ")
+	if !ok || comp[floor].Samples == 0 {
+		t.Fatalf("os-spawn source = %q; want a measured floor component", dec["os-spawn"].Params["source"])
+	}
+	type med func(results.ForkRow) float64
+	meds := map[string]med{
+		"wall": func(r results.ForkRow) float64 { return r.Wall.MedianNs },
+		"user": func(r results.ForkRow) float64 { return r.User.MedianNs },
+		"sys":  func(r results.ForkRow) float64 { return r.Sys.MedianNs },
+	}
+	for _, tt := range []struct {
+		name string
+		want func(med) float64
+	}{
+		{"os-spawn", func(f med) float64 { return f(comp[floor]) }},
+		{"runtime-init", func(f med) float64 { return f(comp["go-empty"]) - f(comp[floor]) }},
+		{"package-init", func(f med) float64 { return f(comp["go-noop"]) - f(comp["go-empty"]) }},
+		{"app-init", func(f med) float64 { return f(comp["startup-only"]) - f(comp["go-noop"]) }},
+		{"request", func(f med) float64 { return f(comp["embedded-request"]) }},
+		{"exit+reap", func(f med) float64 {
+			return f(comp["cgi-request"]) - f(comp["startup-only"]) - f(comp["embedded-request"])
+		}},
+	} {
+		r, ok := dec[tt.name]
+		if !ok {
+			t.Errorf("no cgi decomposition row %s", tt.name)
+			continue
+		}
+		for what, f := range meds {
+			if got, want := f(r), tt.want(f); math.Abs(got-want) > 1e-6*math.Max(1, math.Abs(want)) {
+				t.Errorf("decomposition %s %s median = %v; want %v", tt.name, what, got, want)
+			}
+		}
+	}
+	// The start-up components telescope to startup-only.
+	var sum float64
+	for _, n := range []string{"os-spawn", "runtime-init", "package-init", "app-init"} {
+		sum += dec[n].Wall.MedianNs
+	}
+	if want := comp["startup-only"].Wall.MedianNs; math.Abs(sum-want) > 1e-6*want {
+		t.Errorf("os-spawn + runtime-init + package-init + app-init = %v; want startup-only %v", sum, want)
+	}
+}
+
+// TestDecompose runs the decomposition on synthetic components, with and
+// without the empty Go program, and checks its rows and consistency notes.
+func TestDecompose(t *testing.T) {
+	row := func(name string, wallMs float64) results.ForkRow {
+		ns := wallMs * 1e6
+		return results.ForkRow{Group: GroupComponents, Name: name, Params: map[string]string{}, Samples: 10,
+			Wall: results.Summary{MedianNs: ns, P25Ns: ns, P75Ns: ns}, User: point(ns / 4), Sys: point(ns / 2)}
+	}
+	base := []results.ForkRow{row("static-noop", 4), row("go-noop", 20), row("startup-only", 25),
+		row("embedded-request", 0.01), row("cgi-request", 27), row("fcgi-request", 0.1)}
+	tests := []struct {
+		name      string
+		goEmpty   bool
+		parts     []string
+		want      map[string]float64 // ms
+		wantNotes []string
+	}{
+		{"with go-empty", true,
+			[]string{"os-spawn", "runtime-init", "package-init", "app-init", "request", "exit+reap"},
+			map[string]float64{"os-spawn": 4, "runtime-init": 4, "package-init": 12, "app-init": 5, "request": 0.01, "exit+reap": 1.99},
+			[]string{"Ordering holds (median wall): static-noop 4.00ms < go-empty 8.00ms < go-noop 20.00ms < startup-only 25.00ms < cgi-request 27.00ms.",
+				"Decomposition adds up: CGI − embedded = 26.99ms, within 20% (+8%) of the start-up components' sum (os-spawn + runtime-init + package-init + app-init = 25.00ms)"}},
+		{"without go-empty", false,
+			[]string{"os-spawn", "runtime-init", "app-init", "request", "exit+reap"},
+			map[string]float64{"os-spawn": 4, "runtime-init": 16, "app-init": 5, "request": 0.01, "exit+reap": 1.99},
+			[]string{"Ordering holds (median wall): static-noop 4.00ms < go-noop 20.00ms < startup-only 25.00ms < cgi-request 27.00ms.",
+				"without the empty Go program it cannot be split"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &measurer{cfg: Config{AppBin: filepath.Join(t.TempDir(), "absent")}, fk: &results.Fork{}, rows: map[string]results.ForkRow{}, floorNm: "static-noop"}
+			for _, r := range base {
+				m.rows[r.Name] = r
+			}
+			if tt.goEmpty {
+				m.rows["go-empty"] = row("go-empty", 8)
+				m.goEmpty = filepath.Join(t.TempDir(), "absent")
+			}
+			if err := m.decompose(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			var parts []string
+			for _, r := range m.fk.Rows {
+				if r.Params["target"] != "cgi" {
+					continue
+				}
+				parts = append(parts, r.Name)
+				if got, want := r.Wall.MedianNs/1e6, tt.want[r.Name]; math.Abs(got-want) > 1e-9 {
+					t.Errorf("%s = %v ms; want %v ms", r.Name, got, want)
+				}
+				if got, want := r.User.MedianNs/1e6, tt.want[r.Name]/4; math.Abs(got-want) > 1e-9 {
+					t.Errorf("%s user = %v ms; want %v ms", r.Name, got, want)
+				}
+			}
+			if !slices.Equal(parts, tt.parts) {
+				t.Errorf("cgi decomposition = %v; want %v", parts, tt.parts)
+			}
+			notes := strings.Join(m.fk.Notes, "\n")
+			for _, w := range tt.wantNotes {
+				if !strings.Contains(notes, w) {
+					t.Errorf("notes lack %q:\n%s", w, notes)
+				}
+			}
+		})
+	}
+}
+
+func TestParseInitTrace(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []pkgInit
+	}{
+		{"empty", "", nil},
+		{"lines", "init runtime @0.19 ms, 0.18 ms clock, 0 bytes, 0 allocs\ninit modernc.org/libc @13 ms, 0.90 ms clock, 2304 bytes, 26 allocs\n",
+			[]pkgInit{{"runtime", 180e3}, {"modernc.org/libc", 900e3}}},
+		{"zero clock", "init crypto @3.8 ms, 0 ms clock, 160 bytes, 1 allocs", []pkgInit{{"crypto", 0}}},
+		{"other lines ignored", "panic: x\ninit errors @2.3 ms, 0.010 ms clock, 0 bytes, 0 allocs\ninit broken @1 ms\n", []pkgInit{{"errors", 10e3}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := parseInitTrace([]byte(tt.in))
+			if len(got) != len(tt.want) {
+				t.Fatalf("parseInitTrace = %v; want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i].pkg != tt.want[i].pkg || math.Abs(got[i].clockNs-tt.want[i].clockNs) > 1e-6 {
+					t.Errorf("parseInitTrace[%d] = %v; want %v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+	ps := []pkgInit{{"net", 1e6}, {"modernc.org/libc/sys", 3e6}, {"os", 2e6}, {"github.com/a/b/c", 0.5e6}, {"modernc.org/libc", 1e6}}
+	if got, want := initSummary(ps, 2),
+		"5 initialisers, 7.50ms in total; by origin: modernc.org/libc 4.00ms (2 packages), std 3.00ms (2 packages)"; got != want {
+		t.Errorf("initSummary = %q; want %q", got, want)
+	}
+	for pkg, want := range map[string]string{"runtime": "std", "internal/godebug": "std", "modernc.org/sqlite/lib": "modernc.org/sqlite",
+		"github.com/dustin/go-humanize": "github.com/dustin/go-humanize", "golang.org/x/sys/unix": "golang.org/x/sys", "example.com": "example.com"} {
+		if got := origin(pkg); got != want {
+			t.Errorf("origin(%q) = %q; want %q", pkg, got, want)
+		}
+	}
+}
+
+// TestGoEmpty builds the empty Go program the go-empty component measures
+// and checks it is what its row claims: a static binary far smaller than
+// the app that runs and exits 0 as a real, reaped child, and that
+// initialises none of the app's dependencies while sampleapp -noop does;
+// and that the padded copy is the size it is padded to and runs too.
+func TestGoEmpty(t *testing.T) {
+	ctx := context.Background()
+	gotool, err := goTool()
+	if errors.Is(err, ErrNoTool) {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	empty, err := buildGoEmpty(ctx, gotool, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pad = 1 << 20
+	padded, err := buildGoPadded(ctx, gotool, dir, pad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, err := os.Stat(empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, err := os.Stat(padded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := os.Stat(bins.SampleApp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es.Size() >= as.Size() {
+		t.Errorf("go-empty size %d ≥ sampleapp %d", es.Size(), as.Size())
+	}
+	if ps.Size() < es.Size()+pad {
+		t.Errorf("padded size %d < empty %d + pad %d", ps.Size(), es.Size(), pad)
+	}
+	if l, err := linkage(empty); err != nil || l != "static" {
+		t.Errorf("go-empty linkage = %q, %v; want static", l, err)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 2 {
+		t.Errorf("cache dir holds %v (%v); want only the two binaries", ents, err)
+	}
+	sp, err := newSpawner()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.close()
+	for _, p := range []string{empty, padded} {
+		s, pid, err := sp.run(ctx, p, nil, childEnv())
+		if err != nil {
+			t.Fatalf("run %s: %v", p, err)
+		}
+		if pid <= 0 || s.wall <= 0 {
+			t.Errorf("run %s: pid %d, wall %v; want a real child", p, pid, s.wall)
+		}
+	}
+	count := func(ps []pkgInit, prefix string) int {
+		n := 0
+		for _, p := range ps {
+			if strings.HasPrefix(p.pkg, prefix) {
+				n++
+			}
+		}
+		return n
+	}
+	ei, err := initTrace(ctx, empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ai, err := initTrace(ctx, bins.SampleApp, "-noop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(ei, "modernc.org/"); n != 0 {
+		t.Errorf("go-empty ran %d modernc.org initialisers; want 0", n)
+	}
+	if n := count(ai, "modernc.org/"); n == 0 {
+		t.Errorf("sampleapp -noop ran no modernc.org initialiser; want the SQLite driver's")
+	}
+	if len(ei) >= len(ai) {
+		t.Errorf("go-empty ran %d initialisers, sampleapp -noop %d; want fewer", len(ei), len(ai))
 	}
 }

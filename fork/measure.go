@@ -38,6 +38,7 @@ type measurer struct {
 	rows    map[string]results.ForkRow // components by name
 	floor   string                     // path of the OS-floor program
 	floorNm string                     // its row name
+	goEmpty string                     // path of the empty Go program; "" when not built
 
 	app      *app.App
 	embedded http.Handler
@@ -153,7 +154,12 @@ func (m *measurer) components(ctx context.Context) error {
 	if m.floor == "" {
 		return errors.New("fork: no OS-floor program: neither gcc nor /bin/true")
 	}
-	if err := m.component(ctx, "go-noop", map[string]string{"program": "sampleapp -noop", "what": "exec, Go runtime start and every package initialiser (the SQLite driver's included), exit before any app start-up"},
+	// The Go runtime alone: an empty main, none of the app's packages.
+	if err := m.goEmptyComponent(ctx); err != nil {
+		return err
+	}
+	if err := m.component(ctx, "go-noop", map[string]string{"program": "sampleapp -noop", "size_bytes": fileSize(cfg.AppBin),
+		"what": "exec, Go runtime start and every package initialiser of the app's dependencies (the SQLite driver's included), exit before any app start-up"},
 		cfg.spawnPlan(), m.spawnFn(cfg.AppBin, []string{"-noop"}, childEnv())); err != nil {
 		return err
 	}
@@ -201,6 +207,37 @@ func (m *measurer) components(ctx context.Context) error {
 	}
 	return m.fcgiRow(ctx, GroupComponents, "fcgi-request", map[string]string{"path": cfg.Path, "keep_conn": "true",
 		"what": "targets/fcgi client over a unix socket to a persistent sampleapp daemon"}, cfg.requestPlan(), cfg.Path, want)
+}
+
+// goEmptyComponent builds the empty Go program and measures it as the
+// go-empty component: the Go runtime's floor, which separates the
+// runtime's own start-up from the package initialisers of the app's
+// dependencies. Without the go tool it notes why and measures nothing;
+// the decomposition then has no package-init row.
+func (m *measurer) goEmptyComponent(ctx context.Context) error {
+	gotool, err := goTool()
+	if err == nil {
+		m.logf("fork: building the empty Go program")
+		m.goEmpty, err = buildGoEmpty(ctx, gotool, m.cfg.CacheDir)
+	}
+	if err != nil {
+		m.goEmpty = ""
+		m.note("components/go-empty: not measured: %v. runtime-init then includes the app's package initialisers (no package-init row).", err)
+		return nil
+	}
+	return m.component(ctx, "go-empty", map[string]string{"program": "empty.go (func main() {}), CGO_ENABLED=0 -trimpath", "size_bytes": fileSize(m.goEmpty),
+		"what": "exec, Go runtime start and the standard packages the runtime itself initialises, exit: the Go runtime's floor"},
+		m.cfg.spawnPlan(), m.spawnFn(m.goEmpty, nil, childEnv()))
+}
+
+// fileSize is the size of the file at p in bytes, as a row param; ""
+// when it cannot be read.
+func fileSize(p string) string {
+	st, err := os.Stat(p)
+	if err != nil {
+		return ""
+	}
+	return strconv.FormatInt(st.Size(), 10)
 }
 
 // reference is the embedded handler's answer to path, which every

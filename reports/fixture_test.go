@@ -276,7 +276,8 @@ func fixtureFork() *results.Fork {
 	}{
 		{"bin-true", "spawn+reap of a dynamically linked C program", 0.5},
 		{"static-noop", "spawn+reap of a static C no-op: the OS floor", 0.35},
-		{"go-noop", "exec, Go runtime start, exit before any app start-up", 0.9},
+		{"go-empty", "exec, Go runtime start of an empty Go program, exit: the Go runtime's floor", 0.6},
+		{"go-noop", "exec, Go runtime start and the app's package initialisers, exit before any app start-up", 0.9},
 		{"startup-only", "exec, runtime start, app start-up, exit", 1.5},
 		{"embedded-request", "the handler called in-process", 0.09},
 		{"cgi-request", "targets/cgi.Host execs sampleapp per request", 1.9},
@@ -288,7 +289,7 @@ func fixtureFork() *results.Fork {
 		target, name string
 		ms           float64
 	}{
-		{"cgi", "os-spawn", 0.35}, {"cgi", "runtime-init", 0.55}, {"cgi", "app-init", 0.6}, {"cgi", "request", 0.09}, {"cgi", "exit+reap", 0.31},
+		{"cgi", "os-spawn", 0.35}, {"cgi", "runtime-init", 0.25}, {"cgi", "package-init", 0.3}, {"cgi", "app-init", 0.6}, {"cgi", "request", 0.09}, {"cgi", "exit+reap", 0.31},
 		{"fcgi", "request", 0.09}, {"fcgi", "fastcgi-gateway", 0.09},
 		{"embedded", "request", 0.09},
 	} {
@@ -324,6 +325,9 @@ func fixtureFork() *results.Fork {
 		{"binary", map[string]string{"variant": "full", "size_bytes": "18860060", "linkage": "static", "program": "sampleapp -noop"}, 0.9},
 		{"binary", map[string]string{"variant": "stripped", "size_bytes": "12812450", "linkage": "static", "program": "sampleapp -noop"}, 0.8},
 		{"binary", map[string]string{"variant": "dynamic", "size_bytes": "18927574", "linkage": "dynamic", "program": "sampleapp -noop"}, 1.1},
+		{"package-init", map[string]string{"variant": "go-empty", "size_bytes": "1563008", "program": "empty.go"}, 0.6},
+		{"package-init", map[string]string{"variant": "go-empty-padded", "size_bytes": "18860195", "program": "empty.go with an unread embedded blob to the app's size"}, 0.62},
+		{"package-init", map[string]string{"variant": "sampleapp-noop", "size_bytes": "18860060", "program": "sampleapp -noop"}, 0.9},
 		{"gomaxprocs", map[string]string{"value": "default", "program": "sampleapp -startup-only"}, 1.5},
 		{"gomaxprocs", map[string]string{"value": "1", "env": "GOMAXPROCS=1", "program": "sampleapp -startup-only"}, 1.35},
 		{"gogc", map[string]string{"value": "default", "program": "sampleapp -startup-only"}, 1.5},

@@ -11,7 +11,13 @@ package reports
 // "fcgi" and "embedded" for the bars drawn beside CGI). Components stack
 // in this order, any other names after them in row order:
 //
-//	os-spawn, runtime-init, app-init, request, exit+reap
+//	os-spawn, runtime-init, package-init, app-init, request, exit+reap
+//
+// runtime-init is the Go runtime's own start (an empty Go program less the
+// OS floor), package-init what the app's dependencies add before main
+// (their init functions, the SQLite driver's among them, and a larger
+// binary); files written before package-init existed fold it into
+// runtime-init.
 //
 // The bar height is the sum of the components' median wall times.
 //
@@ -49,7 +55,7 @@ const (
 
 // forkComponents is the stacking order of the decomposition.
 func forkComponents() []string {
-	return []string{"os-spawn", "runtime-init", "app-init", "request", "exit+reap"}
+	return []string{"os-spawn", "runtime-init", "package-init", "app-init", "request", "exit+reap"}
 }
 
 // part is one component of a deployment's decomposition.
@@ -95,10 +101,10 @@ func componentColor(i int) color.Color {
 	p := []color.RGBA{
 		{0x4e, 0x79, 0xa7, 0xff}, // os-spawn
 		{0xf2, 0x8e, 0x2b, 0xff}, // runtime-init
+		{0xed, 0xc9, 0x48, 0xff}, // package-init
 		{0xe1, 0x57, 0x59, 0xff}, // app-init
 		{0x76, 0xb7, 0xb2, 0xff}, // request
 		{0x59, 0xa1, 0x4f, 0xff}, // exit+reap
-		{0xed, 0xc9, 0x48, 0xff},
 		{0xb0, 0x7a, 0xa1, 0xff},
 		{0xff, 0x9d, 0xa7, 0xff},
 		{0x9c, 0x75, 0x5f, 0xff},

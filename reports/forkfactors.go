@@ -32,17 +32,22 @@ import (
 // factorTitle is how a factor is named under its bars.
 func factorTitle(f factor) string {
 	name := map[string]string{
-		"binary":     "binary size / linkage",
-		"gomaxprocs": "child GOMAXPROCS",
-		"gogc":       "child GOGC",
-		"parent-rss": "parent resident size",
+		"binary":       "binary size / linkage",
+		"package-init": "package init vs file size",
+		"gomaxprocs":   "child GOMAXPROCS",
+		"gogc":         "child GOGC",
+		"parent-rss":   "parent resident size",
 	}[f.name]
 	if name == "" {
 		name = f.name
 	}
 	a := f.arms[0].Params
+	same := true // every arm runs the same program
+	for _, r := range f.arms {
+		same = same && r.Params["program"] == a["program"]
+	}
 	switch {
-	case a["program"] != "":
+	case a["program"] != "" && same:
 		return name + "\n" + a["program"]
 	case a["spawned"] != "":
 		return name + "\nspawns " + a["spawned"]

@@ -19,7 +19,8 @@ import (
 // More fork row groups and parameters (see also fork.go).
 const (
 	// GroupComponents holds the measured totals (bin-true, static-noop,
-	// go-noop, startup-only, embedded-request, cgi-request, fcgi-request).
+	// go-empty, go-noop, startup-only, embedded-request, cgi-request,
+	// fcgi-request).
 	GroupComponents = "components"
 	// GroupFactors holds what makes a spawn cheaper or dearer: rows of
 	// the same Name (the factor) with different params (its arms).

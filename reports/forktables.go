@@ -255,8 +255,9 @@ func forkOnly(f *results.File) bool {
 }
 
 // forkHeadline states what a CGI request costs beyond the same request
-// in-process and how much of that is the Go runtime's start: from the
-// measured components when present, else from the decomposition bars.
+// in-process and how much of that is the Go runtime's start and the app's
+// package initialisation: from the measured components when present, else
+// from the decomposition bars.
 func forkHeadline(fk *results.Fork) (string, bool) {
 	var gap float64
 	have := false
@@ -283,13 +284,44 @@ func forkHeadline(fk *results.Fork) (string, bool) {
 		}
 		return 0, false
 	}
+	pct := func(v float64) string {
+		if gap > 0 && v > 0 {
+			return " (" + sig(100*v/gap, 2) + "%)"
+		}
+		return ""
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "A CGI request costs %s more wall time than the same request in-process (fork decomposition, medians)", durProse(gap))
-	if rt, ok := val("runtime-init"); ok {
-		fmt.Fprintf(&b, "; %s of it is Go runtime start-up", durProse(rt))
-		if gap > 0 && rt > 0 {
-			fmt.Fprintf(&b, " (%s%%)", sig(100*rt/gap, 2))
+	rt, okRT := val("runtime-init")
+	if pk, ok := val("package-init"); okRT && ok {
+		// runtime-init is the runtime alone, package-init the app's
+		// dependencies before main: the stacking order, in words.
+		type piece struct{ v, what string }
+		var ps []piece
+		if v, ok := val("os-spawn"); ok {
+			ps = append(ps, piece{durProse(v), "the OS spawn"})
 		}
+		ps = append(ps, piece{durProse(rt), "the Go runtime's start-up" + pct(rt)})
+		what := "the app's package initialisation before main (the init functions of every package it links, the SQLite driver's among them)"
+		if p := pct(pk); p != "" {
+			what = "the app's package initialisation before main" + strings.TrimSuffix(p, ")") + "; the init functions of every package it links, the SQLite driver's among them)"
+		}
+		ps = append(ps, piece{durProse(pk), what})
+		if v, ok := val("app-init"); ok {
+			ps = append(ps, piece{durProse(v), "the app's own start-up"})
+		}
+		var words []string
+		for i, p := range ps {
+			verb := " "
+			if i == 0 {
+				verb = " is "
+			}
+			words = append(words, p.v+verb+p.what)
+		}
+		last := len(words) - 1
+		b.WriteString("; of that, " + strings.Join(words[:last], ", ") + " and " + words[last])
+	} else if okRT {
+		fmt.Fprintf(&b, "; %s of it is Go runtime start-up%s", durProse(rt), pct(rt))
 		var rest []string
 		if v, ok := val("os-spawn"); ok {
 			rest = append(rest, durProse(v)+" the OS spawn")

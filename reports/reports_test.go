@@ -87,7 +87,7 @@ func TestCharts(t *testing.T) {
 		{"timeline-json", []string{"embedded p99", "fcgi p99", "cgi p50"}},
 		{"rounds-plaintext", []string{"embedded (3 rounds)", "fcgi (3 rounds)", "cgi (3 rounds)", "41.4k req/s"}},
 		{"rounds-json", []string{"embedded (3 rounds)", "fcgi (3 rounds)", "cgi (3 rounds)", "680 req/s"}},
-		{"fork-decomposition", []string{"CGI", "FastCGI", "embedded", "os-spawn", "runtime-init", "app-init", "request", "exit+reap", "fastcgi-gateway", "1.90 ms", "180 µs", "90.0 µs"}},
+		{"fork-decomposition", []string{"CGI", "FastCGI", "embedded", "os-spawn", "runtime-init", "package-init", "app-init", "request", "exit+reap", "fastcgi-gateway", "1.90 ms", "180 µs", "90.0 µs"}},
 		{"fork-amortisation", []string{"cgi vs embedded", "fcgi vs embedded", "10% overhead"}},
 		{"fork-crossover", []string{"cgi", "fcgi", "embedded", "CGI: wall overhead < 10%", "above 16.2 ms of work", "CGI: CPU overhead < 10%", "CGI: fixed cost alone", "< 10% above 16.3 ms of work"}},
 		{"fork-factors", []string{"arm 1: baseline (100%)", "binary size / linkage", "stripped", "heap 1 GiB", "no heap"}},
@@ -526,6 +526,29 @@ func TestHeadline(t *testing.T) {
 				{Group: GroupDecomposition, Name: "app-init", Wall: results.Summary{MedianNs: 0.3e6}},
 			}},
 			"A CGI request costs 2 ms more wall time than the same request in-process (fork decomposition, medians); 1.2 ms of it is Go runtime start-up (60%), 400 µs the OS spawn and 300 µs the app's start-up. FastCGI costs 200 µs more.",
+		},
+		{
+			"fork only, runtime and package init apart",
+			nil,
+			&results.Fork{Rows: []results.ForkRow{
+				{Group: GroupComponents, Name: "embedded-request", Wall: results.Summary{MedianNs: 0.01e6}},
+				{Group: GroupComponents, Name: "cgi-request", Wall: results.Summary{MedianNs: 25.01e6}},
+				{Group: GroupDecomposition, Name: "app-init", Wall: results.Summary{MedianNs: 3e6}},
+				{Group: GroupDecomposition, Name: "package-init", Wall: results.Summary{MedianNs: 11e6}},
+				{Group: GroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 4e6}},
+				{Group: GroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 4e6}},
+			}},
+			"A CGI request costs 25 ms more wall time than the same request in-process (fork decomposition, medians); of that, 4 ms is the OS spawn, 4 ms the Go runtime's start-up (16%), 11 ms the app's package initialisation before main (44%; the init functions of every package it links, the SQLite driver's among them) and 3 ms the app's own start-up.",
+		},
+		{
+			"fork only, package init without an OS floor",
+			nil,
+			&results.Fork{Rows: []results.ForkRow{
+				{Group: GroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 4e6}},
+				{Group: GroupDecomposition, Name: "package-init", Wall: results.Summary{MedianNs: 11e6}},
+				{Group: GroupDecomposition, Name: "request", Params: map[string]string{ParamTarget: TargetEmbedded}, Wall: results.Summary{MedianNs: 0}},
+			}},
+			"A CGI request costs 15 ms more wall time than the same request in-process (fork decomposition, medians); of that, 4 ms is the Go runtime's start-up (27%) and 11 ms the app's package initialisation before main (73%; the init functions of every package it links, the SQLite driver's among them).",
 		},
 		{"nothing", nil, nil, "This file holds no measured points."},
 	} {
