@@ -108,7 +108,7 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 	// at most that much early (corrected latency errs long, never short).
 	began := time.Now()
 	col.setWindow(began, began.Add(o.Warmup), began.Add(total))
-	ms := newMeter(t, col.start)
+	ms := newMeter(t, col.start, col.end)
 	ms.arm(ctx)
 	stopProgress := progress(o.Progress, began, total)
 	defer stopProgress()
@@ -158,7 +158,7 @@ loop:
 	cost := ms.finish()
 
 	col.fill(&p)
-	fillCost(&p, cost, o.GeneratorCPUs)
+	fillCost(&p, cost, col.completed, o.GeneratorCPUs)
 	if canceled {
 		return p, fmt.Errorf("loadgen: %s %s interrupted: %w", p.Target, p.Endpoint, ctx.Err())
 	}
@@ -259,45 +259,68 @@ type meter struct {
 	at      time.Time
 	server  procstat.Usage
 	srvOK   bool
-	forks   uint64
-	forksOK bool
+	forks   *procstat.ForkCounter // nil when the target has no pids
 	genNs   int64
 	sampler *procstat.Sampler
+	end     time.Time // end of the window
+	ended   bool
+	result  cost
 }
 
 // cost is what the meter measured over the window.
 type cost struct {
-	measured  bool // the window started
-	window    time.Duration
-	server    procstat.Usage // delta
-	observed  bool
-	peakRSS   uint64
-	forks     uint64
-	forksOK   bool
+	measured bool // the window started
+	window   time.Duration
+	server   procstat.Usage // delta
+	observed bool
+	peakRSS  uint64
+	// spawns is what the fork counter saw; spawnsOK is false when it
+	// could not count. spawns.Source names the method (the tree's
+	// processes, or every clone on the machine), and spawns.Lost and
+	// Overruns make the figure a lower bound when non-zero.
+	spawns    procstat.ForkCount
+	spawnsOK  bool
 	genCPU    int64
 	ctxSwitch uint64
 	err       error
 }
 
-func newMeter(t Target, start time.Time) *meter {
-	return &meter{t: t, start: start, quit: make(chan struct{}), done: make(chan struct{})}
+func newMeter(t Target, start, end time.Time) *meter {
+	return &meter{t: t, start: start, end: end, quit: make(chan struct{}), done: make(chan struct{})}
 }
 
 // arm takes the start snapshot when the window starts (at once if there is
-// no warm-up), unless finish comes first.
+// no warm-up) and the end snapshot when it ends, unless finish comes first
+// (an interrupted attack): then finish takes the end snapshot.
+//
+// Cost is measured over the window itself, not until the last request sent
+// in it has answered, and divided by the answers that arrived in the
+// window: a steady-state figure. Waiting for the stragglers instead would
+// charge the window with work queued during the warm-up (a CGI front with
+// a queue of 30 requests would show 30 spawns too many).
 func (m *meter) arm(ctx context.Context) {
-	if d := time.Until(m.start); d <= 0 {
-		m.snapshot(ctx)
-		close(m.done)
-		return
+	begun := time.Until(m.start) <= 0
+	if begun {
+		m.snapshot(ctx) // no warm-up: the window starts now
 	}
 	go func() {
 		defer close(m.done)
 		tm := time.NewTimer(time.Until(m.start))
 		defer tm.Stop()
+		if !begun {
+			select {
+			case <-tm.C:
+				m.snapshot(ctx)
+			case <-m.quit:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+		tm.Reset(time.Until(m.end))
 		select {
 		case <-tm.C:
-			m.snapshot(ctx)
+			m.endSnapshot()
 		case <-m.quit:
 		case <-ctx.Done():
 		}
@@ -308,39 +331,43 @@ func (m *meter) snapshot(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.started = true
+	pids := m.t.PIDs()
+	if len(pids) > 0 {
+		// Counting starts first: subscribing may wait for the kernel,
+		// and a fork between two snapshots is in the window anyway.
+		m.forks = procstat.StartForkCounter(ctx, pids)
+	}
 	m.at = time.Now()
-	if pids := m.t.PIDs(); len(pids) > 0 {
+	if len(pids) > 0 {
 		u, err := procstat.Tree(pids)
 		m.server, m.srvOK = u, err == nil
 		if m.srvOK {
 			m.sampler = procstat.StartSampler(ctx, m.t.PIDs, 0)
 		}
 	}
-	forks, err := procstat.SystemForks()
-	m.forks, m.forksOK = forks, err == nil
 	u, s, err := procstat.Self()
 	if err == nil {
 		m.genNs = u + s
 	}
 }
 
-// finish takes the end snapshot and returns the deltas.
-func (m *meter) finish() cost {
-	close(m.quit)
-	<-m.done
+// endSnapshot measures the end of the window (once).
+func (m *meter) endSnapshot() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if !m.started {
-		return cost{}
+	if !m.started || m.ended {
+		return
 	}
+	m.ended = true
 	c := cost{measured: true}
 	if u, s, err := procstat.Self(); err == nil {
 		c.genCPU = u + s - m.genNs
 	} else {
 		c.err = err
 	}
-	if f, err := procstat.SystemForks(); err == nil && m.forksOK && f >= m.forks {
-		c.forks, c.forksOK = f-m.forks, true
+	if m.forks != nil {
+		fc, err := m.forks.Stop()
+		c.spawns, c.spawnsOK = fc, err == nil
 	}
 	if m.srvOK {
 		peak, _, _ := m.sampler.Stop()
@@ -361,15 +388,29 @@ func (m *meter) finish() cost {
 		}
 	}
 	c.window = time.Since(m.at)
-	return c
+	m.result = c
 }
 
-// fillCost writes the cost figures into p, after the counts.
-func fillCost(p *results.Point, c cost, genCPUs int) {
+// finish returns the deltas over the window, taking the end snapshot now
+// if the window has not ended (the attack was interrupted).
+func (m *meter) finish() cost {
+	close(m.quit)
+	<-m.done
+	m.endSnapshot()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.result
+}
+
+// fillCost writes the cost figures into p, after the counts. Per-request
+// figures divide the window's cost by the answers that arrived in the
+// window (see meter.arm).
+func fillCost(p *results.Point, c cost, answered uint64, genCPUs int) {
 	if !c.measured {
 		return
 	}
-	reqs := float64(p.Requests)
+	reqs := float64(answered)
+	p.Answered = answered
 	p.Generator.CPUNs = c.genCPU
 	if reqs > 0 {
 		p.Generator.CPUPerRequestNs = float64(c.genCPU) / reqs
@@ -387,8 +428,13 @@ func fillCost(p *results.Point, c cost, genCPUs int) {
 	s.CPUNs = s.UserNs + s.SysNs
 	s.PeakRSSBytes = c.peakRSS
 	s.CtxSwitches = c.ctxSwitch
-	if c.forksOK {
-		s.Spawns = c.forks
+	if c.spawnsOK {
+		// Processes created in the target's trees, or every clone on
+		// the machine when the kernel's process events cannot be read;
+		// c.spawns.Source says which.
+		s.Spawns = c.spawns.Processes
+		s.SpawnSource = string(c.spawns.Source)
+		s.SpawnEventsLost = c.spawns.Lost + c.spawns.Overruns
 	}
 	if reqs > 0 {
 		s.CPUPerRequestNs = float64(s.CPUNs) / reqs

@@ -115,7 +115,11 @@ type Point struct {
 	StartedAt   time.Time `json:"started_at"`
 	DurationNs  int64     `json:"duration_ns"` // measured window, warm-up excluded
 
-	Requests     uint64            `json:"requests"`
+	Requests uint64 `json:"requests"` // sent in the window
+	// Answered counts the answers that arrived in the window, whenever
+	// their request was sent; the cost figures are per answered request
+	// (cost over the window divided by the answers in it: steady state).
+	Answered     uint64            `json:"answered"`
 	Successes    uint64            `json:"successes"` // 2xx
 	StatusCodes  map[string]uint64 `json:"status_codes"`
 	Errors       map[string]uint64 `json:"errors,omitempty"` // by kind: timeout, refused, reset, eof, status_5xx, …
@@ -174,14 +178,23 @@ type Bucket struct {
 // the FastCGI daemon). Zero-valued with Observed false for targets whose
 // processes cannot be seen (external URLs).
 type ServerCost struct {
-	Observed          bool    `json:"observed"`
-	CPUNs             int64   `json:"cpu_ns"` // user+sys of the tree
-	UserNs            int64   `json:"user_ns"`
-	SysNs             int64   `json:"sys_ns"`
-	CPUPerRequestNs   float64 `json:"cpu_per_request_ns"` // CPUNs / Requests
-	PeakRSSBytes      uint64  `json:"peak_rss_bytes"`     // sampled sum over the tree
-	Spawns            uint64  `json:"spawns"`             // processes created system-wide during the window
-	SpawnsPerRequest  float64 `json:"spawns_per_request"`
+	Observed         bool    `json:"observed"`
+	CPUNs            int64   `json:"cpu_ns"` // user+sys of the tree
+	UserNs           int64   `json:"user_ns"`
+	SysNs            int64   `json:"sys_ns"`
+	CPUPerRequestNs  float64 `json:"cpu_per_request_ns"` // CPUNs / Requests
+	PeakRSSBytes     uint64  `json:"peak_rss_bytes"`     // sampled sum over the tree
+	Spawns           uint64  `json:"spawns"`             // processes created during the window, see SpawnSource
+	SpawnsPerRequest float64 `json:"spawns_per_request"`
+	// SpawnSource says how Spawns was counted: "proc-connector" (the
+	// kernel's process events: processes, not threads, created in the
+	// target's trees) or "system-wide-clones" (the /proc/stat delta, every
+	// process and thread on the machine, when the connector is not
+	// available).
+	SpawnSource string `json:"spawn_source,omitempty"`
+	// SpawnEventsLost > 0 makes Spawns a lower bound: the kernel dropped
+	// that many process events.
+	SpawnEventsLost   uint64  `json:"spawn_events_lost,omitempty"`
 	CtxSwitches       uint64  `json:"ctx_switches,omitempty"`
 	RequestsPerCPUSec float64 `json:"requests_per_cpu_sec"`
 	RequestsPerMB     float64 `json:"requests_per_mb"` // throughput per MB of peak RSS

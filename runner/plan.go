@@ -78,8 +78,14 @@ func knees(f *results.File, sc scenario.Scenario) []results.Knee {
 // notes names what makes a figure less trustworthy.
 func notes(f *results.File) []string {
 	var out []string
-	var genBound, saturated, withErrors int
+	var genBound, saturated, withErrors, clones, lost int
 	for _, p := range f.Points {
+		if p.Server.SpawnSource == "system-wide-clones" {
+			clones++
+		}
+		if p.Server.SpawnEventsLost > 0 {
+			lost++
+		}
 		if p.GeneratorBound {
 			genBound++
 		}
@@ -98,6 +104,12 @@ func notes(f *results.File) []string {
 	}
 	if withErrors > 0 {
 		out = append(out, fmt.Sprintf("%d load point(s) saw errors; see the errors column.", withErrors))
+	}
+	if clones > 0 {
+		out = append(out, fmt.Sprintf("%d load point(s) counted spawns system-wide (every process and thread created on the machine; the kernel's process events were not available): spawns/req is an upper bound.", clones))
+	}
+	if lost > 0 {
+		out = append(out, fmt.Sprintf("%d load point(s) lost process events: their spawns/req is a lower bound.", lost))
 	}
 	if !f.Pinning.Enabled {
 		out = append(out, "CPU pinning was off ("+f.Pinning.Note+"): generator and targets shared CPUs.")

@@ -11,6 +11,10 @@
 //   - RSS and context switches are those of live processes only: the kernel
 //     keeps no cumulative figure for reaped children in /proc.
 //   - RSS is summed, so pages shared between processes are counted in each.
+//   - Processes spawned are counted by ForkCounter from the kernel's process
+//     events connector, which follows a tree as it forks; where that is
+//     unavailable (not in the initial namespaces, or before Linux 6.6
+//     without CAP_NET_ADMIN) it falls back to SystemForks and says so.
 //   - Linux only.
 package procstat
 
@@ -253,7 +257,8 @@ func clockTicks() int64 {
 // SystemForks returns the number of processes and threads created on the
 // whole machine since boot (the "processes" line of /proc/stat). It is
 // system-wide: a delta over a window counts every fork and clone of every
-// process, not only the target's, so it is meaningful on a quiet machine.
+// process, not only the target's, and threads as well as processes, so it
+// is only a rough figure on a quiet machine. ForkCounter falls back to it.
 func SystemForks() (uint64, error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {

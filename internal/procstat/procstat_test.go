@@ -83,6 +83,9 @@ func child(mode string) int {
 	case "exit":
 		return 0
 	default:
+		if code, ok := forkChild(mode); ok {
+			return code
+		}
 		return 2
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
