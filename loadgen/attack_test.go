@@ -272,20 +272,25 @@ func TestSaturated(t *testing.T) {
 
 func TestSaturatedRule(t *testing.T) {
 	tests := []struct {
-		model             string
-		offered, achieved float64
-		want              bool
+		model    string
+		offered  float64
+		answered uint64
+		window   time.Duration
+		want     bool
 	}{
-		{results.ModelOpen, 100, 100, false},
-		{results.ModelOpen, 100, 99, false},
-		{results.ModelOpen, 100, 98.9, true},
-		{results.ModelOpen, 100, 0, true},
-		{results.ModelClosed, 0, 10, false},
+		{results.ModelOpen, 100, 1000, 10 * time.Second, false},
+		{results.ModelOpen, 100, 990, 10 * time.Second, false},
+		{results.ModelOpen, 100, 989, 10 * time.Second, false}, // one answer of edge slack
+		{results.ModelOpen, 100, 988, 10 * time.Second, true},
+		{results.ModelOpen, 25, 37, 1500 * time.Millisecond, false}, // 37.5 expected
+		{results.ModelOpen, 25, 35, 1500 * time.Millisecond, true},
+		{results.ModelOpen, 100, 0, time.Second, true},
+		{results.ModelClosed, 0, 10, time.Second, false},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.model, tt.offered, tt.achieved), func(t *testing.T) {
-			if got := saturated(tt.model, tt.offered, tt.achieved); got != tt.want {
-				t.Errorf("saturated(%s, %g, %g) = %v; want %v", tt.model, tt.offered, tt.achieved, got, tt.want)
+		t.Run(fmt.Sprint(tt.model, tt.offered, tt.answered, tt.window), func(t *testing.T) {
+			if got := saturated(tt.model, tt.offered, tt.answered, tt.window); got != tt.want {
+				t.Errorf("saturated(%s, %g, %d, %v) = %v; want %v", tt.model, tt.offered, tt.answered, tt.window, got, tt.want)
 			}
 		})
 	}
