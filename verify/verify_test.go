@@ -1,0 +1,105 @@
+package verify
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"forkbench/app"
+)
+
+func newApp(t *testing.T) http.Handler {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "world.db")
+	if err := app.Seed(context.Background(), db); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(app.Config{DBPath: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+// TestAllAgainstTheApp: the app itself passes its own specification, twice
+// over (two deployments of one handler answer identically).
+func TestAllAgainstTheApp(t *testing.T) {
+	h := newApp(t)
+	a, b := httptest.NewServer(h), httptest.NewServer(h)
+	defer a.Close()
+	defer b.Close()
+	if err := All(context.Background(), a.Client(), []Deployment{{"a", a.URL}, {"b", b.URL}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAllNamesTheDifference breaks one response of the second deployment
+// in several ways; verification must fail naming the request.
+func TestAllNamesTheDifference(t *testing.T) {
+	h := newApp(t)
+	ref := httptest.NewServer(h)
+	defer ref.Close()
+	cases := []struct {
+		name   string
+		mangle func(w http.ResponseWriter, r *http.Request) bool // true: handled
+		want   string
+	}{
+		{"body", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path != "/json" {
+				return false
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Server", "forkbench")
+			w.Write([]byte(`{"message":"Hello, World?"}`))
+			return true
+		}, "GET /json"},
+		{"status", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path != "/fortunes" {
+				return false
+			}
+			w.Header().Set("Server", "forkbench")
+			http.Error(w, "boom", http.StatusBadGateway)
+			return true
+		}, "GET /fortunes: status 502"},
+		{"server header", func(w http.ResponseWriter, r *http.Request) bool {
+			if r.URL.Path != "/plaintext" || r.Method != "GET" {
+				return false
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write([]byte(app.HelloWorld))
+			return true
+		}, `GET /plaintext: Server ""`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if !c.mangle(w, r) {
+					h.ServeHTTP(w, r)
+				}
+			}))
+			defer bad.Close()
+			err := All(context.Background(), ref.Client(), []Deployment{{"ref", ref.URL}, {"bad", bad.URL}})
+			if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("All = %v; want a mismatch naming %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestCompareIgnoresDateAndVaryingCases(t *testing.T) {
+	cases := []Case{{Name: "x", Method: "GET", Path: "/x"}, {Name: "r", Method: "GET", Path: "/r", Varies: true}}
+	a := []Response{{Status: 200, Header: http.Header{"Date": {"Mon, 01 Jan 2026 00:00:00 GMT"}}, Body: []byte("same")}, {Status: 200, Body: []byte("1")}}
+	b := []Response{{Status: 200, Header: http.Header{"Date": {"Tue, 02 Jan 2026 00:00:00 GMT"}}, Body: []byte("same")}, {Status: 200, Body: []byte("2")}}
+	if err := Compare(cases, "a", a, "b", b); err != nil {
+		t.Errorf("Compare = %v; want nil (Date and varying cases ignored)", err)
+	}
+	b[0].Body = []byte("sane")
+	if err := Compare(cases, "a", a, "b", b); err == nil || !strings.Contains(err.Error(), "body differs at byte 2") {
+		t.Errorf("Compare = %v; want a body difference at byte 2", err)
+	}
+}
