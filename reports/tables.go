@@ -290,6 +290,7 @@ func csvHeader() []string {
 		"peak_rss_mb_max",
 		"spawns_per_req_median", "spawns_per_req_min", "spawns_per_req_max",
 		"generator_core_share_max",
+		"req_per_cpu_sec", "req_per_s_per_mb",
 		"throughput_x_embedded", "p50_x_embedded", "p90_x_embedded", "p99_x_embedded", "p999_x_embedded",
 		"cpu_per_req_x_embedded", "peak_rss_x_embedded", "spawns_per_req_x_embedded",
 	}
@@ -333,6 +334,17 @@ func writeCSV(w io.Writer, s *Summary) error {
 		rec = append(rec, peak)
 		rec = append(rec, scaled(r.SpawnsPerRequest, 1)...)
 		rec = append(rec, csvNum(r.GeneratorShare))
+		// The derived figures that compare targets whatever the load:
+		// requests per CPU-second of the server, and throughput per MB of
+		// its peak memory (medians).
+		perCPU, perMB := "", ""
+		if r.ServerObserved && r.CPUPerRequest.Valid() && r.CPUPerRequest.Median > 0 {
+			perCPU = csvNum(1e9 / r.CPUPerRequest.Median)
+		}
+		if r.ServerObserved && r.PeakRSS > 0 && r.Throughput.Valid() {
+			perMB = csvNum(r.Throughput.Median / (r.PeakRSS / 1e6))
+		}
+		rec = append(rec, perCPU, perMB)
 		v := r.VsEmbedded
 		for _, x := range []float64{v.Throughput, v.P50, v.P90, v.P99, v.P999, v.CPUPerRequest, v.PeakRSS, v.SpawnsPerRequest} {
 			rec = append(rec, csvNum(x))
