@@ -51,8 +51,15 @@ func (p *progress) logf(format string, a ...any) {
 	fmt.Fprintf(p.w, format+"\n", a...)
 }
 
+// remaining estimates the time left: from the pace so far once a point
+// has finished (it includes target starts and draining), from the planned
+// warm-up and duration before.
 func (p *progress) remaining() time.Duration {
-	return time.Duration(p.total-p.finished) * p.perPoint
+	per := p.perPoint
+	if p.finished > 0 {
+		per = max(per, time.Since(p.start)/time.Duration(p.finished))
+	}
+	return time.Duration(p.total-p.finished) * per
 }
 
 // point announces a load point and returns the callback the generator
