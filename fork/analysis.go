@@ -21,7 +21,7 @@ func derived(target, name, source string, samples int, wall, user, sys results.S
 	return results.ForkRow{
 		Group:   GroupDecomposition,
 		Name:    name,
-		Params:  map[string]string{"target": target, "source": source},
+		Params:  map[string]string{results.ForkParamTarget: target, "source": source},
 		Samples: samples,
 		Wall:    wall,
 		User:    user,
@@ -34,7 +34,7 @@ func measured(target, name string, r results.ForkRow) results.ForkRow {
 	out := r
 	out.Group = GroupDecomposition
 	out.Name = name
-	out.Params = map[string]string{"target": target, "source": "measured: " + r.Name}
+	out.Params = map[string]string{results.ForkParamTarget: target, "source": "measured: " + r.Name}
 	return out
 }
 
@@ -178,7 +178,7 @@ func (m *measurer) amortise(ctx context.Context) error {
 			return err
 		}
 		params := func(d string) map[string]string {
-			return map[string]string{"work_n": strconv.Itoa(n), "deployment": d, "path": path}
+			return map[string]string{results.ForkParamWorkN: strconv.Itoa(n), results.ForkParamDeployment: d, "path": path}
 		}
 		for _, d := range deploymentNames() {
 			switch d {
@@ -258,11 +258,11 @@ func (m *measurer) model(context.Context) error {
 		if r.Group != GroupAmortisation {
 			continue
 		}
-		n, err := strconv.Atoi(r.Params["work_n"])
+		n, err := strconv.Atoi(r.Params[results.ForkParamWorkN])
 		if err != nil {
 			continue
 		}
-		d := r.Params["deployment"]
+		d := r.Params[results.ForkParamDeployment]
 		if by[d] == nil {
 			by[d] = &pts{}
 		}
@@ -284,9 +284,9 @@ func (m *measurer) model(context.Context) error {
 		fc, _ := fitLine(p.n, p.cpu)
 		fits[d] = fw
 		params := func(unit string, cpu float64) map[string]string {
-			return map[string]string{"deployment": d, "unit": unit,
+			return map[string]string{results.ForkParamDeployment: d, "unit": unit,
 				"r2": strconv.FormatFloat(fw.r2, 'f', 4, 64), "points": strconv.Itoa(fw.n),
-				"cpu_ns": strconv.FormatFloat(cpu, 'f', 1, 64)}
+				results.ForkParamCPUNs: strconv.FormatFloat(cpu, 'f', 1, 64)}
 		}
 		// Wall holds the coefficient; Params["cpu_ns"] the same
 		// coefficient fitted to CPU time (user+sys).

@@ -305,10 +305,10 @@ func (m *measurer) concurrency(ctx context.Context) error {
 			first = tput
 		}
 		m.add(forkRow(GroupConcurrency, "spawn", map[string]string{
-			"spawners":         strconv.Itoa(k),
-			"program":          m.floorNm,
-			"throughput_per_s": strconv.FormatFloat(tput, 'f', 0, 64),
-			"speedup":          strconv.FormatFloat(tput/first, 'f', 2, 64),
+			results.ForkParamSpawners:   strconv.Itoa(k),
+			"program":                   m.floorNm,
+			results.ForkParamThroughput: strconv.FormatFloat(tput, 'f', 0, 64),
+			"speedup":                   strconv.FormatFloat(tput/first, 'f', 2, 64),
 		}, ss), false, 0)
 	}
 	return nil

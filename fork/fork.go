@@ -41,25 +41,25 @@ const (
 	// group is derived from or compared with: bin-true, static-noop,
 	// go-empty (an empty Go program), go-noop (sampleapp -noop),
 	// startup-only, cgi-request, fcgi-request, embedded-request.
-	GroupComponents = "components"
+	GroupComponents = results.ForkGroupComponents
 	// GroupDecomposition stacks each deployment's request into
 	// components (Params["target"] = cgi, fcgi or embedded).
-	GroupDecomposition = "decomposition"
+	GroupDecomposition = results.ForkGroupDecomposition
 	// GroupAmortisation is one request doing /work?n= (Params["work_n"])
 	// through each deployment (Params["deployment"]).
-	GroupAmortisation = "amortisation"
+	GroupAmortisation = results.ForkGroupAmortisation
 	// GroupFactors holds what makes a spawn cheaper or dearer: binary
 	// size, linkage, package initialisation against file size,
 	// GOMAXPROCS, GOGC, the parent's resident size.
-	GroupFactors = "factors"
+	GroupFactors = results.ForkGroupFactors
 	// GroupConcurrency is spawning from 1, 2, 4, 8 goroutines at once.
-	GroupConcurrency = "concurrency"
+	GroupConcurrency = results.ForkGroupConcurrency
 	// GroupDaemon is the FastCGI daemon's cold start, restart and first
 	// request.
-	GroupDaemon = "daemon"
+	GroupDaemon = results.ForkGroupDaemon
 	// GroupModel holds the fitted cost model: a fixed cost per request
 	// plus a cost per unit of work, per deployment.
-	GroupModel = "model"
+	GroupModel = results.ForkGroupModel
 )
 
 // DefaultReps is the number of repetitions of a spawn row; heavier rows

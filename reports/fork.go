@@ -46,11 +46,11 @@ import (
 
 // Fork row groups and parameters the charts read.
 const (
-	GroupDecomposition = "decomposition"
-	GroupAmortisation  = "amortisation"
-	ParamTarget        = "target"
-	ParamWorkN         = "work_n"
-	ParamDeployment    = "deployment"
+	GroupDecomposition = results.ForkGroupDecomposition
+	GroupAmortisation  = results.ForkGroupAmortisation
+	ParamTarget        = results.ForkParamTarget
+	ParamWorkN         = results.ForkParamWorkN
+	ParamDeployment    = results.ForkParamDeployment
 )
 
 // forkComponents is the stacking order of the decomposition.

@@ -21,25 +21,25 @@ const (
 	// GroupComponents holds the measured totals (bin-true, static-noop,
 	// go-empty, go-noop, startup-only, embedded-request, cgi-request,
 	// fcgi-request).
-	GroupComponents = "components"
+	GroupComponents = results.ForkGroupComponents
 	// GroupFactors holds what makes a spawn cheaper or dearer: rows of
 	// the same Name (the factor) with different params (its arms).
-	GroupFactors = "factors"
+	GroupFactors = results.ForkGroupFactors
 	// GroupConcurrency is spawning from Params["spawners"] goroutines at
 	// once, Params["throughput_per_s"] the spawns per second achieved.
-	GroupConcurrency = "concurrency"
+	GroupConcurrency = results.ForkGroupConcurrency
 	// GroupDaemon is the FastCGI daemon's cold start, first and steady
 	// requests, and restart after SIGKILL.
-	GroupDaemon = "daemon"
+	GroupDaemon = results.ForkGroupDaemon
 	// GroupModel is the fitted cost model: per Params["deployment"], a
 	// "fixed" row (ns per request) and a "per-work-unit" row (ns per
 	// /work round), Wall.MedianNs the coefficient fitted to wall time and
 	// Params["cpu_ns"] the same coefficient fitted to CPU time.
-	GroupModel = "model"
+	GroupModel = results.ForkGroupModel
 
-	ParamCPUNs      = "cpu_ns"
-	ParamSpawners   = "spawners"
-	ParamThroughput = "throughput_per_s"
+	ParamCPUNs      = results.ForkParamCPUNs
+	ParamSpawners   = results.ForkParamSpawners
+	ParamThroughput = results.ForkParamThroughput
 )
 
 // Names of the model's two coefficients.

@@ -228,6 +228,46 @@ type Fork struct {
 	Notes []string  `json:"notes,omitempty"`
 }
 
+// Fork row groups and the parameters readers rely on: the contract
+// between `bench fork`, which writes the rows, and the reports that draw
+// them.
+const (
+	// ForkGroupComponents holds the directly measured totals every other
+	// group is derived from or compared with: bin-true, static-noop,
+	// go-empty (an empty Go program), go-noop (sampleapp -noop),
+	// startup-only, cgi-request, fcgi-request, embedded-request.
+	ForkGroupComponents = "components"
+	// ForkGroupDecomposition stacks each deployment's request into
+	// components (Params[ForkParamTarget] = cgi, fcgi or embedded).
+	ForkGroupDecomposition = "decomposition"
+	// ForkGroupAmortisation is one request doing /work?n=
+	// (Params[ForkParamWorkN]) through each deployment
+	// (Params[ForkParamDeployment]).
+	ForkGroupAmortisation = "amortisation"
+	// ForkGroupFactors holds what makes a spawn cheaper or dearer: rows
+	// of the same Name (the factor) with different params (its arms).
+	ForkGroupFactors = "factors"
+	// ForkGroupConcurrency is spawning from Params[ForkParamSpawners]
+	// goroutines at once, Params[ForkParamThroughput] the spawns per
+	// second achieved.
+	ForkGroupConcurrency = "concurrency"
+	// ForkGroupDaemon is the FastCGI daemon's cold start, first and steady
+	// requests, and restart after SIGKILL.
+	ForkGroupDaemon = "daemon"
+	// ForkGroupModel is the fitted cost model: per deployment, a "fixed"
+	// row (ns per request) and a "per-work-unit" row (ns per /work round),
+	// Wall.MedianNs the coefficient fitted to wall time and
+	// Params[ForkParamCPUNs] the same coefficient fitted to CPU time.
+	ForkGroupModel = "model"
+
+	ForkParamTarget     = "target"
+	ForkParamWorkN      = "work_n"
+	ForkParamDeployment = "deployment"
+	ForkParamCPUNs      = "cpu_ns"
+	ForkParamSpawners   = "spawners"
+	ForkParamThroughput = "throughput_per_s"
+)
+
 // ForkRow is one measured configuration of the fork decomposition: a
 // component (os-spawn, runtime-init, app-init, cgi-request, …), a spawn
 // factor or an amortisation point, with robust statistics over its samples.
