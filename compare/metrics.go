@@ -156,7 +156,9 @@ func groupPoints(f *results.File) ([]Key, map[Key]*series) {
 		load := p.Model
 		if p.Model == results.ModelOpen {
 			k := tre{p.Target, p.Endpoint, p.Round}
-			if fixed[p.OfferedRate] && !fixedSeen[k] {
+			if p.SweepFactor > 0 {
+				load = "sweep@" + strconv.FormatFloat(p.SweepFactor, 'f', -1, 64) + "x"
+			} else if fixed[p.OfferedRate] && !fixedSeen[k] {
 				fixedSeen[k] = true
 				load = "open@" + strconv.FormatFloat(p.OfferedRate, 'f', -1, 64) + "rps"
 			} else {

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -14,6 +15,11 @@ import (
 // error or was saturated. Closed-model points are ignored. A point without
 // a corrected latency is judged on its actual-send p99.
 //
+// Points of a rate sweep (SweepFactor > 0) are grouped by their step, not
+// their rate: each round offers a step at a fraction of the capacity it
+// measured itself, so the rates of one step differ a little between
+// rounds. The step's rate is the median of its rounds' rates.
+//
 // The result names the target and endpoint of the first point; Note says
 // why nothing was found, or warns when a lower rate failed (the latency
 // curve was not monotonic, so the knee is less certain than it looks) or
@@ -22,10 +28,15 @@ func Knee(points []results.Point, slo time.Duration) results.Knee {
 	k := results.Knee{SLOP99Ns: int64(slo)}
 	type rate struct {
 		p99s     []int64
+		rates    []int64
 		failed   bool // errors or saturation in some round
 		genBound bool
 	}
-	byRate := map[float64]*rate{}
+	type key struct {
+		sweep bool
+		v     float64 // the sweep factor, or the offered rate
+	}
+	byKey := map[key]*rate{}
 	for _, p := range points {
 		if p.Model != results.ModelOpen {
 			continue
@@ -33,11 +44,16 @@ func Knee(points []results.Point, slo time.Duration) results.Knee {
 		if k.Target == "" && k.Endpoint == "" {
 			k.Target, k.Endpoint = p.Target, p.Endpoint
 		}
-		r := byRate[p.OfferedRate]
+		kk := key{false, p.OfferedRate}
+		if p.SweepFactor > 0 {
+			kk = key{true, p.SweepFactor}
+		}
+		r := byKey[kk]
 		if r == nil {
 			r = &rate{}
-			byRate[p.OfferedRate] = r
+			byKey[kk] = r
 		}
+		r.rates = append(r.rates, int64(math.Round(p.OfferedRate*1000)))
 		p99 := p.Latency.P99Ns
 		if p.Corrected != nil {
 			p99 = p.Corrected.P99Ns
@@ -46,9 +62,22 @@ func Knee(points []results.Point, slo time.Duration) results.Knee {
 		r.failed = r.failed || p.Saturated || p.Requests == 0 || p.Successes != p.Requests || errorCount(p) > 0
 		r.genBound = r.genBound || p.GeneratorBound
 	}
-	if len(byRate) == 0 {
+	if len(byKey) == 0 {
 		k.Note = "no open-model points"
 		return k
+	}
+	// Each group's rate is the median of its rounds' (in milli-req/s so
+	// the integer median helper serves).
+	byRate := map[float64]*rate{}
+	for _, r := range byKey {
+		rt := float64(median(r.rates)) / 1000
+		if o, ok := byRate[rt]; ok { // a sweep step landed on a fixed rate
+			o.p99s = append(o.p99s, r.p99s...)
+			o.failed = o.failed || r.failed
+			o.genBound = o.genBound || r.genBound
+			continue
+		}
+		byRate[rt] = r
 	}
 	rates := make([]float64, 0, len(byRate))
 	for r := range byRate {

@@ -22,6 +22,13 @@ func pt(rate float64, p99 time.Duration, errs uint64, sat bool) results.Point {
 	return p
 }
 
+// sw builds a point of a rate sweep at step factor.
+func sw(factor, rate float64, p99 time.Duration) results.Point {
+	p := pt(rate, p99, 0, false)
+	p.SweepFactor = factor
+	return p
+}
+
 func TestKnee(t *testing.T) {
 	const slo = 10 * time.Millisecond
 	ms := time.Millisecond
@@ -73,6 +80,16 @@ func TestKnee(t *testing.T) {
 		{
 			"nothing meets the SLO", []results.Point{pt(100, 11*ms, 0, false)},
 			0, false, "no offered rate",
+		},
+		{
+			// Three rounds of a sweep: each round offers the steps at
+			// fractions of its own capacity, so rates differ by round.
+			"sweep steps grouped across rounds", []results.Point{
+				sw(0.5, 100, 1*ms), sw(0.5, 110, 2*ms), sw(0.5, 90, 1*ms),
+				sw(1.0, 200, 5*ms), sw(1.0, 220, 50*ms), sw(1.0, 180, 6*ms),
+				sw(1.2, 240, 50*ms), sw(1.2, 264, 50*ms), sw(1.2, 216, 9*ms),
+			},
+			200, true, "",
 		},
 	}
 	for _, tt := range tests {

@@ -108,7 +108,11 @@ type Point struct {
 	Model    string `json:"model"`
 	// OfferedRate is the constant rate asked for (open model), 0 for the
 	// closed model.
-	OfferedRate float64   `json:"offered_rate"`
+	OfferedRate float64 `json:"offered_rate"`
+	// SweepFactor is, for a point of a rate sweep, the fraction of the
+	// round's closed-model capacity it was offered (its OfferedRate
+	// differs between rounds, its step does not); 0 for other points.
+	SweepFactor float64   `json:"sweep_factor,omitempty"`
 	Connections int       `json:"connections"`
 	Round       int       `json:"round"` // 1-based
 	Order       int       `json:"order"` // position of the target within its round

@@ -132,6 +132,9 @@ type run struct {
 	genCPUs  []int
 	tgtCPUs  []int
 	progress *progress
+	// sweepFactor is the sweep step of the point being measured (0 when
+	// not sweeping).
+	sweepFactor float64
 }
 
 // pin confines this process (the generator) to one CPU and the targets to
@@ -293,8 +296,11 @@ func (r *run) measureTarget(ctx context.Context, kind string, round, order int) 
 					}
 					capacity = p.Throughput
 				}
-				for _, rate := range sweepRates(capacity, sc.SweepFactors) {
-					if _, err := r.attack(ctx, t, req, results.ModelOpen, rate, round, order); err != nil {
+				for _, step := range sweepRates(capacity, sc.SweepFactors) {
+					r.sweepFactor = step.factor
+					_, err := r.attack(ctx, t, req, results.ModelOpen, step.rate, round, order)
+					r.sweepFactor = 0
+					if err != nil {
 						return err
 					}
 				}
@@ -304,18 +310,24 @@ func (r *run) measureTarget(ctx context.Context, kind string, round, order int) 
 	return nil
 }
 
+// sweepStep is one step of a rate sweep.
+type sweepStep struct{ factor, rate float64 }
+
 // sweepRates turns capacity fractions into offered rates, rounded to
-// whole requests per second and de-duplicated.
-func sweepRates(capacity float64, factors []float64) []float64 {
-	var rates []float64
-	for _, f := range factors {
+// whole requests per second, in ascending order; a step whose rate an
+// earlier (smaller) factor already gives is dropped.
+func sweepRates(capacity float64, factors []float64) []sweepStep {
+	fs := slices.Clone(factors)
+	sort.Float64s(fs)
+	var steps []sweepStep
+	for _, f := range fs {
 		rate := math.Max(1, math.Round(capacity*f))
-		if !slices.Contains(rates, rate) {
-			rates = append(rates, rate)
+		if len(steps) > 0 && steps[len(steps)-1].rate == rate {
+			continue
 		}
+		steps = append(steps, sweepStep{f, rate})
 	}
-	sort.Float64s(rates)
-	return rates
+	return steps
 }
 
 func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request, model string, rate float64, round, order int) (results.Point, error) {
@@ -358,6 +370,7 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 		}
 	}
 	p.Target, p.Endpoint, p.Round, p.Order = t.Name(), req.Endpoint, round, order
+	p.SweepFactor = r.sweepFactor
 	if p.Requests > 0 || err == nil {
 		r.file.Points = append(r.file.Points, p)
 	}

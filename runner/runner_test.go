@@ -16,8 +16,8 @@ func TestSweepRates(t *testing.T) {
 		factors  []float64
 		want     string
 	}{
-		{1000, []float64{0.5, 0.25, 1.1}, "[250 500 1100]"},
-		{3, []float64{0.1, 0.2, 0.5}, "[1 2]"}, // rounded, at least 1, de-duplicated
+		{1000, []float64{0.5, 0.25, 1.1}, "[{0.25 250} {0.5 500} {1.1 1100}]"},
+		{3, []float64{0.1, 0.2, 0.5}, "[{0.1 1} {0.5 2}]"}, // rounded, at least 1, de-duplicated
 	}
 	for _, c := range cases {
 		if got := fmt.Sprint(sweepRates(c.capacity, c.factors)); got != c.want {
