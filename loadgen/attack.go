@@ -77,24 +77,10 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 
 	client := newClient(o.Transport, o.Connections, o.Timeout, o.NoKeepAlive, o.Raw != nil)
 	defer client.CloseIdleConnections()
-	opts := []func(*vegeta.Attacker){
-		vegeta.Client(client),
-		vegeta.Workers(uint64(o.Connections)),
-		vegeta.MaxBody(-1),
-	}
-	var pacer vegeta.Pacer
 	var interval float64 // open model: ns between intended sends
-	if o.Model == results.ModelClosed {
-		// Rate 0 makes vegeta hand out the next request as soon as a
-		// worker is free; with exactly Connections workers that is the
-		// closed model.
-		pacer = vegeta.ConstantPacer{}
-		opts = append(opts, vegeta.MaxWorkers(uint64(o.Connections)))
-	} else {
+	if o.Model == results.ModelOpen {
 		interval = float64(time.Second) / o.Rate
-		pacer = ratePacer{interval: interval, rate: o.Rate}
 	}
-	atk := vegeta.NewAttacker(opts...)
 
 	total := o.Warmup + o.Duration
 	col := newCollector(o, interval)
@@ -119,41 +105,55 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 	if o.Raw != nil {
 		name = p.Target + " " + p.Endpoint
 	}
-	ch := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, total, name)
-	var (
-		canceled bool
-		grace    <-chan time.Time
-		encErr   error
-		done     = ctx.Done()
-	)
-loop:
-	for {
-		select {
-		case r, ok := <-ch:
-			if !ok {
-				break loop
-			}
-			if col.add(r) && enc != nil && encErr == nil {
-				encErr = enc.Encode(r)
-			}
-		case <-done:
-			done = nil
-			canceled = true
-			col.cut(time.Now())
-			atk.Stop()
-			timer := time.NewTimer(cancelGrace)
-			defer timer.Stop()
-			grace = timer.C
-		case <-grace:
-			// Leave the stragglers to finish (bounded by the timeout)
-			// without blocking vegeta's workers.
-			go func() {
-				for range ch {
-				}
-			}()
-			break loop
+	// Every result goes through sink, from whichever goroutine produced
+	// it: the collector and the raw encoder are not shared otherwise.
+	var encErr error
+	sink := &sink{f: func(r *vegeta.Result) {
+		if col.add(r) && enc != nil && encErr == nil {
+			encErr = enc.Encode(r)
 		}
+	}}
+	var (
+		finished <-chan struct{} // closed when the last result was delivered
+		stop     func()
+	)
+	if o.Model == results.ModelClosed {
+		l := startClosed(client, tgt, name, o.Connections, total, o.Raw != nil, sink)
+		finished, stop = l.done, l.Stop
+	} else {
+		atk := vegeta.NewAttacker(
+			vegeta.Client(client),
+			vegeta.Workers(uint64(o.Connections)),
+			vegeta.MaxBody(-1),
+		)
+		pacer := ratePacer{interval: interval, rate: o.Rate}
+		ch := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, total, name)
+		fin := make(chan struct{})
+		go func() {
+			defer close(fin)
+			for r := range ch {
+				sink.deliver(r)
+			}
+		}()
+		finished, stop = fin, func() { atk.Stop() }
 	}
+	canceled := false
+	select {
+	case <-finished:
+	case <-ctx.Done():
+		canceled = true
+		sink.locked(func() { col.cut(time.Now()) })
+		stop()
+		// Wait for requests in flight, a little; stragglers are left to
+		// finish (bounded by the timeout) and are not counted.
+		timer := time.NewTimer(cancelGrace)
+		select {
+		case <-finished:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+	sink.detach()
 	stopProgress()
 	cost := ms.finish()
 
@@ -447,3 +447,30 @@ func fillCost(p *results.Point, c cost, answered uint64, genCPUs int) {
 		s.RequestsPerMB = p.Throughput / (float64(s.PeakRSSBytes) / 1e6)
 	}
 }
+
+// sink hands results to f one at a time, from any goroutine, until it is
+// detached; results delivered after that are dropped. It lets the closed
+// loop's workers record their own results instead of passing each through
+// a channel to one collecting goroutine (a goroutine switch per request).
+type sink struct {
+	mu       sync.Mutex
+	detached bool
+	f        func(*vegeta.Result)
+}
+
+func (s *sink) deliver(r *vegeta.Result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.detached {
+		s.f(r)
+	}
+}
+
+// locked runs f with no result being delivered.
+func (s *sink) locked(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f()
+}
+
+func (s *sink) detach() { s.locked(func() { s.detached = true }) }

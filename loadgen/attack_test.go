@@ -119,21 +119,32 @@ func TestAttackRefused(t *testing.T) {
 }
 
 func TestAttackTimeout(t *testing.T) {
-	for _, tr := range transports {
-		t.Run(tr, func(t *testing.T) {
-			srv := stallingServer(t)
-			o := Options{Model: results.ModelOpen, Rate: 20, Connections: 4, Duration: 200 * time.Millisecond, Timeout: 100 * time.Millisecond, Transport: tr}
-			p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.Requests == 0 || p.Errors[ErrKindTimeout] != p.Requests || len(p.Errors) != 1 {
-				t.Errorf("Requests = %d, Errors = %v; want all timeouts", p.Requests, p.Errors)
-			}
-			if min := int64(100 * time.Millisecond); p.Latency.MinNs < min*99/100 {
-				t.Errorf("min latency %v of a timed-out request; want >= the timeout", time.Duration(p.Latency.MinNs))
-			}
-		})
+	for _, model := range []string{results.ModelOpen, results.ModelClosed} {
+		for _, tr := range transports {
+			t.Run(model+"/"+tr, func(t *testing.T) {
+				srv := stallingServer(t)
+				o := Options{Model: model, Connections: 4, Duration: 200 * time.Millisecond, Timeout: 100 * time.Millisecond, Transport: tr}
+				if model == results.ModelOpen {
+					o.Rate = 20
+				}
+				p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Requests == 0 || p.Errors[ErrKindTimeout] != p.Requests || len(p.Errors) != 1 {
+					t.Errorf("Requests = %d, Errors = %v; want all timeouts", p.Requests, p.Errors)
+				}
+				if min := int64(100 * time.Millisecond); p.Latency.MinNs < min*99/100 {
+					t.Errorf("min latency %v of a timed-out request; want >= the timeout", time.Duration(p.Latency.MinNs))
+				}
+				// Closed model: each of the 4 workers waits out its
+				// timeout before sending again, so 200ms hold at most
+				// 2 rounds of 4.
+				if model == results.ModelClosed && p.Requests > 8 {
+					t.Errorf("closed model sent %d requests in 200ms with 4 connections and a 100ms timeout; want at most 8", p.Requests)
+				}
+			})
+		}
 	}
 }
 

@@ -16,18 +16,24 @@
 //
 // The generator must not be what is measured. vegeta on net/http's client
 // costs more CPU per request than a small Go server does, so by default
-// requests go through FastTransport, an http.RoundTripper on fasthttp.
-// Measured on the 2-core development VM (Go net/http hello-world server
-// pinned to CPU 1, generator pinned to CPU 0, 32 connections, closed
-// model), the generator's CPU per request was 18-28µs with FastTransport
-// and ~41µs with net/http's transport, against 15-24µs for wrk. Against a
-// server needing more than ~25µs per request the generator keeps up (0.9-
-// 1.0 of wrk's throughput); against a faster one it is the limit (0.6-0.87
-// of wrk's). Each point records the generator's own CPU share and is
-// marked GeneratorBound at 90% of its CPUs, so such a point is visible.
+// requests go through FastTransport, an http.RoundTripper on fasthttp. The
+// open model runs on vegeta's Attacker (its pacer is what the latency
+// figures rest on); the closed model, which has no pacing, runs on
+// closedLoop, whose workers reuse one prepared request and record their own
+// results as vegeta Results, which saves the fifth of the CPU per request
+// that rebuilding each request through http.Client costs. Measured with
+// `bench loadgen-check` on the 2-core development VM (embedded /plaintext
+// pinned to CPU 1, generator on CPU 0, 32 connections, closed model): the
+// generator's CPU per request was ~17µs with FastTransport (~22µs through
+// the Attacker) and ~30µs with net/http's transport, against ~12µs for wrk;
+// against a target that answers 45-60k req/s on one core the generator
+// reaches about 0.87 of wrk's throughput, and against slower ones (every
+// other endpoint and deployment) it keeps up. Each point records the
+// generator's own CPU share and is marked GeneratorBound at 90% of its
+// CPUs, so such a point is visible.
 //
 // A vegeta Attacker is single-use and has no context: Attack builds one per
-// call and stops it when ctx is done.
+// open-model call and stops it when ctx is done.
 package loadgen
 
 import (
