@@ -373,12 +373,14 @@ func (m *meter) endSnapshot() {
 		peak, _, _ := m.sampler.Stop()
 		end, err := procstat.Tree(m.t.PIDs())
 		d := procstat.Usage{
-			UserNs: end.UserNs - m.server.UserNs,
-			SysNs:  end.SysNs - m.server.SysNs,
+			UserNs:       end.UserNs - m.server.UserNs,
+			SysNs:        end.SysNs - m.server.SysNs,
+			OnCPUNs:      end.OnCPUNs - m.server.OnCPUNs,
+			ResolutionNs: max(end.ResolutionNs, m.server.ResolutionNs),
 		}
 		// The tree's CPU only grows; a drop means the processes were
 		// replaced (a restart) and the delta means nothing.
-		if err == nil && d.UserNs >= 0 && d.SysNs >= 0 {
+		if err == nil && d.UserNs >= 0 && d.SysNs >= 0 && d.OnCPUNs >= 0 {
 			c.server, c.observed = d, true
 			c.peakRSS = max(peak, end.RSSBytes, m.server.RSSBytes)
 			v0, v1 := m.server.VolCtx+m.server.InvolCtx, end.VolCtx+end.InvolCtx
@@ -425,7 +427,8 @@ func fillCost(p *results.Point, c cost, answered uint64, genCPUs int) {
 	s := &p.Server
 	s.Observed = true
 	s.UserNs, s.SysNs = c.server.UserNs, c.server.SysNs
-	s.CPUNs = s.UserNs + s.SysNs
+	s.CPUNs = c.server.OnCPUNs
+	s.CPUResolutionNs = c.server.ResolutionNs
 	s.PeakRSSBytes = c.peakRSS
 	s.CtxSwitches = c.ctxSwitch
 	if c.spawnsOK {

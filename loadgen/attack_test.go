@@ -363,8 +363,18 @@ func TestServerCost(t *testing.T) {
 				t.Fatalf("Observed = %v; want %v", s.Observed, tt.observed)
 			}
 			if tt.observed {
-				if s.CPUNs <= 0 || s.CPUNs != s.UserNs+s.SysNs || s.PeakRSSBytes == 0 || s.CPUPerRequestNs <= 0 || s.RequestsPerCPUSec <= 0 {
+				if s.CPUNs <= 0 || s.PeakRSSBytes == 0 || s.CPUPerRequestNs <= 0 || s.RequestsPerCPUSec <= 0 {
 					t.Errorf("Server = %+v; want CPU, RSS and per-request figures", s)
+				}
+				// This process reaps no children: its CPU is read in
+				// nanoseconds, exact.
+				if s.CPUResolutionNs != 0 {
+					t.Errorf("CPUResolutionNs = %d; want 0", s.CPUResolutionNs)
+				}
+				// CPUNs is in nanoseconds, user+sys in 10ms ticks (two
+				// counters, read twice): they agree to that truncation.
+				if d := s.CPUNs - (s.UserNs + s.SysNs); d < -int64(40*time.Millisecond) || d > int64(40*time.Millisecond) {
+					t.Errorf("CPUNs = %d, user+sys = %d: differ by more than the ticks' truncation", s.CPUNs, s.UserNs+s.SysNs)
 				}
 			} else if s != (results.ServerCost{}) {
 				t.Errorf("Server = %+v; want zero", s)

@@ -50,9 +50,26 @@ func headline(s *Summary) string {
 	return h
 }
 
-// comparison is one target set against embedded on the same footing.
+// comparison is one target set against embedded on the same footing:
+// row and base for latency, cpu and cpuBase for CPU per request.
 type comparison struct {
-	row, base *Row
+	row, base    *Row
+	cpu, cpuBase *Row
+}
+
+// cpuPair picks the rows CPU per request is compared on: the closed model
+// when both have it (thousands of requests in the window, the server busy:
+// the marginal cost of a request, measured to the finest resolution),
+// else the latency rows themselves. An open point at a light rate also
+// charges the server's idle CPU to its few requests.
+func cpuPair(s *Summary, fi int, c *comparison) {
+	r := s.Find(fi, c.row.Target, c.row.Endpoint, results.ModelClosed, 0)
+	b := s.Find(fi, TargetEmbedded, c.row.Endpoint, results.ModelClosed, 0)
+	if r != nil && b != nil && r.CPUPerRequest.Valid() && b.CPUPerRequest.Valid() {
+		c.cpu, c.cpuBase = r, b
+		return
+	}
+	c.cpu, c.cpuBase = c.row, c.base
 }
 
 // latencyPair finds rows of target and embedded whose latency compares
@@ -64,13 +81,13 @@ func latencyPair(s *Summary, fi int, endpoint, target string) (comparison, bool)
 			continue
 		}
 		if b := s.Find(fi, TargetEmbedded, endpoint, results.ModelOpen, r.Rate); b != nil && b.LatencyValid {
-			return comparison{r, b}, true
+			return comparison{row: r, base: b}, true
 		}
 	}
 	r := s.Find(fi, target, endpoint, results.ModelClosed, 0)
 	b := s.Find(fi, TargetEmbedded, endpoint, results.ModelClosed, 0)
 	if r != nil && b != nil && r.LatencyValid && b.LatencyValid {
-		return comparison{r, b}, true
+		return comparison{row: r, base: b}, true
 	}
 	return comparison{}, false
 }
@@ -102,15 +119,25 @@ func headlineFile(s *Summary, fi int) string {
 		var cs []comparison
 		for _, t := range headlineTargets(s, fi, e) {
 			if c, ok := latencyPair(s, fi, e, t); ok {
+				cpuPair(s, fi, &c)
 				cs = append(cs, c)
 			}
 		}
 		if len(cs) == 0 {
 			continue
 		}
-		same := true
+		same, cpuSame := true, true
 		for _, c := range cs {
 			same = same && c.row.Model == cs[0].row.Model && c.row.Rate == cs[0].row.Rate
+			cpuSame = cpuSame && c.cpu.Model == cs[0].cpu.Model && c.cpu.Rate == cs[0].cpu.Rate
+		}
+		// cpuFooting names where CPU came from when it is not where
+		// latency came from.
+		cpuFooting := func(c comparison) string {
+			if c.cpu == c.row {
+				return ""
+			}
+			return " (" + c.cpu.Model + " model)"
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "On %s", endpointName(cs[0].row))
@@ -120,21 +147,21 @@ func headlineFile(s *Summary, fi int) string {
 		b.WriteString(", ")
 		for i, c := range cs {
 			dl := c.row.P50.Median - c.base.P50.Median
-			cpuOK := c.row.CPUPerRequest.Valid() && c.base.CPUPerRequest.Valid()
-			dc := c.row.CPUPerRequest.Median - c.base.CPUPerRequest.Median
+			cpuOK := c.cpu.CPUPerRequest.Valid() && c.cpuBase.CPUPerRequest.Valid()
+			dc := c.cpu.CPUPerRequest.Median - c.cpuBase.CPUPerRequest.Median
 			if i > 0 {
 				b.WriteString("; ")
 			}
 			fmt.Fprintf(&b, "%s costs ", displayName(c.row.Target))
 			switch {
-			case i > 0 && cpuOK && dl >= 0 && dc >= 0:
+			case i > 0 && cpuOK && dl >= 0 && dc >= 0 && same && cpuSame:
 				fmt.Fprintf(&b, "%s and %s", strings.TrimSuffix(delta(dl), " more"), strings.TrimSuffix(delta(dc), " more"))
 			case i > 0 && !cpuOK:
 				fmt.Fprintf(&b, "%s latency", delta(dl))
 			default:
 				fmt.Fprintf(&b, "%s latency (p50)", delta(dl))
 				if cpuOK {
-					fmt.Fprintf(&b, " and %s CPU per request", delta(dc))
+					fmt.Fprintf(&b, " and %s CPU per request%s", delta(dc), cpuFooting(c))
 				}
 				if i == 0 {
 					b.WriteString(" than embedded")
@@ -388,6 +415,10 @@ func notes(s *Summary) []string {
 			if len(wide) > 0 {
 				out = append(out, fmt.Sprintf("%s%s: wide spread across %d rounds ((max−min)/median: %s).",
 					prefix, where(r), r.Rounds, strings.Join(wide, ", ")))
+			}
+			if r.CPUPerRequest.Valid() && r.CPUResolution > cpuResolutionLimit*r.CPUPerRequest.Median {
+				out = append(out, fmt.Sprintf("%s%s: CPU per request (%s µs) is only known to ±%s µs: the CPU of reaped processes comes from /proc in 10 ms clock ticks, and the window held too few requests to spread them.",
+					prefix, where(r), us(r.CPUPerRequest.Median), us(r.CPUResolution)))
 			}
 			if !r.ServerObserved && r.Rounds > 0 {
 				out = append(out, fmt.Sprintf("%s%s: the server's processes were not observed; CPU, memory and spawns are not available.", prefix, where(r)))

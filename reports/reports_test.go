@@ -494,6 +494,16 @@ func TestHeadline(t *testing.T) {
 			"On /plaintext (open model at 100 req/s), CGI costs 1.9 ms more latency (p50) and 2.4 ms more CPU per request than embedded; FastCGI costs 0.08 ms and 0.06 ms.",
 		},
 		{
+			"CPU from the closed model when both models ran",
+			[]results.Point{
+				open("embedded", ms/10, 300e3), open("fcgi", 180*time.Microsecond, 800e3), open("cgi", 2*ms, 2.42e6),
+				point("embedded", "plaintext", "closed", 0, 1, ms, 25e3), point("fcgi", "plaintext", "closed", 0, 1, 2*ms, 155e3),
+				point("cgi", "plaintext", "closed", 0, 1, 90*ms, 2.1e6),
+			},
+			nil,
+			"On /plaintext (open model at 100 req/s), CGI costs 1.9 ms more latency (p50) and 2.1 ms more CPU per request (closed model) than embedded; FastCGI costs 0.08 ms and 0.13 ms.",
+		},
+		{
 			"closed fallback",
 			[]results.Point{point("embedded", "json", "closed", 0, 1, ms, 20e3), point("cgi", "json", "closed", 0, 1, 3*ms, 20e3)},
 			nil,
@@ -607,4 +617,24 @@ func FuzzRender(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCPUResolutionNote(t *testing.T) {
+	coarse := point("cgi", "plaintext", "open", 25, 1, time.Millisecond, 5e6)
+	coarse.Answered = 37
+	coarse.Server.CPUResolutionNs = int64(20 * time.Millisecond) // 540 µs a request: 11%
+	fine := point("cgi", "plaintext", "closed", 0, 1, time.Millisecond, 5e6)
+	fine.Answered = 350
+	fine.Server.CPUResolutionNs = int64(20 * time.Millisecond) // 57 µs a request: 1%
+	ns := notes(Summarize([]*results.File{{SchemaVersion: 1, Points: []results.Point{coarse, fine}}}))
+	var got []string
+	for _, n := range ns {
+		if strings.Contains(n, "only known to") {
+			got = append(got, n)
+		}
+	}
+	want := "cgi plaintext (open, 25.0 req/s): CPU per request (5000 µs) is only known to ±541 µs"
+	if len(got) != 1 || !strings.HasPrefix(got[0], want) {
+		t.Errorf("resolution notes = %q; want one starting %q", got, want)
+	}
 }

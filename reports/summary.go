@@ -34,6 +34,10 @@ const (
 // is flagged as unstable in the notes.
 const spreadLimit = 0.20
 
+// cpuResolutionLimit is the share of its value by which a CPU per request
+// figure may be uncertain (clock-tick truncation) before the notes say so.
+const cpuResolutionLimit = 0.10
+
 // Stat is one figure across rounds: its median and range. N is the number
 // of rounds it came from; a Stat with N == 0 was not measured.
 type Stat struct {
@@ -110,6 +114,10 @@ type Row struct {
 
 	ServerObserved   bool
 	CPUPerRequest    Stat    // server CPU per request, ns
+	// CPUResolution is how far CPU per request may be off through /proc's
+	// clock-tick truncation (ns, the worst round): the window's
+	// resolution over its answered requests.
+	CPUResolution float64
 	PeakRSS          float64 // bytes, max over rounds
 	SpawnsPerRequest Stat
 	GeneratorShare   float64 // generator CoreShare, max over rounds
@@ -227,6 +235,9 @@ func (r *Row) reduce() {
 		if p.Server.Observed {
 			r.ServerObserved = true
 			cpu = append(cpu, p.Server.CPUPerRequestNs)
+			if n := max(p.Answered, 1); p.Server.CPUResolutionNs > 0 {
+				r.CPUResolution = max(r.CPUResolution, float64(p.Server.CPUResolutionNs)/float64(n))
+			}
 			spawns = append(spawns, p.Server.SpawnsPerRequest)
 			r.PeakRSS = max(r.PeakRSS, float64(p.Server.PeakRSSBytes))
 		}

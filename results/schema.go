@@ -182,11 +182,20 @@ type Bucket struct {
 // the FastCGI daemon). Zero-valued with Observed false for targets whose
 // processes cannot be seen (external URLs).
 type ServerCost struct {
-	Observed         bool    `json:"observed"`
-	CPUNs            int64   `json:"cpu_ns"` // user+sys of the tree
-	UserNs           int64   `json:"user_ns"`
-	SysNs            int64   `json:"sys_ns"`
-	CPUPerRequestNs  float64 `json:"cpu_per_request_ns"` // CPUNs / Requests
+	Observed bool `json:"observed"`
+	// CPUNs is the tree's CPU time over the window: live processes' own
+	// in nanoseconds (their threads' schedstat), reaped children's in
+	// clock ticks. UserNs and SysNs are the kernel's tick-based split,
+	// so they need not add up to CPUNs exactly.
+	CPUNs  int64 `json:"cpu_ns"`
+	UserNs int64 `json:"user_ns"`
+	SysNs  int64 `json:"sys_ns"`
+	// CPUResolutionNs bounds the error of CPUNs from tick truncation (0
+	// when exact to the nanosecond, and in files written before it was
+	// recorded); CPU per request is good to CPUResolutionNs divided by
+	// the answered requests.
+	CPUResolutionNs  int64   `json:"cpu_resolution_ns,omitempty"`
+	CPUPerRequestNs  float64 `json:"cpu_per_request_ns"` // CPUNs / answered requests
 	PeakRSSBytes     uint64  `json:"peak_rss_bytes"`     // sampled sum over the tree
 	Spawns           uint64  `json:"spawns"`             // processes created during the window, see SpawnSource
 	SpawnsPerRequest float64 `json:"spawns_per_request"`

@@ -8,6 +8,12 @@
 //     A child that exits and is reaped between two scans is still counted,
 //     through its parent's cutime/cstime; a process re-parented away from
 //     the tree (a daemon that double-forks) is not.
+//   - CPU time in /proc/PID/stat is in clock ticks (10ms): over a short
+//     window a tree's figure is only known to a few ticks. Tree therefore
+//     also reads each live thread's on-CPU time in nanoseconds
+//     (/proc/PID/task/TID/schedstat) into OnCPUNs; only reaped children
+//     stay in ticks (the kernel keeps no finer total for them), and
+//     ResolutionNs says how many ticks the figure may be off.
 //   - RSS and context switches are those of live processes only: the kernel
 //     keeps no cumulative figure for reaped children in /proc.
 //   - RSS is summed, so pages shared between processes are counted in each.
@@ -45,6 +51,17 @@ type Usage struct {
 	// VolCtx and InvolCtx are voluntary and involuntary context switches
 	// of the live processes (from /proc/PID/status).
 	VolCtx, InvolCtx uint64
+	// OnCPUNs is the tree's CPU time like UserNs+SysNs, but with the live
+	// processes' own share read in nanoseconds from their threads'
+	// schedstat; reaped children (cutime+cstime) and any process whose
+	// threads cannot be read stay in clock ticks. Filled by Tree only.
+	OnCPUNs int64
+	// ResolutionNs bounds how far OnCPUNs may fall short of the truth
+	// through tick truncation: a tick for each tick-based counter summed.
+	// In the difference of two snapshots of the same processes each
+	// counter's truncation error is under one tick, so the difference is
+	// good to the larger of the two resolutions.
+	ResolutionNs int64
 }
 
 // CPUNs is UserNs+SysNs.
@@ -113,6 +130,25 @@ func tree(roots []int, withStatus bool) (Usage, error) {
 			if err == nil { // a process that just exited has none to add
 				u.VolCtx += vol
 				u.InvolCtx += invol
+			}
+			// Reaped children: two truncated counters. A process
+			// that has reaped none (zero in both) adds no error,
+			// unless its reaped children together used under a tick,
+			// which is then the error and goes unreported.
+			u.OnCPUNs += (st.cutime + st.cstime) * tick
+			if st.cutime+st.cstime > 0 {
+				u.ResolutionNs += 2 * tick
+			}
+			own := (st.utime + st.stime) * tick
+			// Threads that have exited leave no schedstat behind but
+			// stay in utime+stime: when the threads' sum falls more
+			// than the two counters' truncation short of the ticks,
+			// some have, and the ticks are the better figure.
+			if run, err := threadsOnCPU(pid); err == nil && run >= own-2*tick {
+				u.OnCPUNs += run
+			} else {
+				u.OnCPUNs += own
+				u.ResolutionNs += 2 * tick
 			}
 		}
 		for _, c := range children[pid] {
@@ -218,6 +254,39 @@ func parseStat(pid int, b []byte) (procStat, error) {
 		cstime:   num(cstime),
 		rssPages: num(rss),
 	}, nil
+}
+
+// threadsOnCPU sums the time on CPU, in nanoseconds, of pid's live threads
+// (the first field of /proc/PID/task/TID/schedstat).
+func threadsOnCPU(pid int) (int64, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	d, err := os.Open(dir)
+	if err != nil {
+		return 0, err
+	}
+	tids, err := d.Readdirnames(-1)
+	_ = d.Close()
+	if err != nil {
+		return 0, err
+	}
+	var sum int64
+	buf := make([]byte, 0, 64)
+	for _, tid := range tids {
+		b, err := readFile(dir+"/"+tid+"/schedstat", buf)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				continue // the thread exited since Readdirnames
+			}
+			return 0, err
+		}
+		f, _, _ := bytes.Cut(bytes.TrimSpace(b), []byte(" "))
+		ns, err := strconv.ParseInt(string(f), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("procstat: malformed %s/%s/schedstat: %w", dir, tid, err)
+		}
+		sum += ns
+	}
+	return sum, nil
 }
 
 func ctxSwitches(pid int) (vol, invol uint64, err error) {

@@ -48,6 +48,20 @@ func child(mode string) int {
 				sink = append(sink[:0], byte(i))
 			}
 		}
+	case "spin": // use burnCPU of CPU, then wait for stdin to close
+		for {
+			u, s, err := Self()
+			if err != nil {
+				return 1
+			}
+			if time.Duration(u+s) >= burnCPU {
+				break
+			}
+			for i := 0; i < 1e5; i++ {
+				sink = append(sink[:0], byte(i))
+			}
+		}
+		fmt.Println("ready")
 	case "reaper": // run a burn child, reap it, then wait for stdin to close
 		c := helper("burn")
 		c.Stdout, c.Stderr = os.Stderr, os.Stderr
@@ -140,6 +154,38 @@ func TestReapedChildInCutime(t *testing.T) {
 	// Allow for the clock-tick resolution of /proc's times.
 	if got, want := time.Duration(u.CPUNs()), burnCPU*2/3; got < want {
 		t.Errorf("tree CPU = %v; want >= %v (the reaped child's CPU)", got, want)
+	}
+	if got, want := time.Duration(u.OnCPUNs), burnCPU*2/3; got < want {
+		t.Errorf("OnCPUNs = %v; want >= %v (the reaped child's CPU, in ticks)", got, want)
+	}
+	if tick := int64(time.Second) / clockTicks(); u.ResolutionNs != 2*tick {
+		t.Errorf("ResolutionNs = %v; want 2 ticks (cutime and cstime)", time.Duration(u.ResolutionNs))
+	}
+}
+
+// TestOnCPUNanoseconds checks that a live process's CPU time is read from
+// its threads in nanoseconds, not truncated to clock ticks.
+func TestOnCPUNanoseconds(t *testing.T) {
+	c := startHelper(t, "spin", "ready")
+	u, err := Tree([]int{c.Process.Pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := int64(time.Second) / clockTicks()
+	if u.ResolutionNs != 0 {
+		t.Errorf("ResolutionNs = %v; want 0 (no tick-based counter: nothing reaped)", time.Duration(u.ResolutionNs))
+	}
+	// The child stopped spinning once getrusage said burnCPU: its threads
+	// hold at least that, and agree with the tick figure to its
+	// truncation.
+	if got := time.Duration(u.OnCPUNs); got < burnCPU || got > burnCPU+time.Second {
+		t.Errorf("OnCPUNs = %v; want >= %v (what the child measured itself)", got, burnCPU)
+	}
+	if d := u.OnCPUNs - u.CPUNs(); d < 0 || d > 2*tick+int64(50*time.Millisecond) {
+		t.Errorf("OnCPUNs %v vs ticks %v: differ by %v; want within the ticks' truncation", time.Duration(u.OnCPUNs), time.Duration(u.CPUNs()), time.Duration(d))
+	}
+	if u.OnCPUNs%tick == 0 {
+		t.Errorf("OnCPUNs = %d is a whole number of ticks; want nanoseconds", u.OnCPUNs)
 	}
 }
 
