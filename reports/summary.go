@@ -112,12 +112,12 @@ type Row struct {
 	Errors       uint64            // summed over rounds: every failed request
 	ErrorsByKind map[string]uint64 // summed over rounds; "other" holds failures no kind explains
 
-	ServerObserved   bool
-	CPUPerRequest    Stat    // server CPU per request, ns
+	ServerObserved bool
+	CPUPerRequest  Stat // server CPU per request, ns
 	// CPUResolution is how far CPU per request may be off through /proc's
 	// clock-tick truncation (ns, the worst round): the window's
 	// resolution over its answered requests.
-	CPUResolution float64
+	CPUResolution    float64
 	PeakRSS          float64 // bytes, max over rounds
 	SpawnsPerRequest Stat
 	GeneratorShare   float64 // generator CoreShare, max over rounds
