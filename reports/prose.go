@@ -393,7 +393,11 @@ func notes(s *Summary) []string {
 				if _, ok := saturated[k]; !ok {
 					satOrder = append(satOrder, k)
 				}
-				saturated[k] = append(saturated[k], rate(r.Rate))
+				at := rate(r.Rate) + " req/s"
+				if r.SaturatedRounds < r.Rounds {
+					at += fmt.Sprintf(" (%d of %d rounds)", r.SaturatedRounds, r.Rounds)
+				}
+				saturated[k] = append(saturated[k], at)
 			}
 			if r.Model == results.ModelOpen && r.LatencySource != SourceCorrected {
 				out = append(out, fmt.Sprintf("%s%s: no intended-send latency recorded; its latency is measured from the actual send and hides queueing.", prefix, where(r)))
@@ -425,9 +429,10 @@ func notes(s *Summary) []string {
 			}
 		}
 		for _, k := range satOrder {
-			out = append(out, fmt.Sprintf("%s%s (open): saturated at %s req/s (achieved rate fell more than 1%% below offered); latency there is not valid and is not shown.",
+			out = append(out, fmt.Sprintf("%s%s (open): saturated at %s: the answers in the window fell more than 1%% short of the offered rate, because the target could not keep up or, in a round that alone fell short, because it stalled near the end of the window; latency there is not valid and is not shown.",
 				prefix, k, strings.Join(saturated[k], ", ")))
 		}
+
 	}
 	return out
 }

@@ -469,7 +469,7 @@ func TestSummarize(t *testing.T) {
 	if err := WriteTerminal(&term, []*results.File{f}); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"sat", "saturated at 900 req/s", "10 errors in 4000 requests (other 6, timeout 4)"} {
+	for _, s := range []string{"sat", "saturated at 900 req/s (1 of 2 rounds)", "10 errors in 4000 requests (other 6, timeout 4)"} {
 		if !strings.Contains(term.String(), s) {
 			t.Errorf("terminal summary lacks %q", s)
 		}
