@@ -98,6 +98,19 @@ func (l *closedLoop) worker(deadline time.Time) {
 		body := l.tgt.Body
 		base.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
+	hit := func(r *vegeta.Result) { l.hit(base, r) }
+	if ft, ok := l.rt.(*FastTransport); ok && !l.keepBody {
+		// The body is in the prepared request; base keeps GetBody.
+		req := base
+		if base.GetBody != nil {
+			req = base.Clone(context.Background())
+			req.Body, _ = base.GetBody()
+		}
+		p, err := ft.Prepare(req)
+		if err == nil {
+			hit = func(r *vegeta.Result) { l.hitPrepared(p, r) }
+		}
+	}
 	for {
 		select {
 		case <-l.stop:
@@ -112,9 +125,24 @@ func (l *closedLoop) worker(deadline time.Time) {
 		r.Attack, r.Method, r.URL = l.name, l.tgt.Method, l.tgt.URL
 		r.Seq = l.seq.Add(1) - 1
 		r.Timestamp = now
-		l.hit(base, r)
+		hit(r)
 		r.Latency = time.Since(now)
 		l.deliver(r)
+	}
+}
+
+// hitPrepared is hit on FastTransport's prepared request: no http.Request
+// or http.Response per send.
+func (l *closedLoop) hitPrepared(p *Prepared, r *vegeta.Result) {
+	code, body, err := p.Send()
+	if err != nil {
+		r.Error = err.Error()
+		return
+	}
+	r.BytesIn = uint64(len(body))
+	r.BytesOut = uint64(len(l.tgt.Body))
+	if r.Code = uint16(code); r.Code < 200 || r.Code >= 400 {
+		r.Error = statusLine(code)
 	}
 }
 
