@@ -16,6 +16,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 
 	"forkbench/internal/affinity"
+	"forkbench/internal/procstat"
 	"forkbench/loadgen"
 	"forkbench/targets"
 	"forkbench/targets/catalog"
@@ -64,7 +65,9 @@ func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer stopAll([]targets.Target{t})
 	fmt.Fprintf(stderr, "loadgen-check: embedded /plaintext, %d connections, %v per tool, generator CPUs %v, target CPUs %v\n", *conns, *dur, gen, tgt)
 
-	type sample struct{ rps, cpuUs float64 }
+	// srvShare is the share of the target's CPUs the target used: near 1
+	// means the target, not the generator, set the pace.
+	type sample struct{ rps, cpuUs, srvShare float64 }
 	res := map[string][]sample{}
 	tools := []string{"wrk", "forkbench (fasthttp)", "forkbench (net/http)"}
 	for round := 1; round <= *rounds; round++ {
@@ -75,7 +78,14 @@ func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer
 		for _, tool := range order {
 			var s sample
 			if tool == "wrk" {
+				before, terr := procstat.Tree(t.PIDs())
+				began := time.Now()
 				s.rps, s.cpuUs, err = runWrk(ctx, wrk, t.URL()+"/plaintext", *conns, *dur, gen)
+				if after, aerr := procstat.Tree(t.PIDs()); err == nil && terr == nil && aerr == nil {
+					// wrk's run includes its start and exit: a share a
+					// little under the target's true busy share.
+					s.srvShare = float64(after.OnCPUNs-before.OnCPUNs) / float64(time.Since(began)) / float64(max(1, len(tgt)))
+				}
 			} else {
 				transport := "fasthttp"
 				if tool == "forkbench (net/http)" {
@@ -88,11 +98,14 @@ func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer
 				err = aerr
 				s.rps = pt.Throughput
 				s.cpuUs = pt.Generator.CPUPerRequestNs / 1e3
+				if pt.Server.Observed && pt.DurationNs > 0 {
+					s.srvShare = float64(pt.Server.CPUNs) / float64(pt.DurationNs) / float64(max(1, len(tgt)))
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("loadgen-check: %s: %w", tool, err)
 			}
-			fmt.Fprintf(stderr, "  round %d %-22s %9.0f req/s  %5.1f µs generator CPU/req\n", round, tool, s.rps, s.cpuUs)
+			fmt.Fprintf(stderr, "  round %d %-22s %9.0f req/s  %5.1f µs generator CPU/req  target busy %3.0f%%\n", round, tool, s.rps, s.cpuUs, 100*s.srvShare)
 			res[tool] = append(res[tool], s)
 		}
 	}
@@ -109,9 +122,10 @@ func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	rps := func(s sample) float64 { return s.rps }
 	cpu := func(s sample) float64 { return s.cpuUs }
+	busy := func(s sample) float64 { return s.srvShare }
 	wrkRPS := med(res["wrk"], rps)
 	tw := tablewriter.NewTable(stdout)
-	tw.Header("generator", "req/s (median)", "min–max", "generator CPU µs/req", "÷ wrk")
+	tw.Header("generator", "req/s (median)", "min–max", "generator CPU µs/req", "target busy", "÷ wrk")
 	for _, tool := range tools {
 		xs := res[tool]
 		lo, hi := xs[0].rps, xs[0].rps
@@ -119,7 +133,7 @@ func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer
 			lo, hi = min(lo, x.rps), max(hi, x.rps)
 		}
 		_ = tw.Append(tool, fmt.Sprintf("%.0f", med(xs, rps)), fmt.Sprintf("%.0f–%.0f", lo, hi),
-			fmt.Sprintf("%.1f", med(xs, cpu)), fmt.Sprintf("%.3f", med(xs, rps)/wrkRPS))
+			fmt.Sprintf("%.1f", med(xs, cpu)), fmt.Sprintf("%.0f%%", 100*med(xs, busy)), fmt.Sprintf("%.3f", med(xs, rps)/wrkRPS))
 	}
 	if err := tw.Render(); err != nil {
 		return err
