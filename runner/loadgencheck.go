@@ -147,6 +147,18 @@ func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer
 	ratio := med(ratios, rps)
 	fmt.Fprintf(stdout, "closed model, %d connections, %d rounds: forkbench reaches %.1f%% of wrk's throughput (median of per-round ratios; %.1f%% by medians)\n",
 		*conns, *rounds, 100*ratio, 100*med(res["forkbench (fasthttp)"], rps)/wrkRPS)
+	// Who set the pace? A target whose CPUs were (nearly) all busy under
+	// both generators was the limit under both; a gap in throughput is
+	// then what the target spent per request under each generator's
+	// pattern of arrivals, which the CPU per request shows.
+	ours, theirs := res["forkbench (fasthttp)"], res["wrk"]
+	if busyOurs, busyWrk := med(ours, busy), med(theirs, busy); busyOurs >= 0.95 && busyWrk >= 0.95 {
+		perReq := func(xs []sample) float64 {
+			return 1e6 * med(xs, busy) * float64(max(1, len(tgt))) / med(xs, rps)
+		}
+		fmt.Fprintf(stdout, "the target was %.0f%% busy under forkbench and %.0f%% under wrk: the target set the pace under both; it spent %.1f µs of CPU per request under forkbench against %.1f µs under wrk\n",
+			100*busyOurs, 100*busyWrk, perReq(ours), perReq(theirs))
+	}
 	if ratio < *minRatio {
 		return fmt.Errorf("loadgen-check: generator reached %.1f%% of wrk, below %.0f%%: it may be the bottleneck", 100*ratio, 100**minRatio)
 	}
