@@ -17,8 +17,9 @@ import (
 )
 
 // derived is a decomposition row computed from measured rows.
-func derived(target, name, source string, samples int, wall, user, sys results.Summary) results.ForkRow {
+func derived(target, name, source string, samples int, wall, user, sys, cpu results.Summary) results.ForkRow {
 	return results.ForkRow{
+		CPU:     &cpu,
 		Group:   GroupDecomposition,
 		Name:    name,
 		Params:  map[string]string{results.ForkParamTarget: target, "source": source},
@@ -36,6 +37,21 @@ func measured(target, name string, r results.ForkRow) results.ForkRow {
 	out.Name = name
 	out.Params = map[string]string{results.ForkParamTarget: target, "source": "measured: " + r.Name}
 	return out
+}
+
+// cpuOf is a row's CPU summary, or the sum of its user and sys summaries
+// field by field for a row that has none.
+func cpuOf(r results.ForkRow) results.Summary {
+	if r.CPU != nil {
+		return *r.CPU
+	}
+	return results.Summary{
+		MedianNs: r.User.MedianNs + r.Sys.MedianNs,
+		P25Ns:    r.User.P25Ns + r.Sys.P25Ns,
+		P75Ns:    r.User.P75Ns + r.Sys.P75Ns,
+		MinNs:    r.User.MinNs + r.Sys.MinNs,
+		MaxNs:    r.User.MaxNs + r.Sys.MaxNs,
+	}
 }
 
 func minSamples(rs ...results.ForkRow) int {
@@ -70,28 +86,28 @@ func (m *measurer) decompose(ctx context.Context) error {
 	floor, goNoop, startup := m.rows[m.floorNm], m.rows["go-noop"], m.rows["startup-only"]
 	goEmpty, haveEmpty := m.rows["go-empty"]
 	cgiR, emb, fc := m.rows["cgi-request"], m.rows["embedded-request"], m.rows["fcgi-request"]
-	sub := func(a, b results.ForkRow) (w, u, s results.Summary) {
-		return diff(a.Wall, b.Wall), diff(a.User, b.User), diff(a.Sys, b.Sys)
+	sub := func(a, b results.ForkRow) (w, u, s, c results.Summary) {
+		return diff(a.Wall, b.Wall), diff(a.User, b.User), diff(a.Sys, b.Sys), diff(cpuOf(a), cpuOf(b))
 	}
 	rows := []results.ForkRow{measured("cgi", "os-spawn", floor)}
 	if haveEmpty {
-		w, u, s := sub(goEmpty, floor)
-		rows = append(rows, derived("cgi", "runtime-init", "derived: go-empty − "+m.floorNm+" (the Go runtime's own start)", minSamples(goEmpty, floor), w, u, s))
-		w, u, s = sub(goNoop, goEmpty)
-		rows = append(rows, derived("cgi", "package-init", "derived: go-noop − go-empty (the app's dependencies' package initialisers and larger binary)", minSamples(goNoop, goEmpty), w, u, s))
+		w, u, s, c := sub(goEmpty, floor)
+		rows = append(rows, derived("cgi", "runtime-init", "derived: go-empty − "+m.floorNm+" (the Go runtime's own start)", minSamples(goEmpty, floor), w, u, s, c))
+		w, u, s, c = sub(goNoop, goEmpty)
+		rows = append(rows, derived("cgi", "package-init", "derived: go-noop − go-empty (the app's dependencies' package initialisers and larger binary)", minSamples(goNoop, goEmpty), w, u, s, c))
 	} else {
-		w, u, s := sub(goNoop, floor)
-		rows = append(rows, derived("cgi", "runtime-init", "derived: go-noop − "+m.floorNm+" (the Go runtime and the app's package initialisers: no go-empty row)", minSamples(goNoop, floor), w, u, s))
+		w, u, s, c := sub(goNoop, floor)
+		rows = append(rows, derived("cgi", "runtime-init", "derived: go-noop − "+m.floorNm+" (the Go runtime and the app's package initialisers: no go-empty row)", minSamples(goNoop, floor), w, u, s, c))
 	}
-	w, u, s := sub(startup, goNoop)
-	rows = append(rows, derived("cgi", "app-init", "derived: startup-only − go-noop", minSamples(startup, goNoop), w, u, s))
+	w, u, s, c := sub(startup, goNoop)
+	rows = append(rows, derived("cgi", "app-init", "derived: startup-only − go-noop", minSamples(startup, goNoop), w, u, s, c))
 	rows = append(rows, measured("cgi", "request", emb))
-	w, u, s = sub(cgiR, startup)
-	w, u, s = diff(w, emb.Wall), diff(u, emb.User), diff(s, emb.Sys)
-	rows = append(rows, derived("cgi", "exit+reap", "derived: cgi-request − startup-only − embedded-request (the CGI gateway beyond the spawn rows' own exit and reap)", minSamples(cgiR, startup, emb), w, u, s))
+	w, u, s, c = sub(cgiR, startup)
+	w, u, s, c = diff(w, emb.Wall), diff(u, emb.User), diff(s, emb.Sys), diff(c, cpuOf(emb))
+	rows = append(rows, derived("cgi", "exit+reap", "derived: cgi-request − startup-only − embedded-request (the CGI gateway beyond the spawn rows' own exit and reap)", minSamples(cgiR, startup, emb), w, u, s, c))
 	rows = append(rows, measured("fcgi", "request", emb))
-	w, u, s = sub(fc, emb)
-	rows = append(rows, derived("fcgi", "fastcgi-gateway", "derived: fcgi-request − embedded-request", minSamples(fc, emb), w, u, s))
+	w, u, s, c = sub(fc, emb)
+	rows = append(rows, derived("fcgi", "fastcgi-gateway", "derived: fcgi-request − embedded-request", minSamples(fc, emb), w, u, s, c))
 	rows = append(rows, measured("embedded", "request", emb))
 	m.fk.Rows = append(m.fk.Rows, rows...)
 	for _, r := range rows {
@@ -155,7 +171,7 @@ func (m *measurer) decompose(ctx context.Context) error {
 	}
 	// The same in CPU time, which a shared machine disturbs less than
 	// wall time (waiting for a core is not CPU time).
-	cpu := func(r results.ForkRow) float64 { return r.User.MedianNs + r.Sys.MedianNs }
+	cpu := results.ForkRow.CPUMedianNs
 	if c := cpu(startup); c > 0 {
 		gapC := cpu(cgiR) - cpu(emb)
 		m.note("In CPU time (user+sys medians, less disturbed by a shared machine): CGI child %s − embedded %s = %s against startup-only %s (%+.0f%%).",
@@ -268,7 +284,7 @@ func (m *measurer) model(context.Context) error {
 		}
 		by[d].n = append(by[d].n, float64(n))
 		by[d].wall = append(by[d].wall, r.Wall.MedianNs)
-		by[d].cpu = append(by[d].cpu, r.User.MedianNs+r.Sys.MedianNs)
+		by[d].cpu = append(by[d].cpu, r.CPUMedianNs())
 	}
 	fits := map[string]fit{}
 	for _, d := range deploymentNames() {

@@ -108,12 +108,12 @@ func WriteTable(w io.Writer, fk *results.Fork) error {
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 	)
-	tb.Header("group", "name", "params", "n", "outliers", "wall p50", "wall p25–p75", "user p50", "sys p50")
+	tb.Header("group", "name", "params", "n", "outliers", "wall p50", "wall p25–p75", "CPU p50")
 	for _, r := range fk.Rows {
 		if err := tb.Append([]string{
 			r.Group, r.Name, fmtParams(r.Params), strconv.Itoa(r.Samples), strconv.Itoa(r.Outliers),
 			fmtNs(r.Wall.MedianNs), fmtNs(r.Wall.P25Ns) + "–" + fmtNs(r.Wall.P75Ns),
-			fmtNs(r.User.MedianNs), fmtNs(r.Sys.MedianNs),
+			fmtNs(r.CPUMedianNs()),
 		}); err != nil {
 			return fmt.Errorf("fork: table: %w", err)
 		}

@@ -84,6 +84,15 @@ func TestForkRowAndDiff(t *testing.T) {
 	if r.Samples != 5 || r.Wall.MedianNs != 2 || r.User.MedianNs != 1 || r.Sys.MedianNs != 1 || r.Outliers != 1 {
 		t.Errorf("forkRow = %+v; want 5 samples, wall median 2, user 1, sys 1, 1 outlier", r)
 	}
+	// CPU is the median of each sample's user+sys (3, 1, 3, 2, 2), not
+	// the sum of the two medians (2).
+	if r.CPU == nil || r.CPU.MedianNs != 2 || r.CPU.MaxNs != 3 || r.CPU.MinNs != 1 {
+		t.Errorf("forkRow CPU = %+v; want median 2, min 1, max 3", r.CPU)
+	}
+	ss[4].user = 2 // CPUs 3 1 3 2 3: median 3, while user and sys medians stay 1 and 1
+	if r := forkRow("g", "n", nil, ss); r.CPUMedianNs() != 3 || r.User.MedianNs+r.Sys.MedianNs != 2 {
+		t.Errorf("CPUMedianNs = %v (user %v + sys %v); want 3 from the per-sample sums", r.CPUMedianNs(), r.User.MedianNs, r.Sys.MedianNs)
+	}
 	d := diff(results.Summary{MedianNs: 10, P25Ns: 8, P75Ns: 12, MinNs: 5, MaxNs: 20}, results.Summary{MedianNs: 4, P25Ns: 3, P75Ns: 5, MinNs: 1, MaxNs: 30})
 	if want := (results.Summary{MedianNs: 6, P25Ns: 5, P75Ns: 7, MinNs: 4, MaxNs: -10}); d != want {
 		t.Errorf("diff = %+v; want %+v", d, want)

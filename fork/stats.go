@@ -85,9 +85,12 @@ func forkRow(group, name string, params map[string]string, ss []sample) results.
 	wall := make([]float64, len(ss))
 	user := make([]float64, len(ss))
 	sys := make([]float64, len(ss))
+	cpu := make([]float64, len(ss))
 	for i, s := range ss {
 		wall[i], user[i], sys[i] = float64(s.wall), float64(s.user), float64(s.sys)
+		cpu[i] = float64(s.user + s.sys)
 	}
+	c := summarize(cpu)
 	return results.ForkRow{
 		Group:    group,
 		Name:     name,
@@ -97,6 +100,7 @@ func forkRow(group, name string, params map[string]string, ss []sample) results.
 		Wall:     summarize(wall),
 		User:     summarize(user),
 		Sys:      summarize(sys),
+		CPU:      &c,
 	}
 }
 

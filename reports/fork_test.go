@@ -152,7 +152,7 @@ func TestForkTablesKeepEverything(t *testing.T) {
 	if len(ts) != 2 {
 		t.Fatalf("forkTables = %d tables; want daemon and other", len(ts))
 	}
-	if got := strings.Join(ts[1].Rows[0], "|"); got != "future-group|thing|k=v|7|0|1.50 µs|0 – 0|0|0" {
+	if got := strings.Join(ts[1].Rows[0], "|"); got != "future-group|thing|k=v|7|0|1.50 µs|0 – 0|0" {
 		t.Errorf("other row = %q", got)
 	}
 	if got := strings.Join(ts[0].Rows[0], "|"); got != "cold-start|3|0|12.0 ms|0 – 0|cpu=not measured" {

@@ -99,7 +99,7 @@ func crossoverOf(s *Summary, fi int, fk *results.Fork) (Chart, bool) {
 		if err != nil || n <= 0 || d == "" {
 			continue // n = 0 has no place on a log axis; it is in the table
 		}
-		measured[d] = append(measured[d], pt{float64(n), r.Wall.MedianNs, r.User.MedianNs + r.Sys.MedianNs})
+		measured[d] = append(measured[d], pt{float64(n), r.Wall.MedianNs, r.CPUMedianNs()})
 		lo, hi = math.Min(lo, float64(n)), math.Max(hi, float64(n))
 	}
 	if hi == 0 {

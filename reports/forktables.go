@@ -48,27 +48,28 @@ func rightFrom(n, i int) []bool {
 	return r
 }
 
-func cpuCells(r results.ForkRow) (user, sys string) {
+// cpuCell is a row's CPU (user+sys) median: only the total is reliable
+// for short-lived processes (see results.ForkRow.CPU).
+func cpuCell(r results.ForkRow) string {
 	if !cpuMeasured(r) {
-		return dash, dash
+		return dash
 	}
-	return dur(r.User.MedianNs), dur(r.Sys.MedianNs)
+	return dur(r.CPUMedianNs())
 }
 
 func componentsTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "components — measured totals, each a real process or the real handler started directly, no network (median and interquartile range of the samples, warm-up discarded, outliers by Tukey's fences counted, not dropped).",
-		Header: []string{"component", "samples", "outliers", "wall p50", "wall p25–p75", "user p50", "sys p50", "what"},
+		Header: []string{"component", "samples", "outliers", "wall p50", "wall p25–p75", "CPU p50", "what"},
 	}
 	t.Right = rightFrom(len(t.Header), 1)
 	t.Right[len(t.Right)-1] = false
 	for _, r := range groupRows(fk, GroupComponents) {
-		u, sy := cpuCells(r)
 		what := r.Params["what"]
 		if what == "" {
 			what = params(r.Params)
 		}
-		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), u, sy, what})
+		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r), what})
 	}
 	return t
 }
@@ -125,7 +126,7 @@ func amortisationTable(fk *results.Fork) table {
 		}
 		cpu := dash
 		if cpuMeasured(r) {
-			cpu = dur(r.User.MedianNs + r.Sys.MedianNs)
+			cpu = dur(r.CPUMedianNs())
 		}
 		t.Rows = append(t.Rows, []string{r.Params[ParamWorkN], r.Params[ParamDeployment], itoa(r.Samples), dur(r.Wall.MedianNs), iqr(r.Wall), cpu, share})
 	}
@@ -170,7 +171,7 @@ func modelTable(fk *results.Fork) table {
 func factorsTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "factors — what makes a spawn cheaper or dearer, each factor's arms measured interleaved (median and interquartile range; relative to the factor's first arm).",
-		Header: []string{"factor", "arm", "samples", "outliers", "wall p50", "wall p25–p75", "vs first arm", "user p50", "sys p50", "params"},
+		Header: []string{"factor", "arm", "samples", "outliers", "wall p50", "wall p25–p75", "vs first arm", "CPU p50", "params"},
 	}
 	t.Right = rightFrom(len(t.Header), 2)
 	t.Right[len(t.Right)-1] = false
@@ -186,8 +187,7 @@ func factorsTable(fk *results.Fork) table {
 					rel = "±0%"
 				}
 			}
-			u, sy := cpuCells(r)
-			t.Rows = append(t.Rows, []string{f.name, armLabel(f, r), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), rel, u, sy, params(r.Params)})
+			t.Rows = append(t.Rows, []string{f.name, armLabel(f, r), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), rel, cpuCell(r), params(r.Params)})
 		}
 	}
 	return t
@@ -235,15 +235,14 @@ func daemonTable(fk *results.Fork) table {
 func otherForkTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "rows of other groups (median and interquartile range of samples).",
-		Header: []string{"group", "name", "params", "samples", "outliers", "wall p50", "wall p25–p75", "user p50", "sys p50"},
-		Right:  []bool{false, false, false, true, true, true, true, true, true},
+		Header: []string{"group", "name", "params", "samples", "outliers", "wall p50", "wall p25–p75", "CPU p50"},
+		Right:  []bool{false, false, false, true, true, true, true, true},
 	}
 	for _, r := range fk.Rows {
 		if slices.Contains(knownForkGroups(), r.Group) {
 			continue
 		}
-		u, sy := cpuCells(r)
-		t.Rows = append(t.Rows, []string{r.Group, r.Name, params(r.Params), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), u, sy})
+		t.Rows = append(t.Rows, []string{r.Group, r.Name, params(r.Params), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r)})
 	}
 	return t
 }

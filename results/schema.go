@@ -293,6 +293,21 @@ type ForkRow struct {
 	Wall     Summary           `json:"wall"`
 	User     Summary           `json:"user"`
 	Sys      Summary           `json:"sys"`
+	// CPU summarises user+sys of each sample. The kernel accounts a
+	// process's total CPU precisely but splits it into user and sys by
+	// where the clock tick found it, so for a process that lives a few
+	// milliseconds the split (User, Sys) is mostly noise and the total is
+	// the figure to read. Nil in files written before it was recorded.
+	CPU *Summary `json:"cpu,omitempty"`
+}
+
+// CPUMedianNs is the median CPU (user+sys) of the row: CPU's when
+// recorded, else the sum of the user and sys medians.
+func (r ForkRow) CPUMedianNs() float64 {
+	if r.CPU != nil {
+		return r.CPU.MedianNs
+	}
+	return r.User.MedianNs + r.Sys.MedianNs
 }
 
 // Summary is a robust summary of samples in nanoseconds.
