@@ -382,7 +382,7 @@ func fmtNs(ns float64) string {
 func fmtParams(p map[string]string) string {
 	var b []string
 	for _, k := range slices.Sorted(maps.Keys(p)) {
-		if k == "what" || k == "source" || k == "cpu" {
+		if k == "what" || k == "source" || k == results.ForkParamCPU {
 			continue
 		}
 		b = append(b, k+"="+p[k])

@@ -113,7 +113,7 @@ func WriteTable(w io.Writer, fk *results.Fork) error {
 		if err := tb.Append([]string{
 			r.Group, r.Name, fmtParams(r.Params), strconv.Itoa(r.Samples), strconv.Itoa(r.Outliers),
 			fmtNs(r.Wall.MedianNs), fmtNs(r.Wall.P25Ns) + "–" + fmtNs(r.Wall.P75Ns),
-			fmtNs(r.CPUMedianNs()),
+			cpuText(r),
 		}); err != nil {
 			return fmt.Errorf("fork: table: %w", err)
 		}
@@ -127,4 +127,13 @@ func WriteTable(w io.Writer, fk *results.Fork) error {
 		}
 	}
 	return nil
+}
+
+// cpuText is a row's CPU median, or a dash for rows whose CPU was not
+// measured (a zero there would read as a measurement).
+func cpuText(r results.ForkRow) string {
+	if r.Params[results.ForkParamCPU] == results.ForkCPUNotMeasured {
+		return "—"
+	}
+	return fmtNs(r.CPUMedianNs())
 }

@@ -46,7 +46,7 @@ func (m *measurer) daemonLives(ctx context.Context) error {
 		}
 	}
 	with := func(kv ...string) map[string]string {
-		p := map[string]string{"cpu": "not measured"}
+		p := map[string]string{results.ForkParamCPU: results.ForkCPUNotMeasured}
 		for i := 0; i+1 < len(kv); i += 2 {
 			p[kv[i]] = kv[i+1]
 		}
@@ -158,7 +158,7 @@ func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, err
 		ss = append(ss, sample{wall: time.Since(t0)})
 	}
 	r := forkRow(GroupDaemon, "restart-after-kill", map[string]string{
-		"cpu": "not measured", "restarts": fmt.Sprint(d.Restarts()), "poll": restartPoll.String(),
+		results.ForkParamCPU: results.ForkCPUNotMeasured, "restarts": fmt.Sprint(d.Restarts()), "poll": restartPoll.String(),
 		"what": "SIGKILL to the daemon until fcgi.Daemon's restarted daemon accepts on its socket (back-off 1ns)",
 	}, ss)
 	if d.Restarts() != reps {

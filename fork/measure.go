@@ -387,7 +387,7 @@ func (m *measurer) fcgiRow(ctx context.Context, group, name string, params map[s
 	r.Sys = point(float64(u1.SysNs-u0.SysNs) / n)
 	c := point(float64(u1.OnCPUNs-u0.OnCPUNs) / n)
 	r.CPU = &c
-	r.Params["cpu"] = "daemon mean per request over the batch (CPU from its threads in nanoseconds; user and sys in /proc clock ticks)"
+	r.Params[results.ForkParamCPU] = "daemon mean per request over the batch (CPU from its threads in nanoseconds; user and sys in /proc clock ticks)"
 	if group == GroupComponents {
 		m.rows[name] = r
 	}

@@ -118,8 +118,8 @@ func dur(ns float64) string {
 func iqr(s results.Summary) string { return dur(s.P25Ns) + " – " + dur(s.P75Ns) }
 
 // cpuMeasured reports whether r carries CPU figures: daemon rows say
-// Params["cpu"] = "not measured".
-func cpuMeasured(r results.ForkRow) bool { return r.Params["cpu"] != "not measured" }
+// Params[results.ForkParamCPU] = results.ForkCPUNotMeasured.
+func cpuMeasured(r results.ForkRow) bool { return r.Params[results.ForkParamCPU] != results.ForkCPUNotMeasured }
 
 // factor is one factor's arms in file order.
 type factor struct {

@@ -279,6 +279,10 @@ const (
 	ForkParamCPUNs      = "cpu_ns"
 	ForkParamSpawners   = "spawners"
 	ForkParamThroughput = "throughput_per_s"
+	// ForkParamCPU describes how a row's CPU was measured;
+	// ForkCPUNotMeasured there means the row has no CPU figures.
+	ForkParamCPU       = "cpu"
+	ForkCPUNotMeasured = "not measured"
 )
 
 // ForkRow is one measured configuration of the fork decomposition: a
