@@ -118,9 +118,9 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 		stop     func()
 	)
 	if o.Model == results.ModelClosed {
-		l := startClosed(client, tgt, name, o.Connections, total, o.Raw != nil, sink)
-		finished, stop = l.done, l.Stop
+		finished, stop, p.Engine = startClosedModel(client, tgt, name, o, total, sink)
 	} else {
+		p.Engine = "vegeta/" + o.Transport
 		atk := vegeta.NewAttacker(
 			vegeta.Client(client),
 			vegeta.Workers(uint64(o.Connections)),

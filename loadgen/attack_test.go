@@ -68,6 +68,15 @@ func TestAttackCountsExactly(t *testing.T) {
 				if p.BytesIn == 0 || p.BytesOut != 0 {
 					t.Errorf("BytesIn, BytesOut = %d, %d; want >0, 0", p.BytesIn, p.BytesOut)
 				}
+				wantEngine := map[string]string{
+					results.ModelClosed + "/" + TransportFastHTTP: "epoll",
+					results.ModelClosed + "/" + TransportNetHTTP:  "loop/nethttp",
+					results.ModelOpen + "/" + TransportFastHTTP:   "vegeta/fasthttp",
+					results.ModelOpen + "/" + TransportNetHTTP:    "vegeta/nethttp",
+				}[model+"/"+tr]
+				if p.Engine != wantEngine {
+					t.Errorf("Engine = %q; want %q", p.Engine, wantEngine)
+				}
 				if (p.Corrected != nil) != (model == results.ModelOpen) {
 					t.Errorf("Corrected = %v for the %s model", p.Corrected, model)
 				}
@@ -312,35 +321,45 @@ func TestSaturatedRule(t *testing.T) {
 	}
 }
 
+// TestRawDecodes checks the raw results of both models; the closed model
+// keeps bodies and headers on its worker loop (the epoll engine keeps
+// neither).
 func TestRawDecodes(t *testing.T) {
 	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, "hello")
 	})
-	var raw bytes.Buffer
-	o := Options{Model: results.ModelOpen, Rate: 100, Connections: 1, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond, Raw: &raw}
-	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{Endpoint: "raw"}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := vegeta.NewDecoder(&raw)
-	var n uint64
-	for {
-		var r vegeta.Result
-		if err := dec.Decode(&r); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		n++
-		if r.Code != 200 || string(r.Body) != "hello" || r.Attack != "fake raw" || r.Timestamp.Before(p.StartedAt) {
-			t.Errorf("raw result %d: code %d body %q attack %q at %v (window from %v)", n, r.Code, r.Body, r.Attack, r.Timestamp, p.StartedAt)
-		}
-		if r.Headers.Get("Content-Length") != "5" {
-			t.Errorf("raw result %d headers = %v; want Content-Length 5", n, r.Headers)
-		}
-	}
-	if n != p.Requests {
-		t.Errorf("decoded %d results; want %d (the measured ones)", n, p.Requests)
+	for _, model := range []string{results.ModelOpen, results.ModelClosed} {
+		t.Run(model, func(t *testing.T) {
+			var raw bytes.Buffer
+			o := Options{Model: model, Rate: 100, Connections: 1, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond, Raw: &raw}
+			if model == results.ModelClosed {
+				o.Rate = 0
+			}
+			p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{Endpoint: "raw"}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := vegeta.NewDecoder(&raw)
+			var n uint64
+			for {
+				var r vegeta.Result
+				if err := dec.Decode(&r); err == io.EOF {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				if r.Code != 200 || string(r.Body) != "hello" || r.Attack != "fake raw" || r.Timestamp.Before(p.StartedAt) {
+					t.Errorf("raw result %d: code %d body %q attack %q at %v (window from %v)", n, r.Code, r.Body, r.Attack, r.Timestamp, p.StartedAt)
+				}
+				if r.Headers.Get("Content-Length") != "5" {
+					t.Errorf("raw result %d headers = %v; want Content-Length 5", n, r.Headers)
+				}
+			}
+			if n != p.Requests || n == 0 {
+				t.Errorf("decoded %d results; want %d (the measured ones)", n, p.Requests)
+			}
+		})
 	}
 }
 

@@ -4,13 +4,55 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
+
+// startClosedModel starts the closed model and returns what Attack waits
+// on, how to stop it early, and the engine's name for the point. With the
+// default transport, a plain-HTTP target and no raw results (epollLoop
+// keeps neither bodies nor headers) it runs on epollLoop, the generator
+// that keeps up with wrk; otherwise on closedLoop over client's transport
+// (net/http's for the reference transport, fasthttp's for https or raw
+// results).
+func startClosedModel(client *http.Client, tgt vegeta.Target, name string, o Options, d time.Duration, s *sink) (done <-chan struct{}, stop func(), engine string) {
+	if o.Transport == TransportFastHTTP && o.Raw == nil {
+		if addr, req, ok := epollRequest(tgt, !o.NoKeepAlive); ok {
+			method, url := tgt.Method, tgt.URL
+			deliver := func(r *vegeta.Result) {
+				r.Method, r.URL = method, url
+				s.deliver(r)
+			}
+			if l, err := startEpoll(addr, req, len(tgt.Body), o.Connections, d, o.Timeout, deliver); err == nil {
+				return l.Done(), l.Stop, "epoll"
+			}
+			// A target epoll cannot reach (an unresolvable host) is
+			// left to closedLoop, which reports each failure.
+		}
+	}
+	l := startClosed(client, tgt, name, o.Connections, d, o.Raw != nil, s)
+	return l.done, l.Stop, "loop/" + o.Transport
+}
+
+// epollRequest serializes tgt for epollLoop: its address (host:port) and
+// request bytes; ok is false for anything but plain http.
+func epollRequest(tgt vegeta.Target, keepAlive bool) (addr string, req []byte, ok bool) {
+	u, err := url.Parse(tgt.URL)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return "", nil, false
+	}
+	addr = u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return addr, buildRequest(tgt.Method, u.RequestURI(), u.Host, tgt.Header, tgt.Body, keepAlive), true
+}
 
 // closedLoop is the closed model's driver: Connections workers, each
 // sending its next request the moment its last one answered, for a fixed
@@ -98,19 +140,6 @@ func (l *closedLoop) worker(deadline time.Time) {
 		body := l.tgt.Body
 		base.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	hit := func(r *vegeta.Result) { l.hit(base, r) }
-	if ft, ok := l.rt.(*FastTransport); ok && !l.keepBody {
-		// The body is in the prepared request; base keeps GetBody.
-		req := base
-		if base.GetBody != nil {
-			req = base.Clone(context.Background())
-			req.Body, _ = base.GetBody()
-		}
-		p, err := ft.Prepare(req)
-		if err == nil {
-			hit = func(r *vegeta.Result) { l.hitPrepared(p, r) }
-		}
-	}
 	for {
 		select {
 		case <-l.stop:
@@ -125,24 +154,9 @@ func (l *closedLoop) worker(deadline time.Time) {
 		r.Attack, r.Method, r.URL = l.name, l.tgt.Method, l.tgt.URL
 		r.Seq = l.seq.Add(1) - 1
 		r.Timestamp = now
-		hit(r)
+		l.hit(base, r)
 		r.Latency = time.Since(now)
 		l.deliver(r)
-	}
-}
-
-// hitPrepared is hit on FastTransport's prepared request: no http.Request
-// or http.Response per send.
-func (l *closedLoop) hitPrepared(p *Prepared, r *vegeta.Result) {
-	code, body, err := p.Send()
-	if err != nil {
-		r.Error = err.Error()
-		return
-	}
-	r.BytesIn = uint64(len(body))
-	r.BytesOut = uint64(len(l.tgt.Body))
-	if r.Code = uint16(code); r.Code < 200 || r.Code >= 400 {
-		r.Error = statusLine(code)
 	}
 }
 

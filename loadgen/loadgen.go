@@ -15,22 +15,25 @@
 //     latencies hide queueing.
 //
 // The generator must not be what is measured. vegeta on net/http's client
-// costs more CPU per request than a small Go server does, so by default
-// requests go through FastTransport, an http.RoundTripper on fasthttp. The
-// open model runs on vegeta's Attacker (its pacer is what the latency
-// figures rest on); the closed model, which has no pacing, runs on
-// closedLoop, whose workers reuse one prepared request and record their own
-// results as vegeta Results, which saves the fifth of the CPU per request
-// that rebuilding each request through http.Client costs. Measured with
-// `bench loadgen-check` on the 2-core development VM (embedded /plaintext
-// pinned to CPU 1, generator on CPU 0, 32 connections, closed model): the
-// generator's CPU per request was ~17µs with FastTransport (~22µs through
-// the Attacker) and ~30µs with net/http's transport, against ~12µs for wrk;
-// against a target that answers 45-60k req/s on one core the generator
-// reaches about 0.87 of wrk's throughput, and against slower ones (every
-// other endpoint and deployment) it keeps up. Each point records the
-// generator's own CPU share and is marked GeneratorBound at 90% of its
-// CPUs, so such a point is visible.
+// costs more CPU per request than a small Go server does, so:
+//   - the open model runs on vegeta's Attacker and pacer (what the latency
+//     figures rest on) with FastTransport, an http.RoundTripper on
+//     fasthttp;
+//   - the closed model, which has no pacing to keep, runs on epollLoop: one
+//     thread, raw non-blocking sockets and level-triggered epoll, the way
+//     wrk works, recording vegeta Results. Where it cannot serve (https,
+//     raw results that keep bodies and headers, the net/http reference
+//     transport) closedLoop does: a worker per connection on the chosen
+//     client.
+//
+// Measured with `bench loadgen-check` on the 2-core development VM
+// (embedded /plaintext pinned to CPU 1, generator on CPU 0, 32
+// connections): generator CPU per request ~13µs on epollLoop, ~17-20µs on
+// closedLoop with FastTransport, ~22µs through vegeta's Attacker and ~30-40µs
+// with net/http's transport, against ~14µs for wrk. Each point records the
+// engine it ran on and the generator's own CPU share, and is marked
+// GeneratorBound at 90% of its CPUs, so a point the generator limited is
+// visible.
 //
 // A vegeta Attacker is single-use and has no context: Attack builds one per
 // open-model call and stops it when ctx is done.

@@ -113,41 +113,6 @@ func (t *FastTransport) do(hc *fasthttp.HostClient, freq *fasthttp.Request, fres
 	return nil
 }
 
-// Prepared is one request in fasthttp's form, built once to be sent many
-// times in a row (not concurrently) by Send: the closed model's workers
-// repeat the same request, and converting an http.Request for each send
-// is a measurable share of the generator's CPU against a fast target.
-type Prepared struct {
-	t    *FastTransport
-	hc   *fasthttp.HostClient
-	req  fasthttp.Request
-	resp fasthttp.Response
-}
-
-// Prepare converts req (consuming its Body) for Send.
-func (t *FastTransport) Prepare(req *http.Request) (*Prepared, error) {
-	hc, err := t.hostClient(req)
-	if err != nil {
-		closeBody(req)
-		return nil, err
-	}
-	p := &Prepared{t: t, hc: hc}
-	if err := t.buildRequest(&p.req, req); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// Send sends the request once and returns the status code and the body,
-// which stays valid until the next Send. Errors are worded as RoundTrip's.
-func (p *Prepared) Send() (code int, body []byte, err error) {
-	p.resp.Reset()
-	if err := p.t.do(p.hc, &p.req, &p.resp); err != nil {
-		return 0, nil, err
-	}
-	return p.resp.StatusCode(), p.resp.Body(), nil
-}
-
 // CloseIdleConnections closes every idle connection of every host.
 func (t *FastTransport) CloseIdleConnections() {
 	t.mu.Lock()

@@ -119,7 +119,9 @@ func iqr(s results.Summary) string { return dur(s.P25Ns) + " – " + dur(s.P75Ns
 
 // cpuMeasured reports whether r carries CPU figures: daemon rows say
 // Params[results.ForkParamCPU] = results.ForkCPUNotMeasured.
-func cpuMeasured(r results.ForkRow) bool { return r.Params[results.ForkParamCPU] != results.ForkCPUNotMeasured }
+func cpuMeasured(r results.ForkRow) bool {
+	return r.Params[results.ForkParamCPU] != results.ForkCPUNotMeasured
+}
 
 // factor is one factor's arms in file order.
 type factor struct {

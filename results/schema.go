@@ -112,12 +112,17 @@ type Point struct {
 	// SweepFactor is, for a point of a rate sweep, the fraction of the
 	// round's closed-model capacity it was offered (its OfferedRate
 	// differs between rounds, its step does not); 0 for other points.
-	SweepFactor float64   `json:"sweep_factor,omitempty"`
-	Connections int       `json:"connections"`
-	Round       int       `json:"round"` // 1-based
-	Order       int       `json:"order"` // position of the target within its round
-	StartedAt   time.Time `json:"started_at"`
-	DurationNs  int64     `json:"duration_ns"` // measured window, warm-up excluded
+	SweepFactor float64 `json:"sweep_factor,omitempty"`
+	Connections int     `json:"connections"`
+	// Engine names how the generator sent the requests: "epoll" (the
+	// closed model's wrk-style engine), "loop/fasthttp" or "loop/nethttp"
+	// (the closed model's worker loop on that client), "vegeta/fasthttp"
+	// or "vegeta/nethttp" (vegeta's attacker and pacer: the open model).
+	Engine     string    `json:"engine,omitempty"`
+	Round      int       `json:"round"` // 1-based
+	Order      int       `json:"order"` // position of the target within its round
+	StartedAt  time.Time `json:"started_at"`
+	DurationNs int64     `json:"duration_ns"` // measured window, warm-up excluded
 
 	Requests uint64 `json:"requests"` // sent in the window
 	// Answered counts the answers that arrived in the window, whenever
