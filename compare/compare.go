@@ -190,6 +190,10 @@ func Compare(base, newF *results.File, opt Options) (*Report, error) {
 			row.Status, row.Reason = NotComparable, "only in base"
 		case b.Request != n.Request:
 			row.Status, row.Reason = NotComparable, fmt.Sprintf("request differs: %s vs %s", b.Request, n.Request)
+		case b.Engine != "" && n.Engine != "" && b.Engine != n.Engine:
+			// A different generator engine can move capacity figures
+			// by itself (the generator may have been the limit).
+			row.Status, row.Reason = NotComparable, fmt.Sprintf("generator engine differs: %s vs %s", b.Engine, n.Engine)
 		default:
 			minN = min(minN, len(b.Points), len(n.Points))
 			row.Metrics = compareSeries(b, n, ms, th, thr)

@@ -78,6 +78,19 @@ func TestCompare(t *testing.T) {
 			f.Settings.TargetOptions["cgi-timeout"] = "5s"
 			return f
 		}(), Options{}, false, "", "setting duration differs: 1s vs 4s", 2},
+		{"different generator engine", func() *results.File {
+			f := synth(base...)
+			for i := range f.Points {
+				f.Points[i].Engine = "loop/fasthttp"
+			}
+			return f
+		}(), func() *results.File {
+			f := synth(base...)
+			for i := range f.Points {
+				f.Points[i].Engine = "epoll"
+			}
+			return f
+		}(), Options{}, true, NotComparable, "generator engine differs: loop/fasthttp vs epoll", 0},
 		{"different binary path is no setting", synth(base...), func() *results.File {
 			f := synth(base...)
 			f.Settings.TargetOptions["app-bin"] = "/b/sampleapp"

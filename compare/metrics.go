@@ -128,6 +128,7 @@ func (k Key) String() string { return k.Target + " " + k.Endpoint + " " + k.Load
 type series struct {
 	Key      Key
 	Request  string // method and path, which must match between files
+	Engine   string // how the generator sent them (results.Point.Engine); "" when not recorded
 	Points   []results.Point
 	errors   uint64
 	saturate int
@@ -176,7 +177,7 @@ func groupPoints(f *results.File) ([]Key, map[Key]*series) {
 		key := Key{p.Target, p.Endpoint, load}
 		s, ok := out[key]
 		if !ok {
-			s = &series{Key: key, Request: strings.TrimSpace(p.Method + " " + p.Path)}
+			s = &series{Key: key, Request: strings.TrimSpace(p.Method + " " + p.Path), Engine: p.Engine}
 			out[key] = s
 			order = append(order, key)
 		}
