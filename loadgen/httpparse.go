@@ -450,15 +450,8 @@ func asciiEqualFold(b []byte, s string) bool {
 	return true
 }
 
-func trimOWS(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
+// trimOWS trims the optional white space (space, HTAB) around a value.
+func trimOWS(b []byte) []byte { return bytes.Trim(b, " \t") }
 
 // clip shortens b for an error message.
 func clip(b []byte) []byte {
