@@ -58,6 +58,16 @@ class Server(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class Handler(WSGIRequestHandler):
+    def parse_request(self):
+        """http.server collapses a leading "//" in the path (a guard for
+        its file server's redirects); the app gets the path as sent, as it
+        does from Go's server, so "//plaintext" is a 404 here too."""
+        ok = super().parse_request()
+        words = self.requestline.split()
+        if ok and len(words) >= 2:
+            self.path = words[1]
+        return ok
+
     def log_message(self, format, *args):  # no access log
         pass
 
