@@ -228,6 +228,15 @@ def render_fortunes(rows):
     return "".join(parts).encode("utf-8")
 
 
+_URI_SAFE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/-._~")
+
+
+def uri_path(path):
+    """path %-escaped for a SQLite file: URI (urllib.parse.quote would do,
+    but importing it is a tenth of a CGI child's start-up)."""
+    return "".join(chr(b) if b in _URI_SAFE else "%%%02X" % b for b in os.fsencode(path))
+
+
 def payload(n):
     """The first n bytes of the /bytes payload: byte i is i % 251."""
     period = bytes(range(PAYLOAD_PERIOD))
@@ -329,9 +338,7 @@ class App:
         locking_mode=EXCLUSIVE (the shared lock is taken once and kept)."""
         c = getattr(self.local, "conn", None)
         if c is None:
-            from urllib.parse import quote
-
-            c = sqlite3.connect("file:%s?mode=ro" % quote(self.db_path), uri=True,
+            c = sqlite3.connect("file:%s?mode=ro" % uri_path(self.db_path), uri=True,
                                 isolation_level=None, check_same_thread=False)
             try:
                 c.execute("PRAGMA locking_mode=EXCLUSIVE")

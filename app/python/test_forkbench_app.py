@@ -85,6 +85,20 @@ class GoRules(unittest.TestCase):
     def test_http_date(self):
         self.assertEqual(fa.http_date(1704164645), "Tue, 02 Jan 2024 03:04:05 GMT")
 
+    def test_uri_path(self):
+        from urllib.parse import quote
+        for p in ["/tmp/a b/w?.db", "/x/%23#/\u00e9.db", "/plain/world.db"]:
+            self.assertEqual(fa.uri_path(p), quote(p), p)
+
+    def test_odd_database_path(self):
+        with tempfile.TemporaryDirectory() as d:
+            sub = os.path.join(d, "a b?#%")
+            os.mkdir(sub)
+            db = os.path.join(sub, "w.db")
+            make_db(db)
+            got = call(fa.App(db), "GET", "/db", "id=2")
+            self.assertEqual(got[2], b'{"id":2,"randomNumber":4}')
+
     def test_payload(self):
         p = fa.payload(600)
         self.assertEqual(len(p), 600)
