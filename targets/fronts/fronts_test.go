@@ -57,9 +57,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// pythonDir is the module's app/python if the twin is there, else the
-// stand-in.
+// pythonDir is $FORKBENCH_PYTHON_DIR or the module's app/python if the twin
+// is there, else the stand-in.
 func pythonDir() (string, bool) {
+	if d := os.Getenv("FORKBENCH_PYTHON_DIR"); d != "" {
+		return d, true
+	}
 	if d, err := filepath.Abs("../../app/python"); err == nil {
 		if _, err := os.Stat(filepath.Join(d, "forkbench_app.py")); err == nil {
 			return d, true
