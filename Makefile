@@ -9,7 +9,7 @@ BENCHFLAGS ?=
 STATICCHECK_VERSION := v0.8.2
 export GOTOOLCHAIN := local
 
-.PHONY: all build deps test vet staticcheck bench bench-loadgen nightly fuzz clean
+.PHONY: all build deps servers test vet staticcheck bench bench-loadgen nightly fuzz clean
 
 all: build
 
@@ -34,6 +34,13 @@ deps:
 	  ( $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null ) \
 	    || echo "warning: could not install$$missing; tests needing them will skip"; \
 	fi
+
+# The real servers of targets/fronts (Apache httpd and its modules, nginx,
+# fcgiwrap, uWSGI, PHP-FPM): installed only when missing, as root or with
+# sudo, without starting their system services. Targets whose server is
+# missing are skipped with a one-line reason.
+servers:
+	scripts/servers.sh
 
 vet:
 	$(GO) vet ./...

@@ -74,8 +74,8 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		return nil, err
 	}
 	for _, t := range sc.Targets {
-		if !slices.Contains(append(catalog.Kinds(), "external"), t) {
-			return nil, fmt.Errorf("runner: %w %q (known: embedded, fcgi, cgi, external)", catalog.ErrUnknownKind, t)
+		if !catalog.Known(t) {
+			return nil, fmt.Errorf("runner: %w %q", catalog.ErrUnknownKind, t)
 		}
 	}
 	if cfg.BenchBin == "" {

@@ -4,9 +4,11 @@
 // links the standard library and the app only, so that its exec and start-up
 // cost is the application's and not the suite's.
 //
-// Modes (exactly one, or none under CGI):
+// Modes (exactly one, or none under CGI or a FastCGI process manager; the
+// switch is forkbench/gateway's, so this binary is also its example):
 //
 //	sampleapp                      CGI child: GATEWAY_INTERFACE is set; serve one request
+//	sampleapp                      FastCGI on fd 0 when it is a listening socket (mod_fcgid, spawn-fcgi)
 //	sampleapp -fcgi unix:/s.sock   FastCGI daemon (also tcp:HOST:PORT or HOST:PORT)
 //	sampleapp -http 127.0.0.1:0    plain HTTP server
 //	sampleapp -seed PATH           create the database and exit
@@ -17,8 +19,8 @@
 // (app.Config; zero keeps the app's defaults), in every mode that serves.
 //
 // The database is -db, or $FORKBENCH_DB when -db is not given (a CGI child
-// gets a clean environment, so the host passes it there). The daemons print
-// one line to stdout once they accept requests, "listening on ADDR" with the
+// gets a clean environment, so the host passes it there). The daemons on an
+// address print one line to stdout once they accept requests, "listening on ADDR" with the
 // address actually bound, and nothing else; they stop on SIGINT or SIGTERM
 // and exit 0. Errors are one line on stderr and exit status 1; a bad command
 // line exits 2.
@@ -31,10 +33,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
-	"net/http"
-	"net/http/cgi"
-	"net/http/fcgi"
 	"os"
 	"os/signal"
 	"strings"
@@ -42,6 +40,7 @@ import (
 	"time"
 
 	"forkbench/app"
+	"forkbench/gateway"
 )
 
 func main() {
@@ -89,21 +88,31 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 			modes++
 		}
 	}
-	cgiChild := modes == 0 && getenv("GATEWAY_INTERFACE") != ""
+	logger := log.New(stderr, "sampleapp: ", 0)
+	gw := gateway.Config{
+		FastCGI:       *fcgiAddr,
+		HTTP:          *httpAddr,
+		Stdout:        stdout,
+		ErrorLog:      logger,
+		ShutdownGrace: shutdownGrace,
+		Getenv:        getenv,
+	}
+	// With no mode flag, the program serves only when started as a CGI
+	// child or by a FastCGI process manager (listening socket on fd 0).
+	mode := gw.Mode()
 	switch {
 	case fs.NArg() > 0:
 		return usage(stderr, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0)))
 	case modes > 1:
 		return usage(stderr, fmt.Errorf("%w: -seed, -startup-only, -fcgi and -http exclude each other", errUsage))
-	case modes == 0 && !cgiChild:
-		return usage(stderr, fmt.Errorf("%w: choose a mode (or run as a CGI program)", errUsage))
+	case modes == 0 && mode == gateway.HTTP:
+		return usage(stderr, fmt.Errorf("%w: choose a mode (or run as a CGI program or under a FastCGI process manager)", errUsage))
 	}
 
 	if *seedPath != "" {
 		return fail(stderr, app.Seed(context.Background(), *seedPath))
 	}
 
-	logger := log.New(stderr, "sampleapp: ", 0)
 	cfg := app.Config{
 		DBPath:    *dbPath,
 		EchoLimit: *echoLimit,
@@ -123,22 +132,17 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return fail(stderr, err)
 	}
 	h := slowdown(a) // a no-op except in the forkbench_slow test build
-
-	switch {
-	case *startupOnly:
-		err = nil
-	case cgiChild:
-		// net/http/cgi has no panic recovery: a panic would leave the host
-		// half a response.
-		err = cgi.Serve(app.Recover(h, logger.Printf))
-		if err != nil {
-			err = fmt.Errorf("sampleapp: cgi: %w", err)
-		}
-	case *fcgiAddr != "":
-		err = serveFCGI(*fcgiAddr, h, logger, stdout)
-	case *httpAddr != "":
-		err = serveHTTP(*httpAddr, h, logger, stdout)
+	if *startupOnly {
+		return fail(stderr, a.Close())
 	}
+	if mode != gateway.HTTP {
+		// net/http/cgi and net/http/fcgi have no panic recovery: a panic
+		// would leave the front half a response.
+		h = app.Recover(h, logger.Printf)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = gw.Serve(ctx, h)
 	return fail(stderr, errors.Join(err, a.Close()))
 }
 
@@ -160,134 +164,4 @@ func fail(stderr io.Writer, err error) int {
 	}
 	fmt.Fprintln(stderr, msg)
 	return 1
-}
-
-// signalContext is cancelled by SIGINT or SIGTERM, the daemons' stop.
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
-// parseFCGIAddr splits "unix:/path", "tcp:host:port" or "host:port" into a
-// network and an address for net.Listen.
-func parseFCGIAddr(s string) (network, address string, err error) {
-	switch {
-	case strings.HasPrefix(s, "unix:"):
-		network, address = "unix", strings.TrimPrefix(s, "unix:")
-	case strings.HasPrefix(s, "tcp:"):
-		network, address = "tcp", strings.TrimPrefix(s, "tcp:")
-	default:
-		network, address = "tcp", s
-	}
-	if address == "" {
-		return "", "", fmt.Errorf("sampleapp: -fcgi %q: empty address", s)
-	}
-	if network == "tcp" {
-		if _, _, err := net.SplitHostPort(address); err != nil {
-			return "", "", fmt.Errorf("sampleapp: -fcgi %q: %w", s, err)
-		}
-	}
-	return network, address, nil
-}
-
-// removeStaleSocket removes a unix socket left by a daemon that died without
-// cleaning up. It refuses to remove anything but a socket, and a socket
-// something still listens on.
-func removeStaleSocket(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("sampleapp: %w", err)
-	}
-	if fi.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("sampleapp: %s exists and is not a socket", path)
-	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return fmt.Errorf("sampleapp: %s: another process is listening on it", path)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("sampleapp: %w", err)
-	}
-	return nil
-}
-
-// serveFCGI runs the FastCGI daemon until SIGINT or SIGTERM.
-func serveFCGI(addr string, h http.Handler, logger *log.Logger, stdout io.Writer) error {
-	network, address, err := parseFCGIAddr(addr)
-	if err != nil {
-		return err
-	}
-	if network == "unix" {
-		if err := removeStaleSocket(address); err != nil {
-			return err
-		}
-	}
-	ctx, stop := signalContext()
-	defer stop()
-	ln, err := new(net.ListenConfig).Listen(ctx, network, address)
-	if err != nil {
-		return fmt.Errorf("sampleapp: %w", err)
-	}
-	if network == "unix" {
-		// Close unlinks the socket itself; this covers a failure
-		// between here and the Close.
-		defer os.Remove(address)
-	}
-	bound := "tcp:" + ln.Addr().String()
-	if network == "unix" {
-		bound = "unix:" + address
-	}
-	if _, err := fmt.Fprintf(stdout, "listening on %s\n", bound); err != nil {
-		ln.Close()
-		return fmt.Errorf("sampleapp: %w", err)
-	}
-
-	errc := make(chan error, 1)
-	go func() { errc <- fcgi.Serve(ln, app.Recover(h, logger.Printf)) }()
-	select {
-	case <-ctx.Done():
-		// net/http/fcgi has no graceful shutdown: closing the listener
-		// stops new connections; requests in flight end with the process.
-		ln.Close()
-		<-errc
-		return nil
-	case err := <-errc:
-		ln.Close()
-		return fmt.Errorf("sampleapp: fcgi: %w", err)
-	}
-}
-
-// serveHTTP runs a plain HTTP server until SIGINT or SIGTERM, then drains it.
-func serveHTTP(addr string, h http.Handler, logger *log.Logger, stdout io.Writer) error {
-	ctx, stop := signalContext()
-	defer stop()
-	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("sampleapp: %w", err)
-	}
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          logger,
-	}
-	if _, err := fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr()); err != nil {
-		ln.Close()
-		return fmt.Errorf("sampleapp: %w", err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			srv.Close()
-			return fmt.Errorf("sampleapp: shutdown: %w", err)
-		}
-		return nil
-	case err := <-errc:
-		return fmt.Errorf("sampleapp: http: %w", err)
-	}
 }

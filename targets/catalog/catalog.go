@@ -24,6 +24,7 @@ import (
 	"forkbench/targets/embedded"
 	"forkbench/targets/external"
 	"forkbench/targets/fcgi"
+	"forkbench/targets/fronts"
 )
 
 // Kinds are the deployments of the sample app, in the order reports show
@@ -242,7 +243,11 @@ func New(kind string, o Options) (targets.Target, error) {
 		}
 		return external.New("external", o.URL)
 	}
-	return nil, fmt.Errorf("%w %q (known: %s, external)", ErrUnknownKind, kind, strings.Join(kinds, ", "))
+	if Known(kind) {
+		o.ErrorLog = errLog
+		return newFront(kind, o)
+	}
+	return nil, fmt.Errorf("%w %q (known: %s, external, %s)", ErrUnknownKind, kind, strings.Join(kinds, ", "), strings.Join(fronts.Names(), ", "))
 }
 
 // parseAddr splits "unix:PATH" / "tcp:HOST:PORT" / "HOST:PORT"; "" is a
