@@ -25,7 +25,6 @@ import (
 // and the Python twin or, while it is absent, the stand-in in testdata.
 var (
 	appBin, dbPath, pyDir string
-	realTwin              bool
 )
 
 func TestMain(m *testing.M) {
@@ -51,25 +50,20 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		pyDir, realTwin = pythonDir()
+		pyDir = pythonDir()
 		return m.Run()
 	}()
 	os.Exit(code)
 }
 
-// pythonDir is $FORKBENCH_PYTHON_DIR or the module's app/python if the twin
-// is there, else the stand-in.
-func pythonDir() (string, bool) {
+// pythonDir is $FORKBENCH_PYTHON_DIR or the module's app/python, the
+// Python twin of the sample app.
+func pythonDir() string {
 	if d := os.Getenv("FORKBENCH_PYTHON_DIR"); d != "" {
-		return d, true
+		return d
 	}
-	if d, err := filepath.Abs("../../app/python"); err == nil {
-		if _, err := os.Stat(filepath.Join(d, "forkbench_app.py")); err == nil {
-			return d, true
-		}
-	}
-	d, _ := filepath.Abs("testdata/python")
-	return d, false
+	d, _ := filepath.Abs("../../app/python")
+	return d
 }
 
 // strict is CI's mode: a missing server fails instead of skipping.
@@ -90,9 +84,6 @@ func TestSmoke(t *testing.T) {
 
 func smoke(t *testing.T, name string) {
 	d, _ := fronts.Describe(name)
-	if d.Language == fronts.LangPython && !realTwin {
-		t.Logf("app/python/forkbench_app.py is absent: testing with the stand-in in testdata/python")
-	}
 	logDir := t.TempDir()
 	srv, err := fronts.New(name, fronts.Config{
 		AppBin: appBin, DBPath: dbPath, PythonDir: pyDir, LogDir: logDir,
@@ -114,7 +105,7 @@ func smoke(t *testing.T, name string) {
 	roots := srv.PIDs()
 
 	checkPlaintext(t, srv.URL())
-	checkEndpoints(t, srv.URL(), d.Language == fronts.LangGo || realTwin)
+	checkEndpoints(t, srv.URL())
 
 	if err := srv.Stop(ctx); err != nil {
 		t.Errorf("Stop: %v", err)
@@ -170,7 +161,7 @@ func checkPlaintext(t *testing.T, url string) {
 // Python twin; /plaintext, /json and a 404 for the stand-in) and checks
 // status, Content-Type and body. Server and the framing headers are the
 // front's, not the app's, so they are not compared here.
-func checkEndpoints(t *testing.T, url string, all bool) {
+func checkEndpoints(t *testing.T, url string) {
 	t.Helper()
 	// "echo too large" is left out: the app answers 413 without reading
 	// the body, and the fronts differ in what follows (mod_cgid drops the
@@ -178,11 +169,6 @@ func checkEndpoints(t *testing.T, url string, all bool) {
 	// next request on the reused daemon connection 503), which is the
 	// fronts' behaviour, not the deployment's.
 	cases := slices.DeleteFunc(verify.Cases(), func(c verify.Case) bool { return c.Name == "echo too large" })
-	if !all {
-		cases = slices.DeleteFunc(cases, func(c verify.Case) bool {
-			return !slices.Contains([]string{"plaintext", "json", "not found"}, c.Name)
-		})
-	}
 	resps, err := verify.Fetch(t.Context(), &http.Client{Timeout: limit}, url, cases)
 	if err != nil {
 		t.Fatal(err)
