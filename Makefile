@@ -50,8 +50,15 @@ staticcheck:
 	@command -v $$($(GO) env GOPATH)/bin/staticcheck >/dev/null 2>&1 || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$$($(GO) env GOPATH)/bin/staticcheck ./...
 
+# The race detector is on for every test. With FORKBENCH_STRICT=1 (set
+# here when CI=true, and by .ci/run) a test that would skip because a tool
+# is missing (wrk, chromium) fails instead: CI cannot pass by skipping.
+ifeq ($(CI),true)
+export FORKBENCH_STRICT := 1
+endif
+
 test: build deps vet staticcheck
-	FORKBENCH_BIN=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout 20m ./...
+	FORKBENCH_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
 
 # The main job: verify the three deployments, measure them, write
 # $(OUT)/results.json and the report.

@@ -55,10 +55,10 @@ func WriteBenchfmt(w io.Writer, f *results.File) error {
 		fmt.Fprintf(bw, "Unit %s better=%s assume=nothing\n", m.Unit, better)
 	}
 	fmt.Fprintln(bw)
-	order, groups := groupPoints(f)
-	for _, k := range order {
-		name := "BenchmarkServe/target=" + nameValue(k.Target) + "/endpoint=" + nameValue(k.Endpoint) + "/load=" + nameValue(k.Load)
-		for _, p := range groups[k].Points {
+	for _, g := range results.Groups(f) {
+		k := g.Key
+		name := "BenchmarkServe/target=" + nameValue(k.Target) + "/endpoint=" + nameValue(k.Endpoint) + "/load=" + nameValue(k.Load())
+		for _, p := range g.Points {
 			fmt.Fprintf(bw, "%s %d", name, max(p.Requests, 1))
 			for _, m := range ms {
 				if v, ok := m.value(p); ok {

@@ -2,9 +2,6 @@ package compare
 
 import (
 	"bytes"
-	"context"
-	"errors"
-	"path/filepath"
 	"testing"
 
 	"golang.org/x/perf/benchfmt"
@@ -24,7 +21,7 @@ func TestBenchfmtParses(t *testing.T) {
 		open.Points[i].Server = results.ServerCost{} // not observed: no server units
 	}
 	f.Points = append(f.Points, open.Points...)
-	f.Settings.Models = []string{"closed", "open"}
+	f.Settings.Models = []results.Model{"closed", "open"}
 	f.Settings.Rates = []float64{100}
 	var b bytes.Buffer
 	if err := WriteBenchfmt(&b, f); err != nil {
@@ -81,28 +78,5 @@ func TestBenchfmtParses(t *testing.T) {
 		if m == nil || m.Value != better {
 			t.Errorf("unit %s better = %v; want %s", unit, m, better)
 		}
-	}
-}
-
-func TestExportCLI(t *testing.T) {
-	dir := t.TempDir()
-	in := writeFile(t, dir, "results.json", synth(1, 2, 3))
-	out := filepath.Join(dir, "bench.txt")
-	if err := Export(context.Background(), []string{in, "--out", out}, new(bytes.Buffer), new(bytes.Buffer)); err != nil {
-		t.Fatal(err)
-	}
-	files := benchfmt.Files{Paths: []string{out}}
-	n := 0
-	for files.Scan() {
-		if _, ok := files.Result().(*benchfmt.Result); ok {
-			n++
-		}
-	}
-	if err := files.Err(); err != nil || n != 3 {
-		t.Errorf("read %d results, err %v; want 3, nil", n, err)
-	}
-	err := Export(context.Background(), []string{filepath.Join(dir, "missing.json")}, new(bytes.Buffer), new(bytes.Buffer))
-	if !errors.Is(err, ErrBadInput) {
-		t.Errorf("export of a missing file: err = %v; want ErrBadInput", err)
 	}
 }

@@ -4,17 +4,8 @@ package compare
 // differences are the machine's noise, not the code's.
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
 	"math"
-	"os/exec"
-	"path/filepath"
 	"slices"
-
-	"github.com/olekukonko/tablewriter/renderer"
 
 	"forkbench/results"
 )
@@ -59,8 +50,7 @@ func CalibrateFiles(a, b *results.File, opt Options) (*Calibration, error) {
 	if !r.Comparable {
 		return c, nil
 	}
-	_, sa := groupPoints(a)
-	_, sb := groupPoints(b)
+	sa, sb := byKey(a), byKey(b)
 	for _, name := range r.Metrics {
 		n := Noise{Metric: name}
 		m, _ := selectMetrics([]string{name})
@@ -73,26 +63,21 @@ func CalibrateFiles(a, b *results.File, opt Options) (*Calibration, error) {
 				d := math.Abs(*ch.Delta)
 				deltas = append(deltas, d)
 				if d >= n.MaxAbsDelta {
-					n.MaxAbsDelta, n.MaxRow = d, row.Key.String()
+					n.MaxAbsDelta, n.MaxRow = d, row.PointKey.String()
 				}
 				if ch.Status == Regressed || ch.Status == Improved {
 					n.FalseAlarms++
 				}
 			}
-			for _, s := range []*series{sa[row.Key], sb[row.Key]} {
-				if s == nil {
-					continue
+			for _, s := range []map[results.PointKey]results.Group{sa, sb} {
+				if g, ok := s[row.PointKey]; ok {
+					n.MaxRoundSpread = max(n.MaxRoundSpread, spread(values(g, m[0])))
 				}
-				n.MaxRoundSpread = max(n.MaxRoundSpread, spread(s.values(m[0])))
 			}
 		}
 		n.Rows = len(deltas)
 		if len(deltas) > 0 {
-			slices.Sort(deltas)
-			n.MedianAbsDelta = deltas[len(deltas)/2]
-			if len(deltas)%2 == 0 {
-				n.MedianAbsDelta = (deltas[len(deltas)/2-1] + deltas[len(deltas)/2]) / 2
-			}
+			n.MedianAbsDelta = results.Median(deltas)
 			n.Suggested = max(0.01, math.Ceil(200*n.MaxAbsDelta-1e-9)/100)
 			c.Suggested = max(c.Suggested, n.Suggested)
 		}
@@ -101,133 +86,21 @@ func CalibrateFiles(a, b *results.File, opt Options) (*Calibration, error) {
 	return c, nil
 }
 
+// byKey indexes f's groups by key.
+func byKey(f *results.File) map[results.PointKey]results.Group {
+	out := map[results.PointKey]results.Group{}
+	for _, g := range results.Groups(f) {
+		out[g.Key] = g
+	}
+	return out
+}
+
+// spread is (max − min)/median of v; 0 for fewer than two values or a
+// zero median.
 func spread(v []float64) float64 {
-	if len(v) < 2 {
+	med := results.Median(v)
+	if len(v) < 2 || med == 0 {
 		return 0
 	}
-	v = slices.Clone(v)
-	slices.Sort(v)
-	med := v[len(v)/2]
-	if med == 0 {
-		return 0
-	}
-	return (v[len(v)-1] - v[0]) / math.Abs(med)
-}
-
-// WriteCalibration writes c as a table and the suggested threshold.
-func WriteCalibration(w io.Writer, c *Calibration) error {
-	r := c.Report
-	fmt.Fprintf(w, "A/A calibration: %s vs %s (same build; every difference is noise)\n", r.Base, r.New)
-	if err := writeHead(w, r, "", ""); err != nil {
-		return err
-	}
-	if !r.Comparable {
-		return nil
-	}
-	var rows [][]string
-	for _, n := range c.Noise {
-		if n.Rows == 0 {
-			rows = append(rows, []string{n.Metric, "0", "", "", "", "", "", "not measured"})
-			continue
-		}
-		rows = append(rows, []string{
-			n.Metric, fmt.Sprint(n.Rows),
-			fmt.Sprintf("%.1f%%", 100*n.MedianAbsDelta),
-			fmt.Sprintf("%.1f%%", 100*n.MaxAbsDelta),
-			fmt.Sprintf("%.1f%%", 100*n.MaxRoundSpread),
-			fmt.Sprint(n.FalseAlarms),
-			pct(n.Suggested),
-			n.MaxRow,
-		})
-	}
-	fmt.Fprintln(w)
-	hdr := []string{"metric", "rows", "median |Δ|", "max |Δ|", "round spread", "false alarms @" + pct(r.Threshold), "suggested", "worst row"}
-	if err := renderTable(w, renderer.NewBlueprint(), hdr, rows, func(s string) string { return s }); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(w, "\nsuggested: --threshold %s (twice the largest A/A difference of any metric; per-metric values above)\n", pct(c.Suggested))
-	return err
-}
-
-// Calibrate implements `bench calibrate A.json B.json`, or with --run
-// makes the two runs itself: `bench calibrate --run [--out DIR] -- RUN
-// FLAGS…` executes `bench run RUN FLAGS… --out DIR/a` and then `…/b`.
-func Calibrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench calibrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]")
-		fs.PrintDefaults()
-	}
-	run := fs.Bool("run", false, "make the two runs: exec `bench run` twice with the flags after --")
-	outDir := fs.String("out", "out/calibrate", "with --run: directory of the two runs (a/, b/)")
-	bench := fs.String("bench", "", "with --run: bench binary (default: this executable)")
-	thr := fs.String("threshold", "5%", "threshold whose false alarms are counted")
-	alpha := fs.Float64("alpha", DefaultAlpha, "significance level of the Mann–Whitney U test")
-	mets := fs.String("metrics", "", "metrics, comma-separated (default all)")
-	format := fs.String("format", FormatText, "text or json")
-	var pos []string
-	var err error
-	if pos, err = parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return badInput(err)
-	}
-	threshold, err := ParseThreshold(*thr)
-	if err != nil {
-		return badInput(err)
-	}
-	var paths []string
-	if *run {
-		exe, err := benchExecutable(*bench)
-		if err != nil {
-			return err
-		}
-		for _, sub := range []string{"a", "b"} {
-			dir := filepath.Join(*outDir, sub)
-			argv := append([]string{"run"}, pos...)
-			argv = append(argv, "--out", dir, "--no-report")
-			fmt.Fprintf(stderr, "calibrate: %s %v\n", exe, argv)
-			cmd := exec.CommandContext(ctx, exe, argv...)
-			cmd.Stdout, cmd.Stderr = stderr, stderr
-			if err := cmd.Run(); err != nil {
-				return fmt.Errorf("compare: calibrate: bench run: %w", err)
-			}
-			paths = append(paths, filepath.Join(dir, "results.json"))
-		}
-	} else {
-		if len(pos) != 2 {
-			fs.Usage()
-			return badInput(fmt.Errorf("calibrate: want two result files of the same build, got %d", len(pos)))
-		}
-		paths = pos
-	}
-	a, err := readOrBad(paths[0])
-	if err != nil {
-		return err
-	}
-	b, err := readOrBad(paths[1])
-	if err != nil {
-		return err
-	}
-	c, err := CalibrateFiles(a, b, Options{Threshold: threshold, Alpha: *alpha, Metrics: splitList(*mets)})
-	if err != nil {
-		return badInput(err)
-	}
-	switch *format {
-	case FormatJSON:
-		err = writeJSONValue(stdout, c)
-	case FormatText:
-		err = WriteCalibration(stdout, c)
-	default:
-		return badInput(fmt.Errorf("calibrate: unknown format %q (text, json)", *format))
-	}
-	if err != nil {
-		return err
-	}
-	if !c.Report.Comparable {
-		return Verdict(c.Report)
-	}
-	return nil
+	return (slices.Max(v) - slices.Min(v)) / math.Abs(med)
 }

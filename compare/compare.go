@@ -28,13 +28,13 @@ package compare
 import (
 	"errors"
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchmath"
 
+	"forkbench/internal/units"
 	"forkbench/results"
 )
 
@@ -116,9 +116,12 @@ type Report struct {
 	Counts map[Status]int `json:"counts"`
 }
 
-// Row is one target × endpoint × load point.
+// Row is one load point (target × endpoint × model × sweep step or
+// rate).
 type Row struct {
-	Key
+	results.PointKey
+	// Load is PointKey.Load(): "closed", "open@200rps", "sweep@0.5x".
+	Load   string `json:"load"`
 	Status Status `json:"status"`
 	// Reason says why the row is not comparable.
 	Reason  string   `json:"reason,omitempty"`
@@ -179,21 +182,26 @@ func Compare(base, newF *results.File, opt Options) (*Report, error) {
 	r.Comparable = true
 
 	th := &benchmath.Thresholds{CompareAlpha: alpha}
-	bOrder, bSeries := groupPoints(base)
-	nOrder, nSeries := groupPoints(newF)
+	bGroups, nGroups := results.Groups(base), results.Groups(newF)
+	nByKey := map[results.PointKey]results.Group{}
+	for _, g := range nGroups {
+		nByKey[g.Key] = g
+	}
+	bKeys := map[results.PointKey]bool{}
 	minN := math.MaxInt
-	for _, k := range bOrder {
-		b, n := bSeries[k], nSeries[k]
-		row := Row{Key: k}
+	for _, b := range bGroups {
+		bKeys[b.Key] = true
+		n, ok := nByKey[b.Key]
+		row := Row{PointKey: b.Key, Load: b.Key.Load()}
 		switch {
-		case n == nil:
+		case !ok:
 			row.Status, row.Reason = NotComparable, "only in base"
-		case b.Request != n.Request:
-			row.Status, row.Reason = NotComparable, fmt.Sprintf("request differs: %s vs %s", b.Request, n.Request)
-		case b.Engine != "" && n.Engine != "" && b.Engine != n.Engine:
+		case request(b) != request(n):
+			row.Status, row.Reason = NotComparable, fmt.Sprintf("request differs: %s vs %s", request(b), request(n))
+		case b.Points[0].Engine != "" && n.Points[0].Engine != "" && b.Points[0].Engine != n.Points[0].Engine:
 			// A different generator engine can move capacity figures
 			// by itself (the generator may have been the limit).
-			row.Status, row.Reason = NotComparable, fmt.Sprintf("generator engine differs: %s vs %s", b.Engine, n.Engine)
+			row.Status, row.Reason = NotComparable, fmt.Sprintf("generator engine differs: %s vs %s", b.Points[0].Engine, n.Points[0].Engine)
 		default:
 			minN = min(minN, len(b.Points), len(n.Points))
 			row.Metrics = compareSeries(b, n, ms, th, thr)
@@ -204,9 +212,9 @@ func Compare(base, newF *results.File, opt Options) (*Report, error) {
 		}
 		r.Rows = append(r.Rows, row)
 	}
-	for _, k := range nOrder {
-		if bSeries[k] == nil {
-			r.Rows = append(r.Rows, Row{Key: k, Status: NotComparable, Reason: "only in new"})
+	for _, g := range nGroups {
+		if !bKeys[g.Key] {
+			r.Rows = append(r.Rows, Row{PointKey: g.Key, Load: g.Key.Load(), Status: NotComparable, Reason: "only in new"})
 		}
 	}
 	for _, row := range r.Rows {
@@ -217,6 +225,12 @@ func Compare(base, newF *results.File, opt Options) (*Report, error) {
 			minN, minPValue(minN), alpha, need)
 	}
 	return r, nil
+}
+
+// request is the method and path a group's points sent, which must match
+// between files.
+func request(g results.Group) string {
+	return strings.TrimSpace(g.Points[0].Method + " " + g.Points[0].Path)
 }
 
 // minPValue is the smallest two-sided U-test p-value with n rounds a side.
@@ -237,10 +251,10 @@ func label(f *results.File) string {
 }
 
 // compareSeries tests every metric of one row.
-func compareSeries(b, n *series, ms []metric, th *benchmath.Thresholds, thr float64) []Change {
+func compareSeries(b, n results.Group, ms []metric, th *benchmath.Thresholds, thr float64) []Change {
 	var out []Change
 	for _, m := range ms {
-		bv, nv := b.values(m), n.values(m)
+		bv, nv := values(b, m), values(n, m)
 		c := Change{Metric: m.Name, BaseN: len(bv), NewN: len(nv), format: m.format}
 		if len(bv) == 0 || len(nv) == 0 {
 			c.Status = NotComparable
@@ -253,7 +267,7 @@ func compareSeries(b, n *series, ms []metric, th *benchmath.Thresholds, thr floa
 		sn := benchmath.NewSample(slices.Clone(nv), th)
 		cmp := benchmath.AssumeNothing.Compare(sb, sn)
 		c.P = cmp.P
-		c.Base, c.New = median(bv, th), median(nv, th)
+		c.Base, c.New = results.Median(bv), results.Median(nv)
 		if c.Base != 0 {
 			d := c.New/c.Base - 1
 			c.Delta = &d
@@ -286,7 +300,7 @@ func compareSeries(b, n *series, ms []metric, th *benchmath.Thresholds, thr floa
 			case len(cmp.Warnings) > 0:
 				c.Note = errors.Join(cmp.Warnings...).Error()
 			case significant:
-				c.Note = fmt.Sprintf("significant but below the %s threshold", pct(thr))
+				c.Note = fmt.Sprintf("significant but below the %s threshold", units.Percent(thr))
 			}
 		}
 		out = append(out, c)
@@ -311,54 +325,9 @@ func rowStatus(cs []Change) Status {
 	}
 }
 
-// pathOptions returns the target options that name where something is
-// rather than how it is measured: they may differ between checkouts and
-// builds.
-func pathOptions() []string {
-	return []string{"app-bin", "data", "cgi-bin", "fcgi-daemon", "fcgi-addr", "listen"}
-}
-
 // incomparable names every difference that makes the files' figures
-// incomparable.
-func incomparable(a, b *results.File) []string {
-	var out []string
-	diff := func(what string, x, y any) {
-		if fmt.Sprint(x) != fmt.Sprint(y) {
-			out = append(out, fmt.Sprintf("%s differs: %v vs %v", what, x, y))
-		}
-	}
-	diff("schema version", a.SchemaVersion, b.SchemaVersion)
-	ea, eb := a.Environment, b.Environment
-	diff("machine OS", ea.OS, eb.OS)
-	diff("machine architecture", ea.Arch, eb.Arch)
-	diff("machine CPU model", ea.CPUModel, eb.CPUModel)
-	diff("machine CPU count", ea.CPUs, eb.CPUs)
-	sa, sb := a.Settings, b.Settings
-	diff("setting connections", sa.Connections, sb.Connections)
-	diff("setting duration", dur(sa.DurationNs), dur(sb.DurationNs))
-	diff("setting warmup", dur(sa.WarmupNs), dur(sb.WarmupNs))
-	diff("setting timeout", dur(sa.TimeoutNs), dur(sb.TimeoutNs))
-	diff("setting rates", sa.Rates, sb.Rates)
-	diff("setting sweep factors", sa.SweepFactors, sb.SweepFactors)
-	diff("setting keep-alive", sa.KeepAlive, sb.KeepAlive)
-	diff("setting transport", sa.Transport, sb.Transport)
-	diff("setting body bytes", sa.BodyBytes, sb.BodyBytes)
-	diff("setting CPU pinning", a.Pinning.Enabled, b.Pinning.Enabled)
-	keys := map[string]bool{}
-	for k := range sa.TargetOptions {
-		keys[k] = true
-	}
-	for k := range sb.TargetOptions {
-		keys[k] = true
-	}
-	for _, k := range slices.Sorted(maps.Keys(keys)) {
-		if slices.Contains(pathOptions(), k) {
-			continue
-		}
-		diff("target option --"+k, orNone(sa.TargetOptions[k]), orNone(sb.TargetOptions[k]))
-	}
-	return out
-}
+// incomparable: results.Comparable, the one rule.
+func incomparable(a, b *results.File) []string { return results.Comparable(a, b) }
 
 // notes names differences that leave the files comparable.
 func notes(a, b *results.File) []string {
@@ -375,8 +344,9 @@ func notes(a, b *results.File) []string {
 	diff("host", ea.Hostname, eb.Hostname)
 	diff("suite version", ea.SuiteVersion, eb.SuiteVersion)
 	diff("scenario", a.Settings.Scenario, b.Settings.Scenario)
-	for _, k := range pathOptions() {
-		diff("--"+k, a.Settings.TargetOptions[k], b.Settings.TargetOptions[k])
+	names, va, vb := results.PathOptions(a, b)
+	for i, k := range names {
+		diff(k, va[i], vb[i])
 	}
 	if eb.GitDirty {
 		out = append(out, "new run was built from a modified working tree")
@@ -392,15 +362,9 @@ func notes(a, b *results.File) []string {
 	return out
 }
 
-func dur(ns int64) string { return fmt.Sprint(float64(ns)/1e9) + "s" }
-
 func orNone(s string) string {
 	if s == "" {
 		return "(none)"
 	}
 	return s
-}
-
-func pct(f float64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f*100), "0"), ".") + "%"
 }

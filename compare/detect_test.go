@@ -1,8 +1,6 @@
 package compare
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -86,16 +84,14 @@ func TestDetectsRegressionOnRealRuns(t *testing.T) {
 	}
 
 	compareRun := func(base, new string) (string, int) {
-		var out bytes.Buffer
-		err := Run(context.Background(), []string{paths[base], paths[new], "--threshold", "30%"}, &out, &out)
-		code := 0
-		var ec interface{ ExitCode() int }
-		if errors.As(err, &ec) {
-			code = ec.ExitCode()
+		out, err := exec.CommandContext(t.Context(), bins.Bench, "compare", paths[base], paths[new], "--threshold", "30%").CombinedOutput()
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return string(out), ee.ExitCode()
 		} else if err != nil {
 			t.Fatalf("compare %s %s: %v", base, new, err)
 		}
-		return out.String(), code
+		return string(out), 0
 	}
 	if out, code := compareRun("a", "b"); code != 0 || !strings.Contains(out, "no regression") {
 		t.Errorf("two runs of the same build: exit %d; want 0, no regression\n%s", code, out)

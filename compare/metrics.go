@@ -1,7 +1,7 @@
 package compare
 
 // This file names the metrics a comparison looks at and turns a result
-// file into samples: for every target × endpoint × load point, one value
+// file into samples: for every load point (results.Groups), one value
 // per round.
 
 import (
@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"forkbench/internal/units"
 	"forkbench/results"
 )
 
@@ -97,127 +98,25 @@ func selectMetrics(names []string) ([]metric, error) {
 	return out, nil
 }
 
-func formatSeconds(s float64) string {
-	switch {
-	case s == 0:
-		return "0"
-	case s < 1e-3:
-		return strconv.FormatFloat(s*1e6, 'f', 1, 64) + "µs"
-	case s < 1:
-		return strconv.FormatFloat(s*1e3, 'f', 2, 64) + "ms"
-	default:
-		return strconv.FormatFloat(s, 'f', 3, 64) + "s"
-	}
-}
+func formatSeconds(s float64) string { return units.Duration(s * 1e9) }
 
-// Key identifies one load point across files and rounds.
-type Key struct {
-	Target   string `json:"target"`
-	Endpoint string `json:"endpoint"`
-	// Load is "closed", "open@RATErps" for the scenario's fixed-rate open
-	// point, or "sweep@FACTORx" for a point of a rate sweep, whose offered
-	// rate is a fraction of the capacity measured in the same round and so
-	// differs between rounds and runs: sweep points are matched by
-	// factor, not by rate.
-	Load string `json:"load"`
-}
-
-func (k Key) String() string { return k.Target + " " + k.Endpoint + " " + k.Load }
-
-// series is one load point's values across rounds.
-type series struct {
-	Key      Key
-	Request  string // method and path, which must match between files
-	Engine   string // how the generator sent them (results.Point.Engine); "" when not recorded
-	Points   []results.Point
-	errors   uint64
-	saturate int
-}
-
-// groupPoints collects the points of f by Key, in file order.
-func groupPoints(f *results.File) ([]Key, map[Key]*series) {
-	fixed := map[float64]bool{}
-	if slices.Contains(f.Settings.Models, results.ModelOpen) {
-		for _, r := range f.Settings.Rates {
-			fixed[r] = true
-		}
-	}
-	// Open points of one target, endpoint and round in file order: the
-	// runner writes the fixed-rate point (model "open") before the
-	// sweep's points, and the sweep's in ascending rate.
-	type tre struct {
-		target, endpoint string
-		round            int
-	}
-	sweepIdx := map[tre]int{}
-	fixedSeen := map[tre]bool{}
-	var order []Key
-	out := map[Key]*series{}
-	for _, p := range f.Points {
-		load := p.Model
-		if p.Model == results.ModelOpen {
-			k := tre{p.Target, p.Endpoint, p.Round}
-			if p.SweepFactor > 0 {
-				load = "sweep@" + strconv.FormatFloat(p.SweepFactor, 'f', -1, 64) + "x"
-			} else if fixed[p.OfferedRate] && !fixedSeen[k] {
-				fixedSeen[k] = true
-				load = "open@" + strconv.FormatFloat(p.OfferedRate, 'f', -1, 64) + "rps"
-			} else {
-				i := sweepIdx[k]
-				sweepIdx[k]++
-				if i < len(f.Settings.SweepFactors) {
-					load = "sweep@" + strconv.FormatFloat(f.Settings.SweepFactors[i], 'f', -1, 64) + "x"
-				} else {
-					load = "sweep#" + strconv.Itoa(i+1)
-				}
-			}
-		} else if p.Model == results.ModelClosed && p.OfferedRate > 0 {
-			load = "closed@" + strconv.FormatFloat(p.OfferedRate, 'f', -1, 64)
-		}
-		key := Key{p.Target, p.Endpoint, load}
-		s, ok := out[key]
-		if !ok {
-			s = &series{Key: key, Request: strings.TrimSpace(p.Method + " " + p.Path), Engine: p.Engine}
-			out[key] = s
-			order = append(order, key)
-		}
-		s.Points = append(s.Points, p)
-		for _, n := range p.Errors {
-			s.errors += n
-		}
-		if p.Saturated {
-			s.saturate++
-		}
-	}
-	return order, out
-}
-
-// values returns m's value in every point of s that has it.
-func (s *series) values(m metric) []float64 {
-	var v []float64
-	for _, p := range s.Points {
-		if x, ok := m.value(p); ok {
-			v = append(v, x)
-		}
-	}
-	return v
-}
+// values returns m's value in every round of g that has it.
+func values(g results.Group, m metric) []float64 { return g.Values(m.value) }
 
 // Samples returns, for every load point of f in file order, the named
 // metric's value in each round that has it; history uses it to draw
 // trends with the same grouping compare uses.
-func Samples(f *results.File, metricName string) ([]Key, map[Key][]float64, error) {
+func Samples(f *results.File, metricName string) ([]results.PointKey, map[results.PointKey][]float64, error) {
 	ms, err := selectMetrics([]string{metricName})
 	if err != nil {
 		return nil, nil, err
 	}
-	order, groups := groupPoints(f)
-	out := map[Key][]float64{}
-	var keys []Key
-	for _, k := range order {
-		if v := groups[k].values(ms[0]); len(v) > 0 {
-			keys = append(keys, k)
-			out[k] = v
+	out := map[results.PointKey][]float64{}
+	var keys []results.PointKey
+	for _, g := range results.Groups(f) {
+		if v := values(g, ms[0]); len(v) > 0 {
+			keys = append(keys, g.Key)
+			out[g.Key] = v
 		}
 	}
 	return keys, out, nil

@@ -1,15 +1,14 @@
 package compare
 
 // This file holds the statistics that benchmath does not provide: the
-// confidence interval of a change. The test itself (Mann–Whitney U) and
-// the medians come from golang.org/x/perf/benchmath, as in benchstat.
+// confidence interval of a change. The test itself (Mann–Whitney U) comes
+// from golang.org/x/perf/benchmath, as in benchstat; medians are
+// results.Median, benchstat's convention.
 
 import (
-	"math"
 	"slices"
 
 	"github.com/aclements/go-moremath/stats"
-	"golang.org/x/perf/benchmath"
 )
 
 // ratioCI returns a distribution-free confidence interval for the ratio
@@ -72,13 +71,4 @@ func binom(n, k int) float64 {
 		r = r * float64(n-k+i) / float64(i)
 	}
 	return r
-}
-
-// median returns the median as benchmath summarises a sample.
-func median(values []float64, t *benchmath.Thresholds) float64 {
-	if len(values) == 0 {
-		return math.NaN()
-	}
-	s := benchmath.NewSample(slices.Clone(values), t)
-	return benchmath.AssumeNothing.Summary(s, 0.95).Center
 }

@@ -2,7 +2,6 @@ package history
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,7 +20,7 @@ func night(day int, commit string, p50s ...float64) *results.File {
 		SchemaVersion: results.SchemaVersion,
 		StartedAt:     time.Date(2026, 11, day, 2, 0, 0, 0, time.UTC),
 		Environment:   results.Environment{OS: "linux", Arch: "amd64", CPUModel: "Test CPU", CPUs: 2, GitCommit: commit},
-		Settings:      results.Settings{Scenario: "nightly", Models: []string{"closed"}, Connections: 32, DurationNs: 1e9, Rounds: len(p50s)},
+		Settings:      results.Settings{Scenario: "nightly", Models: []results.Model{"closed"}, Connections: 32, DurationNs: 1e9, Rounds: len(p50s)},
 	}
 	for i, ms := range p50s {
 		f.Points = append(f.Points, results.Point{
@@ -136,9 +135,12 @@ func TestTrendFlagsChangePoint(t *testing.T) {
 			t.Errorf("night %d: change point = %v (%v); want %v", i+1, got, p.Change, want)
 		}
 	}
-	var out bytes.Buffer
+	all, err := s.Trend(TrendOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := filepath.Join(t.TempDir(), "trend")
-	if err := Run(context.Background(), []string{"trend", "--store", s.Dir, "--out", dir}, &out, new(bytes.Buffer)); err != nil {
+	if _, err := WriteTrend(dir, all); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range []string{"p50 latency", "p99 latency", "throughput", "server CPU per request", "peak RSS"} {
@@ -160,48 +162,5 @@ func TestTrendFlagsChangePoint(t *testing.T) {
 	}
 	if !strings.Contains(string(md), "| 2026-11-04 02:00 | dddddddddddd | p50 |") {
 		t.Errorf("trend.md does not list night 4's p50 change point:\n%s", md)
-	}
-}
-
-func TestCLI(t *testing.T) {
-	dir := t.TempDir()
-	store := filepath.Join(dir, "h")
-	res := filepath.Join(dir, "results.json")
-	if err := results.Write(res, night(1, "aaaaaaaaaaaaaaaa", 1, 1, 1)); err != nil {
-		t.Fatal(err)
-	}
-	code := func(err error) int {
-		var ec interface{ ExitCode() int }
-		if errors.As(err, &ec) {
-			return ec.ExitCode()
-		}
-		if err != nil {
-			return -1
-		}
-		return 0
-	}
-	ctx := context.Background()
-	if c := code(Run(ctx, []string{"baseline", "--store", store}, new(bytes.Buffer), new(bytes.Buffer))); c != ExitNoBaseline {
-		t.Errorf("baseline of an empty store: exit %d; want %d", c, ExitNoBaseline)
-	}
-	if err := Run(ctx, []string{"add", res, "--store", store, "--branch", "main"}, new(bytes.Buffer), new(bytes.Buffer)); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	if err := Run(ctx, []string{"baseline", "--store", store, "--like", res}, &out, new(bytes.Buffer)); code(err) != ExitNoBaseline {
-		t.Errorf("baseline --like the only run: err %v; want no baseline (a run is not its own baseline)", err)
-	}
-	out.Reset()
-	if err := Run(ctx, []string{"baseline", "--store", store}, &out, new(bytes.Buffer)); err != nil {
-		t.Fatal(err)
-	}
-	p := strings.TrimSpace(out.String())
-	if f, err := results.Read(p); err != nil || f.Environment.GitCommit != "aaaaaaaaaaaaaaaa" {
-		t.Errorf("baseline printed %q: %v", p, err)
-	}
-	for _, args := range [][]string{{"add"}, {"add", filepath.Join(dir, "missing.json"), "--store", store}, {"nope"}, {}} {
-		if c := code(Run(ctx, args, new(bytes.Buffer), new(bytes.Buffer))); c != 2 {
-			t.Errorf("history %q: exit %d; want 2", args, c)
-		}
 	}
 }

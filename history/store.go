@@ -52,9 +52,9 @@ type Entry struct {
 	// Regressed marks a run the nightly job judged a regression: it is
 	// history, never a baseline.
 	Regressed bool `json:"regressed,omitempty"`
-	// Machine and Settings fingerprint what must match for two runs to
-	// be comparable (see compare); baselines are chosen among runs
-	// whose fingerprints match the new run's.
+	// Machine and Settings summarise what must match for two runs to be
+	// comparable (results.Fingerprint), for people reading the index;
+	// baselines are chosen by results.Comparable on the files themselves.
 	Machine  string `json:"machine"`
 	Settings string `json:"settings"`
 }
@@ -139,39 +139,23 @@ func (s Store) Read(e Entry) (*results.File, error) {
 // EntryFor describes f as the index would (without file, branch or time
 // added).
 func EntryFor(f *results.File) Entry {
+	machine, settings := results.Fingerprint(f)
 	return Entry{
 		Commit:    f.Environment.GitCommit,
 		Dirty:     f.Environment.GitDirty,
 		StartedAt: f.StartedAt.UTC(),
 		Scenario:  f.Settings.Scenario,
 		Partial:   f.Partial,
-		Machine:   machineFingerprint(f),
-		Settings:  settingsFingerprint(f),
+		Machine:   machine,
+		Settings:  settings,
 	}
 }
 
-// machineFingerprint names the machine properties compare requires equal.
-func machineFingerprint(f *results.File) string {
-	e := f.Environment
-	return fmt.Sprintf("%s/%s %s ×%d", e.OS, e.Arch, e.CPUModel, e.CPUs)
-}
-
-// settingsFingerprint names the settings compare requires equal; paths
-// (binaries, data directory) are left out as compare leaves them out.
-func settingsFingerprint(f *results.File) string {
-	s := f.Settings
-	var opts []string
-	for k, v := range s.TargetOptions {
-		switch k {
-		case "app-bin", "data", "cgi-bin", "fcgi-daemon", "fcgi-addr", "listen":
-			continue
-		}
-		opts = append(opts, k+"="+v)
-	}
-	slices.Sort(opts)
-	return fmt.Sprintf("conns=%d dur=%d warm=%d tmo=%d rates=%v sweep=%v keep=%v tr=%s body=%d pin=%v opts=%s",
-		s.Connections, s.DurationNs, s.WarmupNs, s.TimeoutNs, s.Rates, s.SweepFactors,
-		s.KeepAlive, s.Transport, s.BodyBytes, f.Pinning.Enabled, strings.Join(opts, ","))
+// comparable reports whether e's run may be compared with f
+// (results.Comparable); an unreadable file is not.
+func (s Store) comparable(e Entry, f *results.File) bool {
+	ef, err := s.Read(e)
+	return err == nil && len(results.Comparable(ef, f)) == 0
 }
 
 // Query selects a baseline.
@@ -193,17 +177,14 @@ func (s Store) Baseline(q Query) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	var like Entry
-	if q.Like != nil {
-		like = EntryFor(q.Like)
-	}
 	for i := len(idx.Entries) - 1; i >= 0; i-- {
 		e := idx.Entries[i]
 		switch {
 		case e.Partial, e.Regressed && q.Pin == "":
 		case q.Pin != "" && !strings.HasPrefix(e.Commit, q.Pin):
 		case q.Pin == "" && q.Branch != "" && e.Branch != q.Branch:
-		case q.Like != nil && (e.Machine != like.Machine || e.Settings != like.Settings || !e.StartedAt.Before(like.StartedAt)):
+		case q.Like != nil && !e.StartedAt.Before(q.Like.StartedAt.UTC()):
+		case q.Like != nil && !s.comparable(e, q.Like):
 		default:
 			return e, nil
 		}

@@ -66,9 +66,9 @@ type Point struct {
 
 // Series is one metric of one target, endpoint and load over time.
 type Series struct {
-	Metric string      `json:"metric"`
-	Key    compare.Key `json:"key"`
-	Points []Point     `json:"points"`
+	Metric string           `json:"metric"`
+	Key    results.PointKey `json:"key"`
+	Points []Point          `json:"points"`
 }
 
 // Chart is one trend figure: a metric for one endpoint and load, a line
@@ -116,21 +116,21 @@ func trend(runs []run, opt TrendOptions) ([]Chart, error) {
 		type ek struct{ endpoint, load string }
 		byChart := map[ek][]Series{}
 		var chartOrder []ek
-		seriesIdx := map[compare.Key]int{}
+		seriesIdx := map[results.PointKey]int{}
 		// samples[key][i] are the rounds of runs[i] (nil when absent).
-		samples := map[compare.Key][][]float64{}
+		samples := map[results.PointKey][][]float64{}
 		for i, r := range runs {
 			keys, vals, err := compare.Samples(r.file, m)
 			if err != nil {
 				return nil, err
 			}
 			for _, k := range keys {
-				if !opt.Sweeps && strings.HasPrefix(k.Load, "sweep") {
+				if !opt.Sweeps && k.IsSweep() {
 					continue
 				}
 				if _, ok := samples[k]; !ok {
 					samples[k] = make([][]float64, len(runs))
-					c := ek{k.Endpoint, k.Load}
+					c := ek{k.Endpoint, k.Load()}
 					if _, ok := byChart[c]; !ok {
 						chartOrder = append(chartOrder, c)
 					}
@@ -141,7 +141,7 @@ func trend(runs []run, opt TrendOptions) ([]Chart, error) {
 			}
 		}
 		for k, rs := range samples {
-			c := ek{k.Endpoint, k.Load}
+			c := ek{k.Endpoint, k.Load()}
 			byChart[c][seriesIdx[k]].Points = changePoints(runs, rs, opt)
 		}
 		for _, c := range chartOrder {
@@ -157,7 +157,7 @@ func trend(runs []run, opt TrendOptions) ([]Chart, error) {
 
 // changePoints turns one series' rounds per run into points, testing each
 // run against the pooled rounds of the previous Window runs made on the
-// same machine with the same settings.
+// same machine with the same settings (results.Comparable).
 func changePoints(runs []run, rounds [][]float64, opt TrendOptions) []Point {
 	th := &benchmath.Thresholds{CompareAlpha: opt.Alpha}
 	var out []Point
@@ -166,11 +166,11 @@ func changePoints(runs []run, rounds [][]float64, opt TrendOptions) []Point {
 		if len(rounds[i]) == 0 {
 			continue
 		}
-		p := Point{Time: r.entry.StartedAt, Commit: r.entry.Commit, Rounds: len(rounds[i]), Median: median(rounds[i], th)}
+		p := Point{Time: r.entry.StartedAt, Commit: r.entry.Commit, Rounds: len(rounds[i]), Median: results.Median(rounds[i])}
 		var window []float64
 		n := 0
 		for j := i - 1; j >= segment && n < opt.Window; j-- {
-			if len(rounds[j]) == 0 || runs[j].entry.Machine != r.entry.Machine || runs[j].entry.Settings != r.entry.Settings {
+			if len(rounds[j]) == 0 || len(results.Comparable(runs[j].file, r.file)) > 0 {
 				continue
 			}
 			window = append(window, rounds[j]...)
@@ -178,7 +178,7 @@ func changePoints(runs []run, rounds [][]float64, opt TrendOptions) []Point {
 		}
 		if len(window) > 0 {
 			cmp := benchmath.AssumeNothing.Compare(benchmath.NewSample(window, th), benchmath.NewSample(slices.Clone(rounds[i]), th))
-			if wm := median(window, th); wm != 0 && cmp.P <= opt.Alpha {
+			if wm := results.Median(window); wm != 0 && cmp.P <= opt.Alpha {
 				if d := p.Median/wm - 1; math.Abs(d) >= opt.Threshold {
 					p.Change, p.P = &d, cmp.P
 					segment = i
@@ -188,10 +188,6 @@ func changePoints(runs []run, rounds [][]float64, opt TrendOptions) []Point {
 		out = append(out, p)
 	}
 	return out
-}
-
-func median(v []float64, th *benchmath.Thresholds) float64 {
-	return benchmath.AssumeNothing.Summary(benchmath.NewSample(slices.Clone(v), th), 0.95).Center
 }
 
 // titles of the metrics on charts.

@@ -17,9 +17,9 @@ import (
 )
 
 func TestAttackCountsExactly(t *testing.T) {
-	for _, model := range []string{results.ModelClosed, results.ModelOpen} {
+	for _, model := range []results.Model{results.ModelClosed, results.ModelOpen} {
 		for _, tr := range transports {
-			t.Run(model+"/"+tr, func(t *testing.T) {
+			t.Run(string(model)+"/"+tr, func(t *testing.T) {
 				srv, served := countingServer(t, func(n int64, w http.ResponseWriter, r *http.Request) {
 					if n%3 == 0 {
 						http.Error(w, "every third", http.StatusInternalServerError)
@@ -68,12 +68,12 @@ func TestAttackCountsExactly(t *testing.T) {
 				if p.BytesIn == 0 || p.BytesOut != 0 {
 					t.Errorf("BytesIn, BytesOut = %d, %d; want >0, 0", p.BytesIn, p.BytesOut)
 				}
-				wantEngine := map[string]string{
+				wantEngine := map[results.Model]string{
 					results.ModelClosed + "/" + TransportFastHTTP: "epoll",
 					results.ModelClosed + "/" + TransportNetHTTP:  "loop/nethttp",
 					results.ModelOpen + "/" + TransportFastHTTP:   "vegeta/fasthttp",
 					results.ModelOpen + "/" + TransportNetHTTP:    "vegeta/nethttp",
-				}[model+"/"+tr]
+				}[model+"/"+results.Model(tr)]
 				if p.Engine != wantEngine {
 					t.Errorf("Engine = %q; want %q", p.Engine, wantEngine)
 				}
@@ -128,9 +128,9 @@ func TestAttackRefused(t *testing.T) {
 }
 
 func TestAttackTimeout(t *testing.T) {
-	for _, model := range []string{results.ModelOpen, results.ModelClosed} {
+	for _, model := range []results.Model{results.ModelOpen, results.ModelClosed} {
 		for _, tr := range transports {
-			t.Run(model+"/"+tr, func(t *testing.T) {
+			t.Run(string(model)+"/"+tr, func(t *testing.T) {
 				srv := stallingServer(t)
 				o := Options{Model: model, Connections: 4, Duration: 200 * time.Millisecond, Timeout: 100 * time.Millisecond, Transport: tr}
 				if model == results.ModelOpen {
@@ -297,7 +297,7 @@ func TestSaturated(t *testing.T) {
 
 func TestSaturatedRule(t *testing.T) {
 	tests := []struct {
-		model    string
+		model    results.Model
 		offered  float64
 		answered uint64
 		window   time.Duration
@@ -328,8 +328,8 @@ func TestRawDecodes(t *testing.T) {
 	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, "hello")
 	})
-	for _, model := range []string{results.ModelOpen, results.ModelClosed} {
-		t.Run(model, func(t *testing.T) {
+	for _, model := range []results.Model{results.ModelOpen, results.ModelClosed} {
+		t.Run(string(model), func(t *testing.T) {
 			var raw bytes.Buffer
 			o := Options{Model: model, Rate: 100, Connections: 1, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond, Raw: &raw}
 			if model == results.ModelClosed {

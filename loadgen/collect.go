@@ -21,7 +21,7 @@ const saturationRatio = 0.99
 
 // collector turns vegeta results into a Point's figures.
 type collector struct {
-	model    string
+	model    results.Model
 	offered  float64
 	interval float64 // open model: ns between intended sends
 	began    time.Time
@@ -178,7 +178,7 @@ func (c *collector) fill(p *results.Point) {
 // exact to one answer (which side of an edge the boundary answer falls),
 // so one answer of slack is allowed: at 25 req/s over 1.5 s, 37 answers
 // of 37.5 expected is on schedule, not saturated.
-func saturated(model string, offered float64, answered uint64, window time.Duration) bool {
+func saturated(model results.Model, offered float64, answered uint64, window time.Duration) bool {
 	if model != results.ModelOpen {
 		return false
 	}

@@ -94,7 +94,7 @@ const (
 // documented; Validate reports the invalid ones.
 type Options struct {
 	// Model is results.ModelOpen or results.ModelClosed. Required.
-	Model string
+	Model results.Model
 	// Rate is the open model's constant offered rate in requests per
 	// second (fractions allowed). It must be 0 for the closed model.
 	Rate float64

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
 
@@ -135,7 +136,7 @@ func pageColours(img image.Image, targets []color.Color) (nonWhite int, distinct
 func TestReportInChromium(t *testing.T) {
 	bin := chromiumPath()
 	if bin == "" {
-		t.Skip("headless Chromium not found (looked for chromium, chromium-browser, google-chrome): install the Debian package chromium, e.g. with `make deps`, to run this test")
+		testbin.Missing(t, "headless Chromium not found (looked for chromium, chromium-browser, google-chrome): install the Debian package chromium, e.g. with `make deps`, to run this test")
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()

@@ -588,7 +588,7 @@ func (e errBars) YError(int) (float64, float64) { return e.lo, e.hi }
 // open-model point at all (CGI saturated at every offered rate) is shown
 // from its closed-model row rather than left out: the chart then says so
 // in its title and legend (see selectionText and seriesName).
-func latencySelection(s *Summary, e string) (rows []*Row, model string) {
+func latencySelection(s *Summary, e string) (rows []*Row, model results.Model) {
 	var open, closed []*Row
 	for _, r := range s.Rows {
 		switch {
@@ -641,7 +641,7 @@ func latencySelection(s *Summary, e string) (rows []*Row, model string) {
 // selectionText says where the latency of rows came from, for titles;
 // sameRate reports whether every open-model row has the same offered
 // rate, so that legends need not repeat it.
-func selectionText(rows []*Row, model string) (text string, sameRate bool) {
+func selectionText(rows []*Row, model results.Model) (text string, sameRate bool) {
 	if model == results.ModelClosed {
 		return "closed model: no valid open-model points, latency hides queueing", true
 	}
@@ -671,7 +671,7 @@ func selectionText(rows []*Row, model string) (text string, sameRate bool) {
 // seriesName is the legend name of a latency row picked by
 // latencySelection: the rate when the rows differ in rate, and the model
 // when the row is a closed-model fallback among open-model rows.
-func seriesName(lk look, r *Row, model string, sameRate bool) string {
+func seriesName(lk look, r *Row, model results.Model, sameRate bool) string {
 	switch {
 	case r.Model != model:
 		return lk.name + " (closed model)"
@@ -765,23 +765,50 @@ func percentileChart(s *Summary, st styler, e string) (Chart, bool, error) {
 
 // sweepChart draws p50 and p99 against offered rate for the open-model
 // points of endpoint e, with each target's knee and the SLO marked.
-func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
+// sweepRows are the open-model rows of endpoint e: fixed rates and sweep
+// steps, one row per step (its rate the median of its rounds').
+func sweepRows(s *Summary, e string) []*Row {
 	var rows []*Row
 	for _, r := range s.Rows {
 		if r.Endpoint == e && r.Model == results.ModelOpen {
 			rows = append(rows, r)
 		}
 	}
+	return rows
+}
+
+// sweepCurve is one series' points of a sweep chart: p50 and p99 (ms)
+// against the offered rate, one point per row, saturated and undrawable
+// rows left out; tried is the highest rate the series offered.
+func sweepCurve(rows []*Row, k seriesKey) (p50, p99 plotter.XYs, tried float64) {
+	for _, r := range rows {
+		if r.File != k.file || r.Target != k.target {
+			continue
+		}
+		tried = math.Max(tried, r.Rate)
+		if !r.LatencyValid || r.P50.Median <= 0 || r.P99.Median <= 0 {
+			continue // not valid, or not drawable on a log axis
+		}
+		p50 = append(p50, plotter.XY{X: r.Rate, Y: r.P50.Median / 1e6})
+		p99 = append(p99, plotter.XY{X: r.Rate, Y: r.P99.Median / 1e6})
+	}
+	return p50, p99, tried
+}
+
+// kneeMark is a knee drawn on a sweep chart.
+type kneeMark struct {
+	lk    look
+	rate  float64
+	above bool // the knee is the highest rate tried: the true one may lie above
+}
+
+func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
+	rows := sweepRows(s, e)
 	series := st.seriesOf(rows)
 	swept := false
 	for _, k := range series {
-		n := 0
-		for _, r := range rows {
-			if r.File == k.file && r.Target == k.target && r.LatencyValid {
-				n++
-			}
-		}
-		swept = swept || n >= 2
+		p50, _, _ := sweepCurve(rows, k)
+		swept = swept || len(p50) >= 2
 	}
 	if !swept {
 		return Chart{}, false
@@ -791,65 +818,28 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 	leg := plot.NewLegend()
 	yr := newRangeY()
 	xmin, xmax := math.Inf(1), 0.0
-	type kneeMark struct {
-		lk    look
-		rate  float64
-		above bool // the knee is the highest rate tried: the true one may lie above
+	for _, r := range rows {
+		xmax = math.Max(xmax, r.Rate)
+		if r.Rate > 0 {
+			xmin = math.Min(xmin, r.Rate)
+		}
 	}
 	var knees []kneeMark
 	var slos []int64
 	for _, k := range series {
 		lk := st.look(k.file, k.target)
-		var p50, p99 plotter.XYs
-		tried := 0.0
-		for _, r := range rows {
-			if r.File == k.file && r.Target == k.target {
-				tried = math.Max(tried, r.Rate)
-			}
+		p50, p99, tried := sweepCurve(rows, k)
+		for i := range p50 {
+			yr.add(p50[i].Y)
+			yr.add(p99[i].Y)
 		}
-		for _, r := range rows {
-			xmax = math.Max(xmax, r.Rate)
-			if r.Rate > 0 {
-				xmin = math.Min(xmin, r.Rate)
+		addCurves(p, &leg, lk, p50, p99)
+		ks, ss := kneesOf(s.Files[k.file], k.target, e, lk, tried)
+		knees = append(knees, ks...)
+		for _, slo := range ss {
+			if !slices.Contains(slos, slo) {
+				slos = append(slos, slo)
 			}
-			if r.File != k.file || r.Target != k.target || !r.LatencyValid || r.P50.Median <= 0 || r.P99.Median <= 0 {
-				continue // not valid, or not drawable on a log axis
-			}
-			p50 = append(p50, plotter.XY{X: r.Rate, Y: r.P50.Median / 1e6})
-			p99 = append(p99, plotter.XY{X: r.Rate, Y: r.P99.Median / 1e6})
-			yr.add(r.P50.Median / 1e6)
-			yr.add(r.P99.Median / 1e6)
-		}
-		for _, pair := range []struct {
-			xys   plotter.XYs
-			label string
-			c     color.Color
-			w     vg.Length
-		}{{p99, "p99", lk.color, 2}, {p50, "p50", lighten(lk.color, 0.45), 1.2}} {
-			if len(pair.xys) == 0 {
-				continue
-			}
-			ln, sc, err := plotter.NewLinePoints(pair.xys)
-			if err != nil {
-				continue
-			}
-			ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(float64(pair.w)), lk.dashes
-			sc.GlyphStyle = draw.GlyphStyle{Color: pair.c, Radius: vg.Points(2.5), Shape: lk.glyph}
-			p.Add(ln, sc)
-			leg.Add(lk.name+" "+pair.label, ln, sc)
-		}
-		for _, kn := range s.Files[k.file].Knees {
-			if kn.Target == k.target && kn.Endpoint == e {
-				if kn.Found {
-					knees = append(knees, kneeMark{lk, kn.Rate, kn.Rate >= tried})
-				}
-				if kn.SLOP99Ns > 0 && !slices.Contains(slos, kn.SLOP99Ns) {
-					slos = append(slos, kn.SLOP99Ns)
-				}
-			}
-		}
-		if slo := s.Files[k.file].Settings.SLOP99Ns; slo > 0 && !slices.Contains(slos, slo) {
-			slos = append(slos, slo)
 		}
 	}
 	if !yr.ok() {
@@ -866,7 +856,73 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 	if logX {
 		x0 = xmin
 	}
-	lo, hi := yr.lo/1.15, yr.hi*1.15
+	addKnees(p, &leg, knees, yr.lo/1.15, yr.hi*1.15)
+	for _, slo := range slos {
+		ln, err := plotter.NewLine(plotter.XYs{{X: x0, Y: float64(slo) / 1e6}, {X: xmax, Y: float64(slo) / 1e6}})
+		if err != nil {
+			continue
+		}
+		ln.Color, ln.Width, ln.Dashes = color.Black, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(ln)
+		leg.Add("SLO p99 ≤ "+human(slo), ln)
+	}
+	if logX {
+		p.X.Scale = plot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+		p.X.Min, p.X.Max = xmin/1.15, xmax*1.15
+		p.X.Label.Text = "offered rate (req/s, log scale)"
+	} else {
+		p.X.Min = 0
+	}
+	useLogY(p, yr.lo, yr.hi)
+	return Chart{Name: "sweep-" + slug(e), Title: title, plot: p, legend: leg}, true
+}
+
+// addCurves draws one series' p99 and p50 lines.
+func addCurves(p *plot.Plot, leg *plot.Legend, lk look, p50, p99 plotter.XYs) {
+	for _, pair := range []struct {
+		xys   plotter.XYs
+		label string
+		c     color.Color
+		w     vg.Length
+	}{{p99, "p99", lk.color, 2}, {p50, "p50", lighten(lk.color, 0.45), 1.2}} {
+		if len(pair.xys) == 0 {
+			continue
+		}
+		ln, sc, err := plotter.NewLinePoints(pair.xys)
+		if err != nil {
+			continue
+		}
+		ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(float64(pair.w)), lk.dashes
+		sc.GlyphStyle = draw.GlyphStyle{Color: pair.c, Radius: vg.Points(2.5), Shape: lk.glyph}
+		p.Add(ln, sc)
+		leg.Add(lk.name+" "+pair.label, ln, sc)
+	}
+}
+
+// kneesOf returns the knees of target on endpoint e recorded in f, and
+// the SLOs they and f were judged against.
+func kneesOf(f *results.File, target, e string, lk look, tried float64) ([]kneeMark, []int64) {
+	var knees []kneeMark
+	var slos []int64
+	for _, kn := range f.Knees {
+		if kn.Target == target && kn.Endpoint == e {
+			if kn.Found {
+				knees = append(knees, kneeMark{lk, kn.Rate, kn.Rate >= tried})
+			}
+			if kn.SLOP99Ns > 0 {
+				slos = append(slos, kn.SLOP99Ns)
+			}
+		}
+	}
+	if slo := f.Settings.SLOP99Ns; slo > 0 {
+		slos = append(slos, slo)
+	}
+	return knees, slos
+}
+
+// addKnees draws a vertical line per knee from lo to hi.
+func addKnees(p *plot.Plot, leg *plot.Legend, knees []kneeMark, lo, hi float64) {
 	for i, kn := range knees {
 		// Knees at the same rate share a line: interleave their dashes
 		// so that every colour shows.
@@ -896,25 +952,6 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 		}
 		leg.Add(fmt.Sprintf("%s knee %s%s req/s", kn.lk.name, at, rate(kn.rate)), ln)
 	}
-	for _, slo := range slos {
-		ln, err := plotter.NewLine(plotter.XYs{{X: x0, Y: float64(slo) / 1e6}, {X: xmax, Y: float64(slo) / 1e6}})
-		if err != nil {
-			continue
-		}
-		ln.Color, ln.Width, ln.Dashes = color.Black, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
-		p.Add(ln)
-		leg.Add("SLO p99 ≤ "+human(slo), ln)
-	}
-	if logX {
-		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = logTicks{}
-		p.X.Min, p.X.Max = xmin/1.15, xmax*1.15
-		p.X.Label.Text = "offered rate (req/s, log scale)"
-	} else {
-		p.X.Min = 0
-	}
-	useLogY(p, yr.lo, yr.hi)
-	return Chart{Name: "sweep-" + slug(e), Title: title, plot: p, legend: leg}, true
 }
 
 // timelineChart draws latency over time in the first round of each

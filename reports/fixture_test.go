@@ -52,6 +52,11 @@ const (
 
 func fixtureSweep() []float64 { return []float64{200, 400, 800, 1600, 3200, 6400} }
 
+// fixtureSteps are the steps of the rate sweep on json: fractions of each
+// round's own closed-model capacity, so every round offers a step at a
+// slightly different rate.
+func fixtureSteps() []float64 { return []float64{0.25, 0.5, 0.8} }
+
 // sampleService draws one service time: log-normal around median with a
 // 1% slow tail and a 0.1% very slow tail, as real servers show.
 func sampleService(rng *rand.Rand, median float64) float64 {
@@ -108,12 +113,12 @@ func makeFixture(t testing.TB) *results.File {
 		},
 		Settings: results.Settings{
 			Scenario: "fixture", Targets: []string{"embedded", "fcgi", "cgi"}, Endpoints: []string{"plaintext", "json"},
-			Models: []string{results.ModelClosed, results.ModelOpen}, Rates: fixtureSweep(),
+			Models: []results.Model{results.ModelClosed, results.ModelOpen, results.ModelSweep}, Rates: fixtureSweep(), SweepFactors: fixtureSteps(),
 			Connections: fixtureConns, DurationNs: int64(fixtureDuration), WarmupNs: int64(time.Second),
 			TimeoutNs: int64(2 * time.Second), Rounds: 3, SLOP99Ns: int64(fixtureSLO), KeepAlive: true, Transport: "fasthttp",
 		},
 		Pinning: results.Pinning{Enabled: true, GeneratorCPUs: []int{0}, TargetCPUs: []int{1}},
-		Notes:   []string{"This is a synthetic test fixture, not a measurement: reports/fixture_test.go generated every figure from a seeded RNG."},
+		Notes:   []results.Note{results.TextNote("This is a synthetic test fixture, not a measurement: reports/fixture_test.go generated every figure from a seeded RNG.")},
 	}
 	secs := fixtureDuration.Seconds()
 	for round := 1; round <= 3; round++ {
@@ -163,9 +168,34 @@ func makeFixture(t testing.TB) *results.File {
 			}
 		}
 	}
+	f.Points = append(f.Points, sweepPoints(t, f)...)
 	f.Knees = fixtureKnees(f)
 	f.Fork = fixtureFork()
 	return f
+}
+
+// sweepPoints are the rate sweep on json, in every round: each step
+// offered at its fraction of the capacity that round measured, as the
+// runner does. They draw from their own RNG so that the points above do
+// not change when the sweep does.
+func sweepPoints(t testing.TB, f *results.File) []results.Point {
+	rng := rand.New(rand.NewPCG(20260102, 7))
+	var out []results.Point
+	for _, closed := range f.Points {
+		if closed.Model != results.ModelClosed || closed.Endpoint != "json" {
+			continue
+		}
+		i := slices.IndexFunc(fixtureTargets(), func(tg fixtureTarget) bool { return tg.name == closed.Target })
+		tg := fixtureTargets()[i]
+		base := closed
+		base.Latency, base.Timeline, base.Connections = results.Latency{}, nil, 0
+		for _, step := range fixtureSteps() {
+			p := openPoint(t, rng, base, tg, math.Max(1, math.Round(closed.Throughput*step)), tg.capacity/1.3)
+			p.SweepFactor = step
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func serverCost(rng *rand.Rand, tg fixtureTarget, n int, thr float64) results.ServerCost {
@@ -369,19 +399,19 @@ func TestFixture(t *testing.T) {
 	if f.Label != "fixture" {
 		t.Errorf("fixture Label = %q; want %q", f.Label, "fixture")
 	}
-	count := map[string]int{}
+	count := map[results.Model]int{}
 	for _, p := range f.Points {
 		count[p.Model]++
 		if p.Model == results.ModelOpen && p.Corrected == nil {
 			t.Errorf("open point %s %s %v has no Corrected latency", p.Target, p.Endpoint, p.OfferedRate)
 		}
 	}
-	// 3 rounds × 2 endpoints × 3 targets closed; open: 6 sweep rates on
-	// plaintext + 1 rate on json.
+	// 3 rounds × 2 endpoints × 3 targets closed; open: 6 fixed rates on
+	// plaintext + 1 rate on json + 3 sweep steps on json.
 	if got, want := count[results.ModelClosed], 18; got != want {
 		t.Errorf("closed points = %d; want %d", got, want)
 	}
-	if got, want := count[results.ModelOpen], 3*3*(6+1); got != want {
+	if got, want := count[results.ModelOpen], 3*3*(6+1+3); got != want {
 		t.Errorf("open points = %d; want %d", got, want)
 	}
 	if len(f.Knees) != 3 {

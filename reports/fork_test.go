@@ -37,9 +37,8 @@ func TestForkOnlyReport(t *testing.T) {
 	if err := results.Write(src, f); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr strings.Builder
-	if err := Run(context.Background(), []string{src}, &stdout, &stderr); err != nil {
-		t.Fatalf("Run(fork.json): %v", err)
+	if _, err := Render(context.Background(), []*results.File{f}, dir, nil); err != nil {
+		t.Fatalf("Render(fork.json): %v", err)
 	}
 	const want = "A CGI request costs 1.8 ms more wall time than the same request in-process (fork decomposition, medians); " +
 		"of that, 350 µs is the OS spawn, 250 µs the Go runtime's start-up (14%), 300 µs the app's package initialisation before main " +

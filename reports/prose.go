@@ -137,7 +137,7 @@ func headlineFile(s *Summary, fi int) string {
 			if c.cpu == c.row {
 				return ""
 			}
-			return " (" + c.cpu.Model + " model)"
+			return " (" + string(c.cpu.Model) + " model)"
 		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "On %s", endpointName(cs[0].row))
@@ -281,7 +281,7 @@ func settings(f *results.File) []kv {
 		{"Scenario", st.Scenario},
 		{"Targets", strings.Join(st.Targets, ", ")},
 		{"Endpoints", strings.Join(st.Endpoints, ", ")},
-		{"Load models", strings.Join(st.Models, ", ")},
+		{"Load models", joinModels(st.Models)},
 	}
 	if len(st.Rates) > 0 {
 		out = append(out, kv{"Offered rates", floats(st.Rates) + " req/s"})
@@ -301,8 +301,8 @@ func settings(f *results.File) []kv {
 	if st.BodyBytes > 0 {
 		out = append(out, kv{"Body", itoa(st.BodyBytes) + " bytes"})
 	}
-	if len(st.TargetOptions) > 0 {
-		out = append(out, kv{"Target options", params(st.TargetOptions)})
+	if st.TargetOptions != nil && len(st.TargetOptions.Set()) > 0 {
+		out = append(out, kv{"Target options", strings.Join(st.TargetOptions.Set(), " ")})
 	}
 	pin := "off"
 	if f.Pinning.Enabled {
@@ -318,6 +318,14 @@ func settings(f *results.File) []kv {
 		}
 	}
 	return out
+}
+
+func joinModels(ms []results.Model) string {
+	s := make([]string, len(ms))
+	for i, m := range ms {
+		s[i] = string(m)
+	}
+	return strings.Join(s, ", ")
 }
 
 // partialNote is the banner for an interrupted run, or "".
@@ -337,13 +345,60 @@ func partialNote(s *Summary, fi int) string {
 	return msg
 }
 
-// where names a row in a note: "cgi plaintext (open, 200 req/s)".
+// where names a row in a note: "cgi plaintext (open, 200 req/s)", or
+// for a sweep step "cgi plaintext (open, sweep step 0.5×, 450 req/s)".
 func where(r *Row) string {
-	m := r.Model
+	return fmt.Sprintf("%s %s (%s)", r.Target, r.Endpoint, load(r))
+}
+
+// load names a row's load model and rate: "closed", "open, 200 req/s",
+// "open, sweep step 0.5×, 450 req/s" (the median of the rounds' rates).
+func load(r *Row) string {
+	m := string(r.Model)
+	if r.Step > 0 {
+		m += ", sweep step " + trimZeros(sig(r.Step, 3)) + "×"
+	}
 	if r.Model == results.ModelOpen {
 		m += ", " + rate(r.Rate) + " req/s"
 	}
-	return fmt.Sprintf("%s %s (%s)", r.Target, r.Endpoint, m)
+	return m
+}
+
+// noteText is the sentence of a file's note.
+func noteText(n results.Note) string {
+	switch n.Kind {
+	case results.NoteVerifySkipped:
+		return "Verification was skipped (--no-verify): responses were not checked against the app's specification."
+	case results.NoteText:
+		return n.Text
+	}
+	return fmt.Sprintf("%s %s %v", n.Kind, n.Subject, n.Figures)
+}
+
+// runNotes are the notes on how a file's points were measured that its
+// points and pinning show: spawns counted system-wide or with lost
+// events, CPU pinning off.
+func runNotes(f *results.File) []string {
+	var clones, lost int
+	for _, p := range f.Points {
+		if p.Server.SpawnSource == "system-wide-clones" {
+			clones++
+		}
+		if p.Server.SpawnEventsLost > 0 {
+			lost++
+		}
+	}
+	var out []string
+	if clones > 0 {
+		out = append(out, fmt.Sprintf("%d load point(s) counted spawns system-wide (every process and thread created on the machine; the kernel's process events were not available): spawns/req is an upper bound.", clones))
+	}
+	if lost > 0 {
+		out = append(out, fmt.Sprintf("%d load point(s) lost process events: their spawns/req is a lower bound.", lost))
+	}
+	if !f.Pinning.Enabled && len(f.Points) > 0 {
+		out = append(out, "CPU pinning was off ("+f.Pinning.Note+"): generator and targets shared CPUs.")
+	}
+	return out
 }
 
 // notes lists, in plain sentences, everything that makes a figure less
@@ -363,6 +418,9 @@ func notes(s *Summary) []string {
 			out = append(out, p)
 		}
 		for _, n := range f.Notes {
+			out = append(out, prefix+noteText(n))
+		}
+		for _, n := range runNotes(f) {
 			out = append(out, prefix+n)
 		}
 		if f.Fork != nil {

@@ -16,9 +16,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -162,64 +160,4 @@ func Render(ctx context.Context, files []*results.File, outDir string, formats [
 		}
 	}
 	return written, nil
-}
-
-// Run implements `bench report FILE.json [FILE2.json …] [--out DIR]
-// [--format html,md,csv,png,svg]`: it reads the files (several are
-// overlaid, each labelled by its Label or its file name), renders the
-// report and prints the paths written, report.html last. Flags may come
-// before or after the files. A file that is missing, truncated or from a
-// newer forkbench is a one-line error naming it. -h prints the usage and
-// returns flag.ErrHelp.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	out := fs.String("out", "", "output directory (default: the directory of the first file)")
-	format := fs.String("format", strings.Join(AllFormats(), ","), "comma-separated output formats: "+strings.Join(AllFormats(), ", "))
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format %s]\n", strings.Join(AllFormats(), ","))
-		fs.PrintDefaults()
-	}
-	var paths []string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return fmt.Errorf("reports: %w", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	if len(paths) == 0 {
-		fs.Usage()
-		return fmt.Errorf("%w: usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format …]", ErrNoFiles)
-	}
-	formats, err := ParseFormats(*format)
-	if err != nil {
-		return err
-	}
-	files := make([]*results.File, 0, len(paths))
-	for _, p := range paths {
-		f, err := results.Read(p)
-		if err != nil {
-			return fmt.Errorf("reports: %w", err)
-		}
-		if f.Label == "" {
-			f.Label = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-		}
-		files = append(files, f)
-	}
-	dir := *out
-	if dir == "" {
-		dir = filepath.Dir(paths[0])
-	}
-	written, err := Render(ctx, files, dir, formats)
-	for _, w := range written {
-		fmt.Fprintln(stdout, w)
-	}
-	return err
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"html"
 	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -81,6 +80,7 @@ func TestCharts(t *testing.T) {
 		{"latency-plaintext", targets},
 		{"latency-json", targets},
 		{"sweep-plaintext", []string{"embedded p99", "fcgi p50", "cgi p99", "cgi knee 200 req/s", "embedded knee ≥ 6400 req/s", "SLO p99 ≤ 10ms"}},
+		{"sweep-json", []string{"embedded p99", "fcgi p50", "cgi p99", "SLO p99 ≤ 10ms"}},
 		{"cpu-per-request", targets},
 		{"peak-memory", targets},
 		{"timeline-plaintext", []string{"embedded p99", "fcgi p99", "cgi p50"}},
@@ -274,94 +274,7 @@ func TestRenderFormats(t *testing.T) {
 	}
 }
 
-func TestRunBadInput(t *testing.T) {
-	dir := t.TempDir()
-	full, err := os.ReadFile(fixturePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	truncated := filepath.Join(dir, "truncated.json")
-	newer := filepath.Join(dir, "newer.json")
-	missing := filepath.Join(dir, "missing.json")
-	good := filepath.Join(dir, "good.json")
-	for p, data := range map[string][]byte{
-		truncated: full[:len(full)/2],
-		newer:     []byte(`{"schema_version": 99, "points": []}`),
-		good:      full,
-	} {
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, tc := range []struct {
-		name string
-		args []string
-		want error
-		file string
-	}{
-		{"truncated", []string{truncated}, results.ErrCorrupt, truncated},
-		{"newer schema", []string{newer}, results.ErrNewerSchema, newer},
-		{"missing", []string{missing}, fs.ErrNotExist, missing},
-		{"second file bad", []string{good, truncated}, results.ErrCorrupt, truncated},
-		{"unknown format", []string{good, "--format", "html,pdf"}, ErrUnknownFormat, "pdf"},
-		{"no files", []string{"--out", dir}, ErrNoFiles, "usage"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr bytes.Buffer
-			err := Run(context.Background(), append(tc.args, "--out", t.TempDir()), &stdout, &stderr)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("Run(%v) error = %v; want %v", tc.args, err, tc.want)
-			}
-			if msg := err.Error(); !strings.Contains(msg, tc.file) || strings.Contains(msg, "\n") {
-				t.Errorf("Run(%v) error = %q; want one line naming %s", tc.args, msg, tc.file)
-			}
-			if stdout.Len() != 0 {
-				t.Errorf("Run(%v) printed %q on failure", tc.args, stdout.String())
-			}
-		})
-	}
-}
-
-func TestRunPrintsPaths(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "in", "baseline.json")
-	fx := readFixture(t)
-	fx.Label = "" // Run labels it by file name
-	if err := results.Write(src, fx); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "out")
-	var stdout, stderr bytes.Buffer
-	// Flags after the files, two files overlaid.
-	if err := Run(context.Background(), []string{fixturePath, src, "--out", out, "--format", "html,csv"}, &stdout, &stderr); err != nil {
-		t.Fatalf("Run: %v (stderr %s)", err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	want := []string{filepath.Join(out, "report.csv"), filepath.Join(out, "report.html")}
-	if strings.Join(lines, " ") != strings.Join(want, " ") {
-		t.Errorf("Run printed %q; want %q", lines, want)
-	}
-	page, err := os.ReadFile(filepath.Join(out, "report.html"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{"cgi (fixture)", "cgi (baseline)", "forkbench report: fixture vs baseline"} {
-		if !strings.Contains(string(page), s) {
-			t.Errorf("overlay report.html lacks %q", s)
-		}
-	}
-
-	// Default --out is the directory of the first file.
-	stdout.Reset()
-	if err := Run(context.Background(), []string{"--format", "md", src}, &stdout, &stderr); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := strings.TrimSpace(stdout.String()), filepath.Join(dir, "in", "report.md"); got != want {
-		t.Errorf("Run without --out wrote %q; want %q", got, want)
-	}
-}
-
-func TestRunPartial(t *testing.T) {
+func TestRenderPartial(t *testing.T) {
 	dir := t.TempDir()
 	fx := readFixture(t)
 	fx.Partial, fx.PartialReason = true, "interrupted by SIGINT"
@@ -371,9 +284,8 @@ func TestRunPartial(t *testing.T) {
 	if err := results.Write(src, fx); err != nil {
 		t.Fatal(err)
 	}
-	var stdout, stderr bytes.Buffer
-	if err := Run(context.Background(), []string{src}, &stdout, &stderr); err != nil {
-		t.Fatalf("Run(partial): %v", err)
+	if _, err := Render(context.Background(), []*results.File{fx}, dir, nil); err != nil {
+		t.Fatalf("Render(partial): %v", err)
 	}
 	for _, name := range []string{"report.html", "report.md"} {
 		data, err := os.ReadFile(filepath.Join(dir, name))
@@ -394,7 +306,7 @@ func TestRunPartial(t *testing.T) {
 }
 
 // point builds a synthetic point with exact latency figures (no histogram).
-func point(target, endpoint, model string, rate float64, round int, p50 time.Duration, cpu float64) results.Point {
+func point(target, endpoint string, model results.Model, rate float64, round int, p50 time.Duration, cpu float64) results.Point {
 	l := results.Latency{Count: 100, P50Ns: int64(p50), P90Ns: int64(p50) * 2, P99Ns: int64(p50) * 4, P999Ns: int64(p50) * 8}
 	p := results.Point{
 		Target: target, Endpoint: endpoint, Path: "/" + endpoint, Model: model, OfferedRate: rate, Round: round,

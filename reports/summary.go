@@ -62,14 +62,7 @@ func newStat(vs []float64) Stat {
 	if len(vs) == 0 {
 		return Stat{}
 	}
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	n := len(s)
-	med := s[n/2]
-	if n%2 == 0 {
-		med = (s[n/2-1] + s[n/2]) / 2
-	}
-	return Stat{Median: med, Min: s[0], Max: s[n-1], N: n}
+	return Stat{Median: results.Median(vs), Min: slices.Min(vs), Max: slices.Max(vs), N: len(vs)}
 }
 
 // Ratios are a row's figures divided by the embedded target's for the same
@@ -84,17 +77,24 @@ type Ratios struct {
 	SpawnsPerRequest float64
 }
 
-// Row is one aggregated point: a file × target × endpoint × model ×
-// offered rate, reduced across its rounds.
+// Row is one aggregated point: a file × load point (results.Group:
+// target × endpoint × model × sweep step or offered rate), reduced across
+// its rounds.
 type Row struct {
 	File     int    // index of the file in the slice given to Summarize
 	Label    string // the file's overlay label
 	Target   string
 	Endpoint string
 	Path     string // path and query sent (of the first round)
-	Model    string
-	Rate     float64 // offered rate, req/s; 0 for the closed model
-	Rounds   int
+	Model    results.Model
+	// Rate is the offered rate, req/s: the median of the rounds' for a
+	// sweep step, whose rate differs between rounds; 0 for the closed
+	// model.
+	Rate float64
+	// Step is the sweep step (fraction of capacity) of a sweep row, 0
+	// for other rows.
+	Step   float64
+	Rounds int
 
 	Throughput Stat // successful responses per second
 
@@ -134,38 +134,28 @@ type Summary struct {
 	Rows   []*Row   // ordered by file, model (closed first), endpoint, target, rate
 }
 
-// rowKey identifies a Row.
-type rowKey struct {
-	file                    int
-	target, endpoint, model string
-	rate                    float64
-}
-
-// Summarize reduces files to one Row per file × target × endpoint × model
-// × offered rate. It never fails: a figure it cannot compute is left
+// Summarize reduces files to one Row per file × load point
+// (results.Groups): a sweep step is one row whatever rate each round
+// offered it at. It never fails: a figure it cannot compute is left
 // invalid and shows as absent.
 func Summarize(files []*results.File) *Summary {
 	s := &Summary{Files: files, Labels: labels(files)}
 	for fi, f := range files {
-		byKey := map[rowKey]*Row{}
+		byKey := map[results.PointKey]*Row{}
 		var order []*Row
-		for i := range f.Points {
-			p := &f.Points[i]
-			k := rowKey{fi, p.Target, p.Endpoint, p.Model, p.OfferedRate}
-			if p.Model != results.ModelOpen {
-				k.rate = 0
+		for _, g := range results.Groups(f) {
+			p := g.Points[0]
+			r := &Row{File: fi, Label: s.Labels[fi], Target: p.Target, Endpoint: p.Endpoint,
+				Path: p.Path, Model: g.Key.Model, Step: g.Key.Step}
+			if g.Key.Model == results.ModelOpen {
+				r.Rate = g.Rate()
 			}
-			r := byKey[k]
-			if r == nil {
-				r = &Row{File: fi, Label: s.Labels[fi], Target: p.Target, Endpoint: p.Endpoint,
-					Path: p.Path, Model: p.Model, Rate: k.rate}
-				byKey[k] = r
-				order = append(order, r)
+			for i := range g.Points {
+				r.points = append(r.points, &g.Points[i])
 			}
-			r.points = append(r.points, p)
-		}
-		for _, r := range order {
 			r.reduce()
+			byKey[g.Key] = r
+			order = append(order, r)
 		}
 		tOrder := targetOrder(files)
 		eOrder := endpointOrder(f)
@@ -173,13 +163,16 @@ func Summarize(files []*results.File) *Summary {
 			return cmp.Or(
 				cmp.Compare(modelRank(a.Model), modelRank(b.Model)),
 				cmp.Compare(a.Model, b.Model),
+				cmp.Compare(min(a.Step, 1e-9), min(b.Step, 1e-9)), // fixed rates first, then the sweep
 				cmp.Compare(eOrder[a.Endpoint], eOrder[b.Endpoint]),
 				cmp.Compare(tOrder[a.Target], tOrder[b.Target]),
 				cmp.Compare(a.Rate, b.Rate),
 			)
 		})
 		for _, r := range order {
-			if base := byKey[rowKey{fi, TargetEmbedded, r.Endpoint, r.Model, r.Rate}]; base != nil {
+			k := results.KeyOf(*r.points[0])
+			k.Target = TargetEmbedded
+			if base := byKey[k]; base != nil {
 				r.VsEmbedded = ratios(r, base)
 			} else {
 				r.VsEmbedded = nanRatios()
@@ -190,9 +183,8 @@ func Summarize(files []*results.File) *Summary {
 	return s
 }
 
-// reduce computes r's figures from its points.
+// reduce computes r's figures from its points (in round order).
 func (r *Row) reduce() {
-	slices.SortStableFunc(r.points, func(a, b *results.Point) int { return cmp.Compare(a.Round, b.Round) })
 	r.Rounds = len(r.points)
 	r.ErrorsByKind = map[string]uint64{}
 	r.LatencySource = SourceMeasured
@@ -288,7 +280,7 @@ func ratios(r, base *Row) Ratios {
 
 // Find returns the row for file fi, target, endpoint, model and rate, or
 // nil.
-func (s *Summary) Find(fi int, target, endpoint, model string, rate float64) *Row {
+func (s *Summary) Find(fi int, target, endpoint string, model results.Model, rate float64) *Row {
 	for _, r := range s.Rows {
 		if r.File == fi && r.Target == target && r.Endpoint == endpoint && r.Model == model && r.Rate == rate {
 			return r
@@ -298,7 +290,7 @@ func (s *Summary) Find(fi int, target, endpoint, model string, rate float64) *Ro
 }
 
 // rowsOf returns the rows of file fi in model m, in summary order.
-func (s *Summary) rowsOf(fi int, m string) []*Row {
+func (s *Summary) rowsOf(fi int, m results.Model) []*Row {
 	var out []*Row
 	for _, r := range s.Rows {
 		if r.File == fi && r.Model == m {
@@ -321,7 +313,7 @@ func labels(files []*results.File) []string {
 	return out
 }
 
-func modelRank(m string) int {
+func modelRank(m results.Model) int {
 	switch m {
 	case results.ModelClosed:
 		return 0

@@ -21,13 +21,38 @@ import (
 	"forkbench/results"
 )
 
-// table is a titled grid of formatted cells. Title always names the load
-// model (or the measurement) its figures came from.
-type table struct {
+// Table is a titled grid of formatted cells, the suite's one table
+// model: drawn by tablewriter for terminals and Markdown (Render), by
+// html/template in report.html. The report's tables, comparisons and
+// `bench loadgen-check` all draw through it. In a report, Title always
+// names the load model (or the measurement) its figures came from.
+type Table struct {
 	Title  string
 	Header []string
 	Right  []bool // right-align the column (numbers)
 	Rows   [][]string
+}
+
+type table = Table
+
+// Style is how Render draws a table.
+type Style int
+
+// Table styles.
+const (
+	// StyleText draws box-drawing borders for a terminal.
+	StyleText Style = iota
+	// StyleMarkdown draws a GitHub-flavoured Markdown table, cells
+	// escaped.
+	StyleMarkdown
+)
+
+// Render draws t (without its title) in style.
+func (t Table) Render(w io.Writer, style Style) error {
+	if style == StyleMarkdown {
+		return t.render(w, renderer.NewMarkdown(), mdEscape)
+	}
+	return t.render(w, renderer.NewBlueprint(), noEscape)
 }
 
 // tables returns every table of the report, in order: per file, the
@@ -39,7 +64,7 @@ func tables(s *Summary) []table {
 		if len(s.Files) > 1 {
 			prefix = s.Labels[fi] + ": "
 		}
-		for _, m := range []string{results.ModelClosed, results.ModelOpen} {
+		for _, m := range []results.Model{results.ModelClosed, results.ModelOpen} {
 			if rows := s.rowsOf(fi, m); len(rows) > 0 {
 				out = append(out, pointTable(prefix, f, m, rows))
 			}
@@ -59,8 +84,8 @@ func tables(s *Summary) []table {
 
 // otherModels lists models the suite does not know, so their points are
 // still shown rather than dropped.
-func otherModels(s *Summary, fi int) []string {
-	var out []string
+func otherModels(s *Summary, fi int) []results.Model {
+	var out []results.Model
 	for _, r := range s.Rows {
 		if r.File == fi && r.Model != results.ModelClosed && r.Model != results.ModelOpen && !slices.Contains(out, r.Model) {
 			out = append(out, r.Model)
@@ -87,7 +112,7 @@ func plural(n int) string {
 	return "s"
 }
 
-func pointTable(prefix string, f *results.File, model string, rows []*Row) table {
+func pointTable(prefix string, f *results.File, model results.Model, rows []*Row) table {
 	t := table{}
 	switch model {
 	case results.ModelClosed:
@@ -116,7 +141,7 @@ func pointTable(prefix string, f *results.File, model string, rows []*Row) table
 		t.Right = append(t.Right, true)
 	}
 	for _, r := range rows {
-		cells := []string{r.Target, r.Endpoint, r.Model}
+		cells := []string{r.Target, r.Endpoint, modelCell(r)}
 		if open {
 			cells = append(cells, rate(r.Rate))
 		}
@@ -143,6 +168,16 @@ func pointTable(prefix string, f *results.File, model string, rows []*Row) table
 		t.Rows = append(t.Rows, cells)
 	}
 	return t
+}
+
+// modelCell names a row's model in a table: "closed", "open", or for a
+// sweep step "sweep 0.5×" (an open-model point at that fraction of the
+// round's capacity).
+func modelCell(r *Row) string {
+	if r.Step > 0 {
+		return "sweep " + trimZeros(sig(r.Step, 3)) + "×"
+	}
+	return string(r.Model)
 }
 
 func kneeTable(prefix string, f *results.File) table {
@@ -180,9 +215,9 @@ func params(m map[string]string) string {
 // Markdown for report.md).
 func (t table) render(w io.Writer, rend tw.Renderer, esc func(string) string) error {
 	aligns := make([]tw.Align, len(t.Header))
-	for i, r := range t.Right {
+	for i := range aligns {
 		aligns[i] = tw.AlignLeft
-		if r {
+		if i < len(t.Right) && t.Right[i] {
 			aligns[i] = tw.AlignRight
 		}
 	}
@@ -314,7 +349,7 @@ func writeCSV(w io.Writer, s *Summary) error {
 		return []string{csvNum(st.Median / scale), csvNum(st.Min / scale), csvNum(st.Max / scale)}
 	}
 	for _, r := range s.Rows {
-		rec := []string{itoa(r.File + 1), r.Label, r.Target, r.Endpoint, r.Path, r.Model, csvNum(r.Rate), itoa(r.Rounds)}
+		rec := []string{itoa(r.File + 1), r.Label, r.Target, r.Endpoint, r.Path, modelCell(r), csvNum(r.Rate), itoa(r.Rounds)}
 		rec = append(rec, scaled(r.Throughput, 1)...)
 		rec = append(rec, r.LatencySource, fmt.Sprint(r.LatencyValid))
 		for _, st := range []Stat{r.P50, r.P90, r.P99, r.P999} {

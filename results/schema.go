@@ -19,20 +19,6 @@ import "time"
 // a newer version (their meaning may have changed) and reads older ones.
 const SchemaVersion = 1
 
-// Load models, always named next to a figure so nobody mistakes a
-// capacity figure for a latency figure.
-const (
-	// ModelOpen is an open-model, constant-rate attack (vegeta's pacer):
-	// requests are sent on schedule whether or not earlier ones have
-	// answered, so queueing shows in latency. Latency figures come from it.
-	ModelOpen = "open"
-	// ModelClosed is a closed-model attack: N connections, each sending
-	// when its last request answered. Capacity figures come from it; its
-	// latencies hide queueing (coordinated omission) and are not latency
-	// figures.
-	ModelClosed = "closed"
-)
-
 // File is one result file (results.json).
 type File struct {
 	SchemaVersion int    `json:"schema_version"`
@@ -49,9 +35,9 @@ type File struct {
 	Points        []Point     `json:"points"`
 	Knees         []Knee      `json:"knees,omitempty"`
 	Fork          *Fork       `json:"fork,omitempty"`
-	// Notes are facts that make a figure less trustworthy (generator
-	// saturated, errors seen, a target restarted), in plain sentences.
-	Notes []string `json:"notes,omitempty"`
+	// Notes are facts about the run that its points do not show (e.g.
+	// verification skipped), as data; reports turn them into sentences.
+	Notes []Note `json:"notes,omitempty"`
 }
 
 // Environment describes where and with what the run was made.
@@ -72,22 +58,22 @@ type Environment struct {
 
 // Settings is the full run plan as it was executed.
 type Settings struct {
-	Scenario      string            `json:"scenario"`
-	Targets       []string          `json:"targets"`
-	Endpoints     []string          `json:"endpoints"`
-	Models        []string          `json:"models"`
-	Rates         []float64         `json:"rates,omitempty"` // offered rates of open-model points, req/s
-	SweepFactors  []float64         `json:"sweep_factors,omitempty"`
-	Connections   int               `json:"connections"`
-	DurationNs    int64             `json:"duration_ns"`
-	WarmupNs      int64             `json:"warmup_ns"`
-	TimeoutNs     int64             `json:"timeout_ns"`
-	Rounds        int               `json:"rounds"`
-	SLOP99Ns      int64             `json:"slo_p99_ns,omitempty"`
-	KeepAlive     bool              `json:"keep_alive"`
-	Transport     string            `json:"transport"` // "fasthttp" or "nethttp"
-	BodyBytes     int               `json:"body_bytes,omitempty"`
-	TargetOptions map[string]string `json:"target_options,omitempty"`
+	Scenario      string         `json:"scenario"`
+	Targets       []string       `json:"targets"`
+	Endpoints     []string       `json:"endpoints"`
+	Models        []Model        `json:"models"`
+	Rates         []float64      `json:"rates,omitempty"` // offered rates of open-model points, req/s
+	SweepFactors  []float64      `json:"sweep_factors,omitempty"`
+	Connections   int            `json:"connections"`
+	DurationNs    int64          `json:"duration_ns"`
+	WarmupNs      int64          `json:"warmup_ns"`
+	TimeoutNs     int64          `json:"timeout_ns"`
+	Rounds        int            `json:"rounds"`
+	SLOP99Ns      int64          `json:"slo_p99_ns,omitempty"`
+	KeepAlive     bool           `json:"keep_alive"`
+	Transport     string         `json:"transport"` // "fasthttp" or "nethttp"
+	BodyBytes     int            `json:"body_bytes,omitempty"`
+	TargetOptions *TargetOptions `json:"target_options,omitempty"`
 }
 
 // Pinning records which CPUs the generator and the targets were confined
@@ -105,7 +91,7 @@ type Point struct {
 	Endpoint string `json:"endpoint"`
 	Method   string `json:"method"`
 	Path     string `json:"path"` // path and query sent
-	Model    string `json:"model"`
+	Model    Model  `json:"model"`
 	// OfferedRate is the constant rate asked for (open model), 0 for the
 	// closed model.
 	OfferedRate float64 `json:"offered_rate"`

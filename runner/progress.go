@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"forkbench/internal/units"
 	"forkbench/results"
 	"forkbench/scenario"
 )
@@ -93,9 +94,9 @@ func (p *progress) finish(pt results.Point) {
 	if pt.GeneratorBound {
 		flags += " GENERATOR-BOUND"
 	}
-	p.logf("  %s %s %s: %.0f req/s, p50 %v, p99 %v (%s), errors %d, server CPU %.0f µs/req%s", pt.Target, pt.Endpoint, pt.Model,
-		pt.Throughput, time.Duration(lat.P50Ns).Round(time.Microsecond), time.Duration(lat.P99Ns).Round(time.Microsecond), from,
-		sumErrors(pt), pt.Server.CPUPerRequestNs/1e3, flags)
+	p.logf("  %s %s %s: %.0f req/s, p50 %s, p99 %s (%s), errors %d, server CPU %s/req%s", pt.Target, pt.Endpoint, pt.Model,
+		pt.Throughput, units.Duration(float64(lat.P50Ns)), units.Duration(float64(lat.P99Ns)), from,
+		sumErrors(pt), units.Duration(pt.Server.CPUPerRequestNs), flags)
 }
 
 func (p *progress) done() {

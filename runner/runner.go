@@ -1,9 +1,14 @@
 // Package runner executes a scenario: it verifies the deployments, then
 // measures every target × endpoint × load model in interleaved rounds (A B
-// C, then C B A, …) with fresh target processes each round, the load
-// generator and the targets pinned to different CPUs, and writes the
-// result file after every load point, so an interruption loses nothing
-// that was measured.
+// C, then C B A, …) with fresh targets each round, and writes the result
+// file after every load point, so an interruption loses nothing that was
+// measured.
+//
+// The runner starts nothing by name: the caller (cmd/bench) says how a
+// target of a kind is built (Config.NewTarget), applies the CPU pinning to
+// the process and says what it applied (Config.Pinning), and measures the
+// spawn cost if asked (Config.Fork). So the runner is the measuring loop
+// alone, and a test drives it with fake targets.
 package runner
 
 import (
@@ -16,33 +21,37 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sort"
 	"time"
 
-	"forkbench/fork"
-	"forkbench/internal/affinity"
 	"forkbench/loadgen"
 	"forkbench/results"
 	"forkbench/scenario"
 	"forkbench/targets"
-	"forkbench/targets/catalog"
 	"forkbench/verify"
 )
 
 // Config is one run.
 type Config struct {
 	Scenario scenario.Scenario
-	// Targets are the catalog options the deployments are started with.
-	Targets catalog.Options
+	// Targets are the options the deployments were started with,
+	// recorded in the result file.
+	Targets results.TargetOptions
+	// NewTarget builds an unstarted target of a kind confined to cpus
+	// (none: unconfined), its processes' stderr to stderr. Required.
+	NewTarget func(kind string, cpus []int, stderr io.Writer) (targets.Target, error)
+	// Pinning is the CPU split the caller applied to this process (the
+	// generator) and asks for the targets; recorded in the file.
+	Pinning results.Pinning
+	// Fork measures the spawn-cost decomposition when the scenario asks
+	// for it; nil when it cannot.
+	Fork func(ctx context.Context) (*results.Fork, error)
 	// OutDir receives results.json (and raw/ with Raw).
 	OutDir string
 	// Raw writes every request's result in vegeta's encoding under
 	// OutDir/raw/.
 	Raw bool
-	// NoPin disables CPU pinning.
-	NoPin bool
 	// Progress receives progress; a terminal gets a live line, anything
 	// else plain log lines.
 	Progress io.Writer
@@ -50,9 +59,6 @@ type Config struct {
 	IsTerminal bool
 	// Command is recorded in the result file.
 	Command []string
-	// BenchBin is the bench executable started as `bench serve` for each
-	// target; "" means this executable.
-	BenchBin string
 	// TargetStderr receives the targets' stderr; nil means
 	// OutDir/targets.log, so a failing target's reason is kept with the
 	// results.
@@ -73,27 +79,20 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
-	for _, t := range sc.Targets {
-		if !catalog.Known(t) {
-			return nil, fmt.Errorf("runner: %w %q", catalog.ErrUnknownKind, t)
-		}
+	if cfg.NewTarget == nil {
+		return nil, errors.New("runner: Config.NewTarget is nil")
 	}
-	if cfg.BenchBin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("runner: %w", err)
-		}
-		cfg.BenchBin = exe
-	}
-	if err := cfg.Targets.Resolve(ctx); err != nil {
-		return nil, err
+	if sc.Fork && cfg.Fork == nil {
+		return nil, errors.New("runner: the scenario asks for the spawn-cost decomposition and Config.Fork is nil")
 	}
 	path := filepath.Join(cfg.OutDir, "results.json")
+	opts := cfg.Targets
 	f := &results.File{
 		SchemaVersion: results.SchemaVersion,
 		StartedAt:     time.Now().UTC(),
 		Environment:   results.CollectEnvironment(ctx, cfg.Command),
-		Settings:      settings(sc, cfg.Targets),
+		Settings:      settings(sc, &opts),
+		Pinning:       cfg.Pinning,
 	}
 	if cfg.TargetStderr == nil {
 		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
@@ -107,7 +106,6 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		cfg.TargetStderr = logf
 	}
 	r := &run{cfg: cfg, file: f, path: path, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
-	r.pin()
 
 	err := r.execute(ctx)
 	f.FinishedAt = time.Now().UTC()
@@ -116,8 +114,9 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		f.Partial = true
 		f.PartialReason = err.Error()
 	}
-	f.Knees = knees(f, sc)
-	f.Notes = append(f.Notes, notes(f)...)
+	if slices.Contains(sc.Models, scenario.ModelSweep) {
+		f.Knees = results.Knees(f, sc.SLOP99.Duration)
+	}
 	if werr := results.Write(path, f); werr != nil {
 		return f, errors.Join(err, werr)
 	}
@@ -129,83 +128,26 @@ type run struct {
 	cfg      Config
 	file     *results.File
 	path     string
-	genCPUs  []int
-	tgtCPUs  []int
 	progress *progress
 	// sweepFactor is the sweep step of the point being measured (0 when
 	// not sweeping).
 	sweepFactor float64
 }
 
-// pin confines this process (the generator) to one CPU and the targets to
-// the others, recorded in the file either way.
-func (r *run) pin() {
-	f := r.file
-	if r.cfg.NoPin {
-		f.Pinning = results.Pinning{Note: "disabled by --no-pin"}
-		return
-	}
-	gen, tgt, ok := affinity.Plan(runtime.NumCPU())
-	if !ok {
-		f.Pinning = results.Pinning{Note: fmt.Sprintf("off: %d CPU(s), need at least 2", runtime.NumCPU())}
-		return
-	}
-	if err := pinGenerator(gen); err != nil {
-		f.Pinning = results.Pinning{Note: "off: " + err.Error()}
-		return
-	}
-	r.genCPUs, r.tgtCPUs = gen, tgt
-	got, _ := affinity.Get(os.Getpid())
-	f.Pinning = results.Pinning{Enabled: true, GeneratorCPUs: got, TargetCPUs: tgt}
-}
-
-// pinGenerator confines this process, the load generator, to cpus and
-// tunes its runtime for the job: GOMAXPROCS follows the CPUs it may use
-// (at once, rather than when the runtime next notices the new mask), and
-// the garbage collector runs less often — the generator allocates a little
-// per request, and with GOGC=400 it spent 4–10% less CPU per request in
-// paired runs on the project's 2-core machines, CPU that is then not taken
-// from measuring. Only the generator process is tuned: targets run in
-// their own processes with default settings.
-func pinGenerator(cpus []int) error {
-	if err := affinity.PinSelf(cpus); err != nil {
-		return err
-	}
-	runtime.GOMAXPROCS(len(cpus))
-	debug.SetGCPercent(400)
-	return nil
-}
-
-func (r *run) newTarget(kind string) targets.Target {
-	if kind == "external" {
-		t, _ := catalog.New("external", r.cfg.Targets) // validated in execute
-		return t
-	}
-	args := append([]string{"serve", "--target", kind}, r.cfg.Targets.Args()...)
-	return &targets.Process{
-		Label:  kind,
-		Path:   r.cfg.BenchBin,
-		Args:   args,
-		CPUs:   r.tgtCPUs,
-		Stderr: r.cfg.TargetStderr,
-	}
+func (r *run) newTarget(kind string) (targets.Target, error) {
+	return r.cfg.NewTarget(kind, r.cfg.Pinning.TargetCPUs, r.cfg.TargetStderr)
 }
 
 func (r *run) execute(ctx context.Context) error {
 	sc := r.cfg.Scenario
-	if slices.Contains(sc.Targets, "external") {
-		if _, err := catalog.New("external", r.cfg.Targets); err != nil {
-			return err
-		}
-	}
 	if r.cfg.NoVerify {
-		r.file.Notes = append(r.file.Notes, "Verification was skipped (--no-verify): responses were not checked against the app's specification.")
+		r.file.Notes = append(r.file.Notes, results.Note{Kind: results.NoteVerifySkipped})
 	} else if err := r.verify(ctx); err != nil {
 		return err
 	}
 	if sc.Fork {
 		r.progress.logf("fork: measuring the spawn-cost decomposition")
-		fk, err := fork.Measure(ctx, fork.Config{AppBin: r.cfg.Targets.AppBin, DataDir: r.cfg.Targets.DataDir, Log: r.cfg.Progress})
+		fk, err := r.cfg.Fork(ctx)
 		if err != nil {
 			return err
 		}
@@ -235,7 +177,10 @@ func (r *run) verify(ctx context.Context) error {
 		stopAll(started)
 	}()
 	for _, kind := range r.cfg.Scenario.Targets {
-		t := r.newTarget(kind)
+		t, err := r.newTarget(kind)
+		if err != nil {
+			return err
+		}
 		if err := t.Start(ctx); err != nil {
 			_ = t.Stop(context.Background())
 			return err
@@ -263,7 +208,10 @@ func stopAll(ts []targets.Target) {
 // on it.
 func (r *run) measureTarget(ctx context.Context, kind string, round, order int) error {
 	sc := r.cfg.Scenario
-	t := r.newTarget(kind)
+	t, err := r.newTarget(kind)
+	if err != nil {
+		return err
+	}
 	if err := t.Start(ctx); err != nil {
 		_ = t.Stop(context.Background())
 		return err
@@ -330,7 +278,7 @@ func sweepRates(capacity float64, factors []float64) []sweepStep {
 	return steps
 }
 
-func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request, model string, rate float64, round, order int) (results.Point, error) {
+func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request, model results.Model, rate float64, round, order int) (results.Point, error) {
 	sc := r.cfg.Scenario
 	opts := loadgen.Options{
 		Model:         model,
@@ -340,9 +288,9 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 		Warmup:        sc.Warmup.Duration,
 		Timeout:       sc.Timeout.Duration,
 		Transport:     sc.Transport,
-		GeneratorCPUs: max(1, len(r.genCPUs)),
+		GeneratorCPUs: max(1, len(r.cfg.Pinning.GeneratorCPUs)),
 	}
-	if len(r.genCPUs) == 0 {
+	if len(r.cfg.Pinning.GeneratorCPUs) == 0 {
 		opts.GeneratorCPUs = runtime.NumCPU()
 	}
 	var raw *os.File

@@ -1,13 +1,21 @@
 package runner
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"forkbench/results"
 	"forkbench/scenario"
-	"forkbench/targets/catalog"
+	"forkbench/targets"
 )
 
 func TestSweepRates(t *testing.T) {
@@ -26,36 +34,153 @@ func TestSweepRates(t *testing.T) {
 	}
 }
 
-func TestNotes(t *testing.T) {
-	f := &results.File{
-		Pinning: results.Pinning{Note: "off: 1 CPU(s), need at least 2"},
-		Points: []results.Point{
-			{GeneratorBound: true},
-			{Saturated: true, Errors: map[string]uint64{"timeout": 3}},
-		},
-	}
-	got := strings.Join(notes(f), "\n")
-	for _, want := range []string{"1 load point(s) were generator-bound", "1 open-model point(s) were saturated", "1 load point(s) saw errors", "CPU pinning was off (off: 1 CPU(s)"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("notes = %q; want a note containing %q", got, want)
-		}
-	}
-	if n := notes(&results.File{Pinning: results.Pinning{Enabled: true}}); len(n) != 0 {
-		t.Errorf("notes of a clean run = %q; want none", n)
-	}
-}
-
 func TestSettingsRecordTargetOptions(t *testing.T) {
 	sc, err := scenario.Builtin("quick")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := settings(sc, catalog.Options{CGIBin: "/x/my.cgi", FCGIExternal: true, FCGIAddr: "unix:/s", CGIMaxChildren: 4})
-	if s.TargetOptions["cgi-bin"] != "/x/my.cgi" || s.TargetOptions["cgi-max-children"] != "4" ||
-		s.TargetOptions["fcgi-external"] != "true" || s.TargetOptions["fcgi-addr"] != "unix:/s" {
-		t.Errorf("TargetOptions = %v; want cgi-bin and cgi-max-children recorded", s.TargetOptions)
+	o := &results.TargetOptions{CGIBin: "/x/my.cgi", FCGIExternal: true, FCGIAddr: "unix:/s", CGIMaxChildren: 4}
+	s := settings(sc, o)
+	if s.TargetOptions != o {
+		t.Errorf("TargetOptions = %+v; want the run's options", s.TargetOptions)
 	}
 	if s.Rounds != sc.Rounds || s.DurationNs != int64(sc.Duration.Duration) || len(s.Rates) != 1 {
 		t.Errorf("settings = %+v; want the scenario's values", s)
+	}
+}
+
+// fakeTarget is an in-process HTTP server standing in for a deployment:
+// no binary, no child process. On Start it records what the result file
+// on disk held at that moment.
+type fakeTarget struct {
+	name string
+	log  *fakeLog
+	srv  *http.Server
+	ln   net.Listener
+}
+
+// fakeLog records the targets' lifecycle across a run.
+type fakeLog struct {
+	mu       sync.Mutex
+	path     string   // results.json
+	started  []string // names, in start order
+	stopped  int
+	onDisk   []int // points in results.json when each target started
+	partials []bool
+}
+
+func (f *fakeTarget) Name() string { return f.name }
+func (f *fakeTarget) URL() string  { return "http://" + f.ln.Addr().String() }
+func (f *fakeTarget) PIDs() []int  { return nil }
+
+func (f *fakeTarget) Start(ctx context.Context) error {
+	l := f.log
+	l.mu.Lock()
+	l.started = append(l.started, f.name)
+	n, partial := -1, false
+	if rf, err := results.Read(l.path); err == nil {
+		n, partial = len(rf.Points), rf.Partial
+	}
+	l.onDisk, l.partials = append(l.onDisk, n), append(l.partials, partial)
+	l.mu.Unlock()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	f.ln = ln
+	f.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "Hello, World!")
+	})}
+	go func() { _ = f.srv.Serve(ln) }()
+	return nil
+}
+
+func (f *fakeTarget) Stop(ctx context.Context) error {
+	if f.srv == nil {
+		return nil
+	}
+	f.log.mu.Lock()
+	f.log.stopped++
+	f.log.mu.Unlock()
+	err := f.srv.Shutdown(ctx)
+	f.srv = nil
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// TestRunInterleavesRoundsAndWritesEveryPoint drives the runner with two
+// fake targets over two rounds: each round starts fresh targets, the
+// second in reverse order, and the result file on disk grows by one point
+// per point measured (marked partial until the run ends).
+func TestRunInterleavesRoundsAndWritesEveryPoint(t *testing.T) {
+	dir := t.TempDir()
+	sc, err := scenario.Builtin("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Targets, sc.Endpoints, sc.Models = []string{"a", "b"}, []string{"plaintext"}, []results.Model{results.ModelClosed}
+	sc.Rounds, sc.Connections = 2, 2
+	sc.Duration.Duration, sc.Warmup.Duration, sc.Timeout.Duration = 100*time.Millisecond, 0, 5*time.Second
+	log := &fakeLog{path: filepath.Join(dir, "results.json")}
+	cfg := Config{
+		Scenario: sc,
+		Targets:  results.TargetOptions{CGIMaxChildren: 3},
+		NewTarget: func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
+			return &fakeTarget{name: kind, log: log}, nil
+		},
+		OutDir:   dir,
+		NoVerify: true,
+		Command:  []string{"bench", "run", "--test"},
+	}
+	f, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(log.started, " "), "a b b a"; got != want {
+		t.Errorf("targets started %s; want %s (round 2 reversed, fresh targets each round)", got, want)
+	}
+	if log.stopped != 4 {
+		t.Errorf("%d targets stopped; want 4", log.stopped)
+	}
+	if got, want := fmt.Sprint(log.onDisk), "[-1 1 2 3]"; got != want {
+		t.Errorf("points on disk when each target started = %s; want %s (written after every point)", got, want)
+	}
+	if got, want := fmt.Sprint(log.partials), "[false true true true]"; got != want {
+		t.Errorf("partial on disk when each target started = %s; want %s", got, want)
+	}
+	var order []string
+	for _, p := range f.Points {
+		order = append(order, fmt.Sprintf("%s/r%d/o%d", p.Target, p.Round, p.Order))
+		if p.Model != results.ModelClosed || p.Successes == 0 || p.Successes != p.Requests {
+			t.Errorf("point %s: model %s, %d of %d requests succeeded; want closed, all", p.Target, p.Model, p.Successes, p.Requests)
+		}
+	}
+	if got, want := strings.Join(order, " "), "a/r1/o1 b/r1/o2 b/r2/o1 a/r2/o2"; got != want {
+		t.Errorf("points = %s; want %s", got, want)
+	}
+	onDisk, err := results.Read(log.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onDisk.Partial || len(onDisk.Points) != 4 {
+		t.Errorf("final file: partial %v, %d points; want complete, 4", onDisk.Partial, len(onDisk.Points))
+	}
+	if len(onDisk.Notes) != 1 || onDisk.Notes[0].Kind != results.NoteVerifySkipped {
+		t.Errorf("notes = %+v; want the skipped verification", onDisk.Notes)
+	}
+	if o := onDisk.Settings.TargetOptions; o == nil || o.CGIMaxChildren != 3 {
+		t.Errorf("target options = %+v; want those of the run", o)
+	}
+}
+
+func TestRunNeedsNewTarget(t *testing.T) {
+	sc, err := scenario.Builtin("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), Config{Scenario: sc, OutDir: t.TempDir()}); err == nil {
+		t.Error("Run without NewTarget succeeded")
 	}
 }

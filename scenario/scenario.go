@@ -14,18 +14,20 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"forkbench/results"
 )
 
 //go:embed scenarios/*.toml
 var builtin embed.FS
 
-// Models a scenario can ask for. ModelSweep steps an open-model rate
-// through fractions of each target's closed-model capacity to find its
-// knee.
+// Models a scenario can ask for (results.Model, the one type of a load
+// model). ModelSweep steps an open-model rate through fractions of each
+// target's closed-model capacity to find its knee.
 const (
-	ModelClosed = "closed"
-	ModelOpen   = "open"
-	ModelSweep  = "sweep"
+	ModelClosed = results.ModelClosed
+	ModelOpen   = results.ModelOpen
+	ModelSweep  = results.ModelSweep
 )
 
 // ErrBadScenario is wrapped by every validation error.
@@ -49,10 +51,10 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 
 // Scenario describes a whole measurement matrix.
 type Scenario struct {
-	Name      string   `toml:"name"`
-	Targets   []string `toml:"targets"`
-	Endpoints []string `toml:"endpoints"`
-	Models    []string `toml:"models"`
+	Name      string          `toml:"name"`
+	Targets   []string        `toml:"targets"`
+	Endpoints []string        `toml:"endpoints"`
+	Models    []results.Model `toml:"models"`
 	// Rate is the offered rate of open-model points, req/s.
 	Rate float64 `toml:"rate"`
 	// SweepFactors are the sweep's offered rates as fractions of each
@@ -139,7 +141,7 @@ func (s Scenario) Validate() error {
 		return bad("no models")
 	}
 	for _, m := range s.Models {
-		if m != ModelClosed && m != ModelOpen && m != ModelSweep {
+		if err := m.Validate(); err != nil {
 			return bad("unknown model %q (known: closed, open, sweep)", m)
 		}
 	}

@@ -6,7 +6,9 @@
 //	bench run     [flags]                      measure; writes results.json and a report
 //	bench report  results.json …               redraw tables, charts and report.html
 //
-// Each subcommand lives in its package; this file only dispatches.
+// Every command lives in a file of its own here (serve.go, run.go, …):
+// flags, printing and exit statuses are this package's, and the library
+// packages it calls take typed configuration and return data.
 package main
 
 import (
@@ -19,13 +21,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"forkbench/compare"
 	"forkbench/fork"
-	"forkbench/history"
-	"forkbench/reports"
-	"forkbench/runner"
-	"forkbench/targets/catalog"
-	"forkbench/verify"
 )
 
 type command struct {
@@ -35,16 +31,16 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run one deployment until SIGINT/SIGTERM", catalog.Serve},
-		{"verify", "check every deployment answers identically and to spec", verify.Run},
-		{"run", "measure the deployments; writes results.json and the report", runner.RunCLI},
-		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", runner.CheckGenerator},
+		{"serve", "run one deployment until SIGINT/SIGTERM", serve},
+		{"verify", "check every deployment answers identically and to spec", verifyCmd},
+		{"run", "measure the deployments; writes results.json and the report", runCmd},
+		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", loadgenCheck},
 		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", fork.Run},
-		{"report", "render tables, charts and report.html from results files", reports.Run},
-		{"compare", "compare two result files: improved, regressed or no significant change", compare.Run},
-		{"calibrate", "measure the machine's noise floor from two runs of the same build", compare.Calibrate},
-		{"export", "write a result file in Go benchmark format (for benchstat)", compare.Export},
-		{"history", "add runs to the history store, pick a baseline, draw trends", history.Run},
+		{"report", "render tables, charts and report.html from results files", reportCmd},
+		{"compare", "compare two result files: improved, regressed or no significant change", compareCmd},
+		{"calibrate", "measure the machine's noise floor from two runs of the same build", calibrateCmd},
+		{"export", "write a result file in Go benchmark format (for benchstat)", exportCmd},
+		{"history", "add runs to the history store, pick a baseline, draw trends", historyCmd},
 	}
 }
 
@@ -55,8 +51,23 @@ func main() {
 	os.Exit(exitCode(err, os.Stderr))
 }
 
-// exitCodeError lets a subcommand choose its exit status (e.g. compare
-// exits 1 on a regression, 2 on bad input).
+// exitError carries the exit status a command asks for: compare exits 1
+// on a regression and 2 on bad input, history baseline 3 when there is
+// none.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+
+// Unwrap returns the cause, so errors.Is finds the packages' sentinels.
+func (e *exitError) Unwrap() error { return e.err }
+
+// ExitCode is the process's exit status.
+func (e *exitError) ExitCode() int { return e.code }
+
+// exitCodeError is any error that chooses its exit status (fork's too).
 type exitCodeError interface{ ExitCode() int }
 
 func exitCode(err error, stderr io.Writer) int {

@@ -334,3 +334,26 @@ func TestRunCountsErrors(t *testing.T) {
 		t.Errorf("targets.log does not record the child's exit:\n%.500s", log)
 	}
 }
+
+// TestLoadgenCheck runs `bench loadgen-check` briefly against wrk: the
+// table names the three generators and the verdict line says how far ours
+// got. It needs wrk (a skip, or in strict mode a failure, without it);
+// --min-ratio 0 keeps a noisy machine from failing it.
+func TestLoadgenCheck(t *testing.T) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		testbin.Missing(t, "wrk not found: install the Debian package wrk, e.g. with `make deps`, to run this test")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	cmd := bench(t, ctx, "loadgen-check", "--app-bin", bins.SampleApp, "--rounds", "1", "--duration", "1s", "--connections", "4", "--min-ratio", "0")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("bench loadgen-check: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{"wrk", "forkbench (epoll)", "forkbench (net/http)", "of wrk's throughput"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		}
+	}
+}

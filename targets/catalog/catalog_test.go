@@ -2,33 +2,10 @@ package catalog
 
 import (
 	"errors"
-	"flag"
-	"io"
-	"reflect"
 	"testing"
-	"time"
-)
 
-// TestArgsRoundTrip: the flags `bench run` hands to its `bench serve`
-// children parse back into the same options.
-func TestArgsRoundTrip(t *testing.T) {
-	in := Options{
-		Listen: "127.0.0.1:0", AppBin: "/b/sampleapp", DataDir: "/d", CGIBin: "/x.cgi",
-		CGITimeout: 5 * time.Second, CGIMaxChildren: 3, CGIQueueTimeout: -1,
-		FCGIAddr: "unix:/s.sock", FCGIDaemon: "/b/d", FCGIExternal: true, FCGIMaxConns: 9,
-		FCGINoKeep: true, FCGITimeout: time.Second, URL: "http://127.0.0.1:1",
-	}
-	var out Options
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	out.Register(fs)
-	if err := fs.Parse(in.Args()); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(in, out) {
-		t.Errorf("parse(Args()) = %+v; want %+v", out, in)
-	}
-}
+	"forkbench/results"
+)
 
 func TestParseAddr(t *testing.T) {
 	cases := []struct{ in, network, addr string }{
@@ -55,7 +32,16 @@ func TestNewErrors(t *testing.T) {
 	if _, err := New("external", Options{}); err == nil {
 		t.Error("New(external) without --url succeeded")
 	}
-	if _, err := New("fcgi", Options{FCGIExternal: true}); err == nil {
+	if _, err := New("fcgi", Options{TargetOptions: results.TargetOptions{FCGIExternal: true}}); err == nil {
 		t.Error("New(fcgi) external without address succeeded")
+	}
+}
+
+func TestKinds(t *testing.T) {
+	if got := Kinds(); len(got) != 3 || got[0] != "embedded" || got[1] != "fcgi" || got[2] != "cgi" {
+		t.Errorf("Kinds() = %v; want [embedded fcgi cgi]", got)
+	}
+	if k, err := Lookup("external"); err != nil || k.SampleApp {
+		t.Errorf("Lookup(external) = %+v, %v; want a kind that is not the sample app", k, err)
 	}
 }

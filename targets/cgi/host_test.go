@@ -588,7 +588,12 @@ func TestMaxChildren(t *testing.T) {
 
 // TestQueueWaits checks that with QueueTimeout 0 an excess request waits
 // for a slot rather than being refused.
+// TestQueueWaits: with one slot taken, a second request waits in the
+// queue and is served once the slot frees. Everything it waits for has a
+// deadline, and only the test's goroutine fails the test.
 func TestQueueWaits(t *testing.T) {
+	ctx, stop := context.WithTimeout(context.Background(), 60*time.Second)
+	defer stop()
 	fifo := mkfifo(t)
 	h, _ := newHost(t, func(h *Host) {
 		h.MaxChildren = 1
@@ -596,15 +601,46 @@ func TestQueueWaits(t *testing.T) {
 	})
 	srv := serve(t, h)
 	_, _, cancel, done := hang(t, h, srv.URL, fifo)
-	okc := make(chan response, 1)
-	go func() { okc <- get(t, srv.URL+"/ok") }()
+	type result struct {
+		status int
+		body   string
+		err    error
+	}
+	okc := make(chan result, 1)
+	go func() {
+		var r result
+		req, err := http.NewRequestWithContext(ctx, "GET", srv.URL+"/ok", nil)
+		if err == nil {
+			var resp *http.Response
+			if resp, err = http.DefaultClient.Do(req); err == nil {
+				var b []byte
+				b, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				r.status, r.body = resp.StatusCode, string(b)
+			}
+		}
+		r.err = err
+		okc <- r
+	}()
 	for h.Stats().Queued == 0 { // the /ok request is waiting for the slot
+		if ctx.Err() != nil {
+			t.Fatal("the second request never queued")
+		}
 		runtime.Gosched()
 	}
 	cancel() // frees the slot
-	<-done
-	if got := <-okc; got.status != 200 || got.body != "ok\n" {
-		t.Errorf("queued GET /ok = %d %q; want 200 %q", got.status, got.body, "ok\n")
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("the hanging request did not end after its cancellation")
+	}
+	select {
+	case got := <-okc:
+		if got.err != nil || got.status != 200 || got.body != "ok\n" {
+			t.Errorf("queued GET /ok = %d %q, %v; want 200 %q", got.status, got.body, got.err, "ok\n")
+		}
+	case <-ctx.Done():
+		t.Fatal("the queued request was not served")
 	}
 	srv.Close()
 	if st := h.Stats(); st.Queued != 1 || st.Rejected != 0 || st.Spawned != 2 || st.Reaped != 2 {

@@ -203,7 +203,7 @@ func TestDescriptors(t *testing.T) {
 		if !names[k] {
 			t.Errorf("target %q has no descriptor", k)
 		}
-		if !catalog.Known(k) {
+		if _, err := catalog.Lookup(k); err != nil {
 			t.Errorf("catalog does not know %q", k)
 		}
 	}

@@ -1,30 +1,35 @@
-package catalog
+package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log"
 	"time"
+
+	"forkbench/targets/catalog"
 )
 
-// Serve implements `bench serve`: it starts one deployment, prints
+// serve implements `bench serve`: it starts one deployment, prints
 // "listening on URL" as the first line of stdout, and runs until ctx is
-// cancelled (SIGINT/SIGTERM in the CLI), then stops it, leaving no child
-// process or socket file behind.
-func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var o Options
+// cancelled (SIGINT/SIGTERM), then stops it, leaving no child process or
+// socket file behind. `bench run` starts its targets this way, handing
+// them its options as data (--options JSON).
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench serve", stderr)
+	var o catalog.Options
 	kind := fs.String("target", "embedded", "deployment: embedded, cgi, fcgi or external")
-	o.Register(fs)
-	if err := fs.Parse(args); err != nil {
+	targetFlags(fs, &o.TargetOptions)
+	optsJSON := fs.String("options", "", "target options as JSON (results.TargetOptions), over the flags")
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	if *optsJSON != "" {
+		if err := json.Unmarshal([]byte(*optsJSON), &o.TargetOptions); err != nil {
+			return fmt.Errorf("serve: --options: %w", err)
+		}
 	}
 	o.ErrorLog = log.New(stderr, *kind+": ", log.LstdFlags)
 	if *kind != "external" {
@@ -32,7 +37,7 @@ func Serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	t, err := New(*kind, o)
+	t, err := catalog.New(*kind, o)
 	if err != nil {
 		return err
 	}

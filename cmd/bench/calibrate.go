@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"forkbench/compare"
+	"forkbench/reports"
+)
+
+// calibrateCmd implements `bench calibrate A.json B.json`, or with --run
+// makes the two runs itself: `bench calibrate --run [--out DIR] -- RUN
+// FLAGS…` executes `bench run RUN FLAGS… --out DIR/a` and then `…/b`.
+func calibrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench calibrate", stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]")
+		fs.PrintDefaults()
+	}
+	run := fs.Bool("run", false, "make the two runs: exec `bench run` twice with the flags after --")
+	outDir := fs.String("out", "out/calibrate", "with --run: directory of the two runs (a/, b/)")
+	bench := fs.String("bench", "", "with --run: bench binary (default: this executable)")
+	thr := fs.String("threshold", "5%", "threshold whose false alarms are counted")
+	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level of the Mann–Whitney U test")
+	mets := fs.String("metrics", "", "metrics, comma-separated (default all)")
+	format := fs.String("format", reports.FormatText, "text or json")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return badInput(err)
+	}
+	opt, err := compareOptions(*thr, *alpha, *mets)
+	if err != nil {
+		return err
+	}
+	paths := pos
+	if *run {
+		if paths, err = calibrationRuns(ctx, *bench, *outDir, pos, stderr); err != nil {
+			return err
+		}
+	} else if len(pos) != 2 {
+		fs.Usage()
+		return badInput(fmt.Errorf("%w: calibrate: want two result files of the same build, got %d", compare.ErrBadInput, len(pos)))
+	}
+	a, b, err := readPair(paths[0], paths[1])
+	if err != nil {
+		return err
+	}
+	c, err := compare.CalibrateFiles(a, b, opt)
+	if err != nil {
+		return badInput(err)
+	}
+	switch *format {
+	case reports.FormatJSON:
+		err = reports.WriteJSON(stdout, c)
+	case reports.FormatText:
+		err = reports.WriteCalibration(stdout, c)
+	default:
+		return badInput(fmt.Errorf("%w: calibrate: unknown format %q (text, json)", compare.ErrBadInput, *format))
+	}
+	if err != nil {
+		return err
+	}
+	if !c.Report.Comparable {
+		return verdict(c.Report)
+	}
+	return nil
+}
+
+// calibrationRuns executes `bench run RUNARGS… --out DIR/a --no-report`
+// and then the same into DIR/b, and returns the two result files.
+func calibrationRuns(ctx context.Context, bench, outDir string, runArgs []string, stderr io.Writer) ([]string, error) {
+	exe := bench
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("calibrate: %w", err)
+		}
+	}
+	var paths []string
+	for _, sub := range []string{"a", "b"} {
+		dir := filepath.Join(outDir, sub)
+		argv := append([]string{"run"}, runArgs...)
+		argv = append(argv, "--out", dir, "--no-report")
+		fmt.Fprintf(stderr, "calibrate: %s %v\n", exe, argv)
+		cmd := exec.CommandContext(ctx, exe, argv...)
+		cmd.Stdout, cmd.Stderr = stderr, stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("calibrate: bench run: %w", err)
+		}
+		paths = append(paths, filepath.Join(dir, "results.json"))
+	}
+	return paths, nil
+}

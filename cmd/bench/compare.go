@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"forkbench/compare"
+	"forkbench/reports"
+	"forkbench/results"
+)
+
+// compareCmd implements `bench compare BASE.json NEW.json`. It exits 0
+// when nothing regressed, 1 when a row regressed beyond the threshold, 2
+// on bad input or incomparable files.
+func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench compare", stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: bench compare BASE.json NEW.json [flags]")
+		fs.PrintDefaults()
+	}
+	thr := fs.String("threshold", "5%", "smallest change flagged, e.g. 5% or 0.05")
+	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level of the Mann–Whitney U test")
+	mets := fs.String("metrics", strings.Join(compare.MetricNames(), ","), "metrics compared, comma-separated")
+	formats := fs.String("format", reports.FormatText, "output formats, comma-separated: text, md, json")
+	out := fs.String("out", "", "write the output to `file` instead of stdout (one format only)")
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return badInput(err)
+	}
+	if len(files) != 2 {
+		fs.Usage()
+		return badInput(fmt.Errorf("%w: want two result files, got %d", compare.ErrBadInput, len(files)))
+	}
+	opt, err := compareOptions(*thr, *alpha, *mets)
+	if err != nil {
+		return err
+	}
+	fmts, err := parseCompareFormats(*formats)
+	if err != nil {
+		return err
+	}
+	if *out != "" && len(fmts) > 1 {
+		return badInput(fmt.Errorf("%w: --out takes one --format", compare.ErrBadInput))
+	}
+	base, newF, err := readPair(files[0], files[1])
+	if err != nil {
+		return err
+	}
+	r, err := compare.Compare(base, newF, opt)
+	if err != nil {
+		return badInput(err)
+	}
+	var buf bytes.Buffer
+	for i, f := range fmts {
+		if i > 0 {
+			fmt.Fprintln(&buf)
+		}
+		if err := reports.WriteComparison(&buf, r, f); err != nil {
+			return err
+		}
+	}
+	if err := writeOut(stdout, *out, buf.Bytes()); err != nil {
+		return err
+	}
+	return verdict(r)
+}
+
+// compareOptions reads the options compare and calibrate share.
+func compareOptions(threshold string, alpha float64, metrics string) (compare.Options, error) {
+	thr, err := parseThreshold(threshold)
+	if err != nil {
+		return compare.Options{}, badInput(fmt.Errorf("%w: %w", compare.ErrBadInput, err))
+	}
+	return compare.Options{Threshold: thr, Alpha: alpha, Metrics: splitList(metrics)}, nil
+}
+
+// verdict turns a comparison into the command's error: nil when nothing
+// regressed, exit status 1 on a regression, 2 when the files are not
+// comparable.
+func verdict(r *compare.Report) error {
+	switch {
+	case !r.Comparable:
+		return &exitError{2, fmt.Errorf("%w: %s", compare.ErrNotComparable, strings.Join(r.Reasons, "; "))}
+	case r.Counts[compare.Regressed] > 0:
+		return &exitError{1, fmt.Errorf("%w: %d of %d rows regressed", compare.ErrRegression, r.Counts[compare.Regressed], len(r.Rows))}
+	}
+	return nil
+}
+
+func parseCompareFormats(s string) ([]string, error) {
+	var out []string
+	for _, f := range splitList(s) {
+		switch f {
+		case reports.FormatText, reports.FormatMarkdown, reports.FormatJSON:
+			out = append(out, f)
+		case "markdown":
+			out = append(out, reports.FormatMarkdown)
+		default:
+			return nil, badInput(fmt.Errorf("%w: unknown format %q (text, md, json)", compare.ErrBadInput, f))
+		}
+	}
+	if len(out) == 0 {
+		return nil, badInput(fmt.Errorf("%w: no --format given", compare.ErrBadInput))
+	}
+	return out, nil
+}
+
+// readPair reads two result files, labelled by their paths; failure is
+// exit status 2.
+func readPair(a, b string) (*results.File, *results.File, error) {
+	var fs [2]*results.File
+	for i, path := range []string{a, b} {
+		f, err := results.Read(path)
+		if err != nil {
+			return nil, nil, badInput(fmt.Errorf("%w: %w", compare.ErrBadInput, err))
+		}
+		if f.Label == "" {
+			f.Label = path
+		}
+		fs[i] = f
+	}
+	return fs[0], fs[1], nil
+}
+
+// writeOut writes data to the file path atomically, or to stdout when
+// path is "".
+func writeOut(stdout io.Writer, path string, data []byte) error {
+	if path == "" {
+		_, err := stdout.Write(data)
+		return err
+	}
+	return results.WriteFileAtomic(path, data)
+}
+
+// exportCmd implements `bench export results.json [--out FILE]`: the
+// file's points in the Go benchmark format, for benchstat and continuous
+// benchmarking services.
+func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench export", stderr)
+	out := fs.String("out", "", "write to `file` instead of stdout")
+	files, err := parseArgs(fs, args)
+	if err != nil {
+		return badInput(err)
+	}
+	if len(files) != 1 {
+		return badInput(fmt.Errorf("%w: export: want one result file, got %d", compare.ErrBadInput, len(files)))
+	}
+	f, err := results.Read(files[0])
+	if err != nil {
+		return badInput(fmt.Errorf("%w: %w", compare.ErrBadInput, err))
+	}
+	var buf bytes.Buffer
+	if err := compare.WriteBenchfmt(&buf, f); err != nil {
+		return err
+	}
+	return writeOut(stdout, *out, buf.Bytes())
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"forkbench/reports"
+	"forkbench/results"
+)
+
+// reportCmd implements `bench report FILE.json [FILE2.json …] [--out DIR]
+// [--format html,md,csv,png,svg]`: it reads the files (several are
+// overlaid, each labelled by its Label or its file name), renders the
+// report and prints the paths written, report.html last. Flags may come
+// before or after the files. A file that is missing, truncated or from a
+// newer forkbench is a one-line error naming it.
+func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench report", stderr)
+	out := fs.String("out", "", "output directory (default: the directory of the first file)")
+	format := fs.String("format", strings.Join(reports.AllFormats(), ","), "comma-separated output formats: "+strings.Join(reports.AllFormats(), ", "))
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format %s]\n", strings.Join(reports.AllFormats(), ","))
+		fs.PrintDefaults()
+	}
+	paths, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		fs.Usage()
+		return fmt.Errorf("%w: usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format …]", reports.ErrNoFiles)
+	}
+	formats, err := reports.ParseFormats(*format)
+	if err != nil {
+		return err
+	}
+	files := make([]*results.File, 0, len(paths))
+	for _, p := range paths {
+		f, err := results.Read(p)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if f.Label == "" {
+			f.Label = strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
+		}
+		files = append(files, f)
+	}
+	dir := *out
+	if dir == "" {
+		dir = filepath.Dir(paths[0])
+	}
+	written, err := reports.Render(ctx, files, dir, formats)
+	for _, w := range written {
+		fmt.Fprintln(stdout, w)
+	}
+	return err
+}

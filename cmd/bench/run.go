@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	"forkbench/fork"
+	"forkbench/reports"
+	"forkbench/results"
+	"forkbench/runner"
+	"forkbench/scenario"
+	"forkbench/targets"
+	"forkbench/targets/catalog"
+)
+
+// runFlags are `bench run`'s flags that override the scenario.
+type runFlags struct {
+	scenario, config, targets, endpoints, models string
+	rate                                         float64
+	conns, rounds                                int
+	dur, warm, timeout, slo, transport           string
+	noPin, noReport                              bool
+}
+
+func (f *runFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.scenario, "scenario", "quick", "built-in scenario: quick or nightly")
+	fs.StringVar(&f.config, "config", "", "scenario file (TOML); overrides --scenario")
+	fs.StringVar(&f.targets, "targets", "", "targets, comma-separated (embedded,fcgi,cgi,external)")
+	fs.StringVar(&f.endpoints, "endpoints", "", "endpoints, comma-separated ("+strings.Join(scenario.EndpointNames(), ",")+")")
+	fs.StringVar(&f.models, "model", "", "load models, comma-separated: closed (capacity), open (latency at --rate), sweep (knee)")
+	fs.Float64Var(&f.rate, "rate", 0, "offered rate of the open model, req/s")
+	fs.IntVar(&f.conns, "connections", 0, "connections (closed model: concurrency)")
+	fs.StringVar(&f.dur, "duration", "", "measured duration of each load point")
+	fs.StringVar(&f.warm, "warmup", "", "warm-up before each load point (not counted)")
+	fs.StringVar(&f.timeout, "timeout", "", "per-request timeout")
+	fs.IntVar(&f.rounds, "rounds", 0, "interleaved rounds, fresh target processes each")
+	fs.StringVar(&f.slo, "slo-p99", "", "p99 latency SLO for the sweep's knee")
+	fs.StringVar(&f.transport, "transport", "", "generator HTTP client: fasthttp or nethttp")
+	fs.BoolVar(&f.noPin, "no-pin", false, "do not pin generator and targets to different CPUs")
+	fs.BoolVar(&f.noReport, "no-report", false, "do not write the report next to results.json")
+}
+
+// scenario is the scenario the flags name, with the flags that were set
+// (set[name]) laid over it.
+func (f *runFlags) scenarioOf(set map[string]bool) (scenario.Scenario, error) {
+	var sc scenario.Scenario
+	var err error
+	if f.config != "" {
+		sc, err = scenario.Load(f.config)
+	} else {
+		sc, err = scenario.Builtin(f.scenario)
+	}
+	if err != nil {
+		return sc, err
+	}
+	if set["targets"] {
+		sc.Targets = splitList(f.targets)
+	}
+	if set["endpoints"] {
+		sc.Endpoints = splitList(f.endpoints)
+	}
+	if set["model"] {
+		sc.Models = nil
+		for _, m := range splitList(f.models) {
+			sc.Models = append(sc.Models, results.Model(m))
+		}
+	}
+	if set["rate"] {
+		sc.Rate = f.rate
+	}
+	if set["connections"] {
+		sc.Connections = f.conns
+	}
+	if set["rounds"] {
+		sc.Rounds = f.rounds
+	}
+	if set["transport"] {
+		sc.Transport = f.transport
+	}
+	for _, d := range []struct {
+		name, v string
+		dst     *scenario.Duration
+	}{{"duration", f.dur, &sc.Duration}, {"warmup", f.warm, &sc.Warmup}, {"timeout", f.timeout, &sc.Timeout}, {"slo-p99", f.slo, &sc.SLOP99}} {
+		if !set[d.name] {
+			continue
+		}
+		v, err := time.ParseDuration(d.v)
+		if err != nil {
+			return sc, fmt.Errorf("run: --%s: cannot parse %q as a duration (e.g. 10s, 50ms)", d.name, d.v)
+		}
+		d.dst.Duration = v
+	}
+	if err := sc.Validate(); err != nil {
+		return sc, err
+	}
+	if set["url"] && !set["targets"] {
+		sc.Targets = []string{"external"}
+	}
+	for _, t := range sc.Targets {
+		if _, err := catalog.Lookup(t); err != nil {
+			return sc, fmt.Errorf("run: %w", err)
+		}
+	}
+	return sc, nil
+}
+
+// runCmd implements `bench run`. Flags override the scenario (the
+// built-in "quick" unless --scenario or --config names another); every
+// bad value is a one-line error before any load is sent.
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench run", stderr)
+	var cfg runner.Config
+	var f runFlags
+	targetFlags(fs, &cfg.Targets)
+	f.register(fs)
+	fs.StringVar(&cfg.OutDir, "out", "out/latest", "output directory")
+	fs.BoolVar(&cfg.Raw, "raw", false, "also write every request's result in vegeta's encoding under OUT/raw/")
+	fs.BoolVar(&cfg.NoVerify, "no-verify", false, "skip verification (for external URLs that are not the sample app)")
+	if err := noArgs(fs, args); err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	sc, err := f.scenarioOf(set)
+	if err != nil {
+		return err
+	}
+	opts := catalog.Options{TargetOptions: cfg.Targets}
+	if err := opts.Resolve(ctx); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	cfg.Scenario, cfg.Targets = sc, opts.TargetOptions
+	cfg.NewTarget = serveTarget(self, opts)
+	cfg.Fork = func(ctx context.Context) (*results.Fork, error) {
+		return fork.Measure(ctx, fork.Config{AppBin: opts.AppBin, DataDir: opts.DataDir, Log: stderr})
+	}
+	cfg.Pinning = pinProcess(f.noPin)
+	cfg.Progress = stderr
+	if fd, ok := stderr.(*os.File); ok && term.IsTerminal(int(fd.Fd())) {
+		cfg.IsTerminal = true
+	}
+	cfg.Command = append([]string{"bench", "run"}, args...)
+	file, runErr := runner.Run(ctx, cfg)
+	if file == nil {
+		return runErr
+	}
+	return errors.Join(runErr, printRun(ctx, stdout, file, cfg.OutDir, f.noReport))
+}
+
+// serveTarget builds the targets of `bench run`: each kind the suite
+// deploys runs as `bench serve` in a process of its own, pinned to the
+// targets' CPUs and handed the run's options as data; an external URL is
+// not started at all.
+func serveTarget(self string, o catalog.Options) func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
+	return func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
+		if kind == "external" {
+			return catalog.New(kind, o)
+		}
+		if _, err := catalog.Lookup(kind); err != nil {
+			return nil, err
+		}
+		data, err := json.Marshal(o.TargetOptions)
+		if err != nil {
+			return nil, fmt.Errorf("run: %w", err)
+		}
+		return &targets.Process{
+			Label:  kind,
+			Path:   self,
+			Args:   []string{"serve", "--target", kind, "--options", string(data)},
+			CPUs:   cpus,
+			Stderr: stderr,
+		}, nil
+	}
+}
+
+// printRun prints the run's tables and where its files are, and writes
+// the report unless noReport.
+func printRun(ctx context.Context, stdout io.Writer, f *results.File, outDir string, noReport bool) error {
+	fmt.Fprintln(stdout)
+	if err := reports.WriteTerminal(stdout, []*results.File{f}); err != nil {
+		return err
+	}
+	resultsPath := filepath.Join(outDir, "results.json")
+	if f.Partial {
+		fmt.Fprintf(stdout, "\nPARTIAL results (%s) written to %s\n", f.PartialReason, resultsPath)
+	} else {
+		fmt.Fprintf(stdout, "\nresults: %s\n", resultsPath)
+	}
+	if noReport || len(f.Points) == 0 {
+		return nil
+	}
+	paths, err := reports.Render(context.WithoutCancel(ctx), []*results.File{f}, outDir, nil)
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		if strings.HasSuffix(p, "report.html") {
+			fmt.Fprintf(stdout, "report:  %s\n", p)
+		}
+	}
+	return nil
+}

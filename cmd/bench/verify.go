@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"time"
+
+	"forkbench/targets"
+	"forkbench/targets/catalog"
+	"forkbench/verify"
+)
+
+// verifyCmd implements `bench verify`: it starts every deployment named
+// by --targets in this process, sends each the verification set, and
+// fails naming the first difference from the specification or between
+// deployments. Every target it started is stopped before it returns.
+func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench verify", stderr)
+	var o catalog.Options
+	names := fs.String("targets", strings.Join(catalog.Kinds(), ","), "deployments to verify, comma-separated")
+	targetFlags(fs, &o.TargetOptions)
+	if err := noArgs(fs, args); err != nil {
+		return err
+	}
+	if err := o.Resolve(ctx); err != nil {
+		return err
+	}
+	o.ErrorLog = log.New(stderr, "", log.LstdFlags)
+	var started []targets.Target
+	defer func() { stopAll(started) }()
+	var ds []verify.Deployment
+	for _, name := range splitList(*names) {
+		t, err := catalog.New(name, o)
+		if err != nil {
+			return err
+		}
+		if err := t.Start(ctx); err != nil {
+			_ = t.Stop(context.Background())
+			return fmt.Errorf("verify: start %s: %w", name, err)
+		}
+		started = append(started, t)
+		ds = append(ds, verify.Deployment{Name: name, URL: t.URL()})
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	if err := verify.All(ctx, client, ds); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "verify: %d deployments (%s) answered %d requests identically and to spec\n",
+		len(ds), *names, len(verify.Cases()))
+	return nil
+}
+
+// stopAll stops ts, giving them 15 seconds together.
+func stopAll(ts []targets.Target) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, t := range ts {
+		_ = t.Stop(ctx)
+	}
+}

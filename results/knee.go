@@ -1,0 +1,132 @@
+package results
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Knees finds the knee of every target and endpoint with open-model
+// points in f, in order of first appearance.
+func Knees(f *File, slo time.Duration) []Knee {
+	type te struct{ target, endpoint string }
+	byTE := map[te][]Group{}
+	var order []te
+	for _, g := range Groups(f) {
+		if g.Key.Model != ModelOpen {
+			continue
+		}
+		k := te{g.Key.Target, g.Key.Endpoint}
+		if _, ok := byTE[k]; !ok {
+			order = append(order, k)
+		}
+		byTE[k] = append(byTE[k], g)
+	}
+	var out []Knee
+	for _, k := range order {
+		out = append(out, FindKnee(byTE[k], slo))
+	}
+	return out
+}
+
+// kneeRate is one offered rate of a knee search: the rounds' p99s and
+// whether any round failed.
+type kneeRate struct {
+	rate     float64
+	p99s     []float64
+	failed   bool // errors or saturation in some round
+	genBound bool
+}
+
+// FindKnee finds, among groups of one target and endpoint, the highest
+// offered rate at which the median across rounds of the corrected p99
+// stayed within slo and no round had an error or was saturated.
+// Closed-model groups are ignored; a point without a corrected latency is
+// judged on its actual-send p99. A sweep step's rate is the median of its
+// rounds' rates (Group.Rate).
+//
+// Note says why nothing was found, or warns when a lower rate failed (the
+// latency curve was not monotonic, so the knee is less certain than it
+// looks) or when the knee's points were generator-bound.
+func FindKnee(groups []Group, slo time.Duration) Knee {
+	k := Knee{SLOP99Ns: int64(slo)}
+	var rates []*kneeRate
+	for _, g := range groups {
+		if g.Key.Model != ModelOpen || len(g.Points) == 0 {
+			continue
+		}
+		if k.Target == "" && k.Endpoint == "" {
+			k.Target, k.Endpoint = g.Key.Target, g.Key.Endpoint
+		}
+		rt := g.Rate()
+		i := slices.IndexFunc(rates, func(r *kneeRate) bool { return r.rate == rt })
+		if i < 0 { // else a sweep step landed on a fixed rate: one rate
+			i = len(rates)
+			rates = append(rates, &kneeRate{rate: rt})
+		}
+		r := rates[i]
+		for _, p := range g.Points {
+			p99 := p.Latency.P99Ns
+			if p.Corrected != nil {
+				p99 = p.Corrected.P99Ns
+			}
+			r.p99s = append(r.p99s, float64(p99))
+			r.failed = r.failed || p.Saturated || p.Requests == 0 || p.Successes != p.Requests || errorCount(p) > 0
+			r.genBound = r.genBound || p.GeneratorBound
+		}
+	}
+	if len(rates) == 0 {
+		k.Note = "no open-model points"
+		return k
+	}
+	slices.SortFunc(rates, func(a, b *kneeRate) int {
+		switch {
+		case a.rate < b.rate:
+			return -1
+		case a.rate > b.rate:
+			return 1
+		}
+		return 0
+	})
+	var failed []float64
+	var kneeGenBound bool
+	for _, r := range rates {
+		if !r.failed && Median(r.p99s) <= float64(slo) {
+			k.Rate, k.Found, kneeGenBound = r.rate, true, r.genBound
+		} else {
+			failed = append(failed, r.rate)
+		}
+	}
+	if !k.Found {
+		k.Note = fmt.Sprintf("no offered rate met p99 <= %v without errors", slo)
+		return k
+	}
+	var below []float64
+	for _, rt := range failed {
+		if rt < k.Rate {
+			below = append(below, rt)
+		}
+	}
+	if len(below) > 0 {
+		k.Note = fmt.Sprintf("lower rates %v missed the SLO: the curve is not monotonic", below)
+	}
+	if kneeGenBound {
+		k.Note = joinNote(k.Note, "the generator was CPU-bound at this rate")
+	}
+	return k
+}
+
+func errorCount(p Point) uint64 {
+	var n uint64
+	for _, v := range p.Errors {
+		n += v
+	}
+	return n
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}

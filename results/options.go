@@ -1,0 +1,165 @@
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// TargetOptions are the options the deployments of a run were started
+// with, recorded as data: `bench run` fills them from its flags, starts
+// each target from them and writes them into the result file, where
+// Comparable reads them.
+//
+// Paths (binaries, the data directory, addresses) say where something
+// is, not how it is measured: they may differ between checkouts and
+// builds and do not make two runs incomparable. Every other field does.
+type TargetOptions struct {
+	// Listen is the front's address; "" means a free loopback port.
+	Listen string `json:"listen,omitempty"`
+	// AppBin is the sample app binary (cmd/sampleapp) that CGI execs and
+	// the FastCGI daemon runs; "" means "sampleapp" beside bench.
+	AppBin string `json:"app_bin,omitempty"`
+	// DataDir holds the app's SQLite database, created and seeded on
+	// first use; "" means the user's cache directory.
+	DataDir string `json:"data_dir,omitempty"`
+
+	// CGIBin is the program the CGI target runs per request; "" means
+	// AppBin.
+	CGIBin          string        `json:"cgi_bin,omitempty"`
+	CGITimeout      time.Duration `json:"cgi_timeout_ns,omitempty"`
+	CGIMaxChildren  int           `json:"cgi_max_children,omitempty"`
+	CGIQueueTimeout time.Duration `json:"cgi_queue_timeout_ns,omitempty"`
+
+	// FCGIAddr is the daemon's address, "unix:PATH" or "tcp:HOST:PORT";
+	// "" means a unix socket in a private temporary directory.
+	FCGIAddr string `json:"fcgi_addr,omitempty"`
+	// FCGIDaemon is the daemon program; "" means AppBin. With
+	// FCGIExternal no daemon is started and FCGIAddr names a running one.
+	FCGIDaemon     string        `json:"fcgi_daemon,omitempty"`
+	FCGIExternal   bool          `json:"fcgi_external,omitempty"`
+	FCGIMaxConns   int           `json:"fcgi_max_conns,omitempty"`
+	FCGINoKeepConn bool          `json:"fcgi_no_keep_conn,omitempty"`
+	FCGITimeout    time.Duration `json:"fcgi_timeout_ns,omitempty"`
+
+	// URL is the address of an "external" target.
+	URL string `json:"url,omitempty"`
+}
+
+// option is one field of TargetOptions as Comparable and reports see it.
+type option struct {
+	name  string // the field's JSON name
+	value string // "" when unset
+	path  bool   // names where something is, not how it is measured
+}
+
+// fields lists o's fields in declaration order.
+func (o TargetOptions) fields() []option {
+	d := func(v time.Duration) string {
+		if v == 0 {
+			return ""
+		}
+		return v.String()
+	}
+	n := func(v int) string {
+		if v == 0 {
+			return ""
+		}
+		return strconv.Itoa(v)
+	}
+	b := func(v bool) string {
+		if !v {
+			return ""
+		}
+		return "true"
+	}
+	return []option{
+		{"listen", o.Listen, true},
+		{"app_bin", o.AppBin, true},
+		{"data_dir", o.DataDir, true},
+		{"cgi_bin", o.CGIBin, true},
+		{"cgi_timeout", d(o.CGITimeout), false},
+		{"cgi_max_children", n(o.CGIMaxChildren), false},
+		{"cgi_queue_timeout", d(o.CGIQueueTimeout), false},
+		{"fcgi_addr", o.FCGIAddr, true},
+		{"fcgi_daemon", o.FCGIDaemon, true},
+		{"fcgi_external", b(o.FCGIExternal), false},
+		{"fcgi_max_conns", n(o.FCGIMaxConns), false},
+		{"fcgi_no_keep_conn", b(o.FCGINoKeepConn), false},
+		{"fcgi_timeout", d(o.FCGITimeout), false},
+		{"url", o.URL, true},
+	}
+}
+
+// Set returns the options that are set, as "name=value" in field order,
+// for people (reports' settings line).
+func (o TargetOptions) Set() []string {
+	var out []string
+	for _, f := range o.fields() {
+		if f.value != "" {
+			out = append(out, f.name+"="+f.value)
+		}
+	}
+	return out
+}
+
+// UnmarshalJSON reads the typed form, and the form written before it: a
+// map from `bench serve` flag names to their values as strings
+// ("cgi-timeout": "30s").
+func (o *TargetOptions) UnmarshalJSON(data []byte) error {
+	type plain TargetOptions
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return fmt.Errorf("results: target options: %w", err)
+	}
+	var legacy map[string]string
+	if err := json.Unmarshal(data, &legacy); err == nil && hasLegacyKey(legacy) {
+		return o.fromFlags(legacy)
+	}
+	return json.Unmarshal(data, (*plain)(o))
+}
+
+func hasLegacyKey(m map[string]string) bool {
+	for k := range m {
+		switch k {
+		case "app-bin", "data", "cgi-bin", "cgi-timeout", "cgi-max-children", "cgi-queue-timeout", "fcgi-addr",
+			"fcgi-daemon", "fcgi-external", "fcgi-max-conns", "fcgi-no-keep-conn", "fcgi-timeout":
+			return true
+		}
+	}
+	return false
+}
+
+// fromFlags reads the legacy flag-name map.
+func (o *TargetOptions) fromFlags(m map[string]string) error {
+	var err error
+	dur := func(s string) time.Duration {
+		if s == "" {
+			return 0
+		}
+		d, e := time.ParseDuration(s)
+		if e != nil && err == nil {
+			err = fmt.Errorf("results: target option %q: %w", s, e)
+		}
+		return d
+	}
+	num := func(s string) int {
+		if s == "" {
+			return 0
+		}
+		n, e := strconv.Atoi(s)
+		if e != nil && err == nil {
+			err = fmt.Errorf("results: target option %q: %w", s, e)
+		}
+		return n
+	}
+	*o = TargetOptions{
+		Listen: m["listen"], AppBin: m["app-bin"], DataDir: m["data"], CGIBin: m["cgi-bin"],
+		CGITimeout: dur(m["cgi-timeout"]), CGIMaxChildren: num(m["cgi-max-children"]), CGIQueueTimeout: dur(m["cgi-queue-timeout"]),
+		FCGIAddr: m["fcgi-addr"], FCGIDaemon: m["fcgi-daemon"], FCGIExternal: m["fcgi-external"] == "true",
+		FCGIMaxConns: num(m["fcgi-max-conns"]), FCGINoKeepConn: m["fcgi-no-keep-conn"] == "true",
+		FCGITimeout: dur(m["fcgi-timeout"]), URL: m["url"],
+	}
+	return err
+}
