@@ -21,11 +21,11 @@ import (
 	"sort"
 	"time"
 
-	"forkbench/fork"
 	"forkbench/internal/affinity"
 	"forkbench/loadgen"
 	"forkbench/results"
 	"forkbench/scenario"
+	"forkbench/spawncost"
 	"forkbench/targets"
 	"forkbench/targets/catalog"
 	"forkbench/verify"
@@ -205,7 +205,7 @@ func (r *run) execute(ctx context.Context) error {
 	}
 	if sc.Fork {
 		r.progress.logf("fork: measuring the spawn-cost decomposition")
-		fk, err := fork.Measure(ctx, fork.Config{AppBin: r.cfg.Targets.AppBin, DataDir: r.cfg.Targets.DataDir, Log: r.cfg.Progress})
+		fk, err := spawncost.Measure(ctx, spawncost.Config{AppBin: r.cfg.Targets.AppBin, DataDir: r.cfg.Targets.DataDir, Log: r.cfg.Progress})
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,6 @@ import (
 	"syscall"
 
 	"forkbench/compare"
-	"forkbench/fork"
 	"forkbench/history"
 	"forkbench/reports"
 	"forkbench/runner"
@@ -39,7 +38,7 @@ func commands() []command {
 		{"verify", "check every deployment answers identically and to spec", verify.Run},
 		{"run", "measure the deployments; writes results.json and the report", runner.RunCLI},
 		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", runner.CheckGenerator},
-		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", fork.Run},
+		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", runFork},
 		{"report", "render tables, charts and report.html from results files", reports.Run},
 		{"compare", "compare two result files: improved, regressed or no significant change", compare.Run},
 		{"calibrate", "measure the machine's noise floor from two runs of the same build", compare.Calibrate},

@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file measures what makes a spawn cheaper or dearer (binary size,
 // linkage, the child's GOMAXPROCS and GOGC, the parent's resident size)
@@ -45,7 +45,7 @@ func interleave(ctx context.Context, p plan, arms []arm) ([][]sample, bool, erro
 	}
 	for range p.warmup {
 		if err := ctx.Err(); err != nil {
-			return nil, false, fmt.Errorf("fork: %w", err)
+			return nil, false, fmt.Errorf("spawncost: %w", err)
 		}
 		if err := round(ctx, false); err != nil {
 			return nil, false, err
@@ -54,7 +54,7 @@ func interleave(ctx context.Context, p plan, arms []arm) ([][]sample, bool, erro
 	t0 := time.Now()
 	for r := 0; r < p.reps; r++ {
 		if err := ctx.Err(); err != nil {
-			return nil, false, fmt.Errorf("fork: %w", err)
+			return nil, false, fmt.Errorf("spawncost: %w", err)
 		}
 		if p.budget > 0 && r >= max(p.minReps, 1) && time.Since(t0) > p.budget {
 			return out, true, nil
@@ -147,7 +147,7 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 		if root, err = moduleDir(ctx, gotool, m.cfg.ModuleDir); err == nil {
 			var arms []arm
 			for _, v := range appVariants() {
-				m.logf("fork: building sampleapp variant %s", v.name)
+				m.logf("spawncost: building sampleapp variant %s", v.name)
 				path, err := buildVariant(ctx, gotool, root, m.cfg.CacheDir, v)
 				if err != nil {
 					m.note("factors/binary-%s: not measured: %v", v.name, err)
@@ -155,7 +155,7 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 				}
 				st, err := os.Stat(path)
 				if err != nil {
-					return fmt.Errorf("fork: %w", err)
+					return fmt.Errorf("spawncost: %w", err)
 				}
 				link, err := linkage(path)
 				if err != nil {
@@ -197,17 +197,17 @@ func (m *measurer) packageInit(ctx context.Context, p plan) error {
 	}
 	app, err := os.Stat(m.cfg.AppBin)
 	if err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	empty, err := os.Stat(m.goEmpty)
 	if err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	if app.Size() <= empty.Size() {
 		m.note("factors/package-init: the app (%d bytes) is no larger than the empty Go program (%d bytes); no padded arm.", app.Size(), empty.Size())
 		return nil
 	}
-	m.logf("fork: building the empty Go program padded to %d bytes", app.Size())
+	m.logf("spawncost: building the empty Go program padded to %d bytes", app.Size())
 	padded, err := buildGoPadded(ctx, gotool, m.cfg.CacheDir, app.Size()-empty.Size())
 	if err != nil {
 		m.note("factors/package-init: padded program not built: %v", err)

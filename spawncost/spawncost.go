@@ -1,4 +1,4 @@
-// Package fork measures where the time of a CGI request goes: the kernel's
+// Package spawncost measures where the time of a CGI request goes: the kernel's
 // process creation and exec (the OS floor), the Go runtime's own start (an
 // empty Go program), the package initialisation the app's dependencies
 // add before main (the SQLite driver's, and a larger binary to load), the
@@ -20,7 +20,7 @@
 // the front's; components derived by subtraction (runtime-init,
 // package-init, app-init, exit+reap) are differences of medians, not
 // distributions.
-package fork
+package spawncost
 
 import (
 	"context"
@@ -62,6 +62,11 @@ const (
 	GroupModel = results.ForkGroupModel
 )
 
+// FileName is the name of the file `bench fork` writes in its output
+// directory: a result file whose Fork section is the document Measure
+// returns.
+const FileName = "fork.json"
+
 // DefaultReps is the number of repetitions of a spawn row; heavier rows
 // take a fraction of it (see Config.Reps). With it `bench fork` finishes in
 // well under a minute on two cores.
@@ -76,7 +81,7 @@ const DefaultPath = "/plaintext"
 
 // ErrNoAppBin is returned by Measure when Config.AppBin is empty or not
 // an executable file.
-var ErrNoAppBin = errors.New("fork: the sample app binary is required (Config.AppBin)")
+var ErrNoAppBin = errors.New("spawncost: the sample app binary is required (Config.AppBin)")
 
 // Config configures Measure. Every zero value but AppBin's is a documented
 // default.
@@ -130,7 +135,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	abs, err := filepath.Abs(c.AppBin)
 	if err != nil {
-		return c, fmt.Errorf("fork: %w", err)
+		return c, fmt.Errorf("spawncost: %w", err)
 	}
 	if !fileExists(abs) {
 		return c, fmt.Errorf("%w: %s not found", ErrNoAppBin, abs)
@@ -246,7 +251,7 @@ func Measure(ctx context.Context, cfg Config) (*results.Fork, error) {
 		{"daemon", m.daemonLives},
 	}
 	for _, s := range steps {
-		m.logf("fork: measuring %s", s.name)
+		m.logf("spawncost: measuring %s", s.name)
 		if err := s.fn(ctx); err != nil {
 			return nil, err
 		}

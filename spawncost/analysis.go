@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file turns the components into the decomposition, measures the
 // amortisation curve and fits the cost model to it.

@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file measures the components: the spawn floors, the app's start-up,
 // and one request through each deployment, every one from a real process
@@ -52,7 +52,7 @@ func newMeasurer(ctx context.Context, cfg Config) (*measurer, error) {
 	m := &measurer{cfg: cfg, fk: &results.Fork{}, rows: map[string]results.ForkRow{}}
 	var err error
 	if m.tmp, err = os.MkdirTemp("", "forkbench-fork-"); err != nil {
-		return nil, fmt.Errorf("fork: %w", err)
+		return nil, fmt.Errorf("spawncost: %w", err)
 	}
 	dataDir := cfg.DataDir
 	if dataDir == "" {
@@ -60,10 +60,10 @@ func newMeasurer(ctx context.Context, cfg Config) (*measurer, error) {
 	}
 	m.db = filepath.Join(dataDir, "world.db")
 	if !fileExists(m.db) {
-		m.logf("fork: seeding %s", m.db)
+		m.logf("spawncost: seeding %s", m.db)
 		if err := app.Seed(ctx, m.db); err != nil {
 			m.close()
-			return nil, fmt.Errorf("fork: %w", err)
+			return nil, fmt.Errorf("spawncost: %w", err)
 		}
 	}
 	if m.sp, err = newSpawner(); err != nil {
@@ -152,7 +152,7 @@ func (m *measurer) components(ctx context.Context) error {
 		m.floor, m.floorNm = noop, "static-noop"
 	}
 	if m.floor == "" {
-		return errors.New("fork: no OS-floor program: neither gcc nor /bin/true")
+		return errors.New("spawncost: no OS-floor program: neither gcc nor /bin/true")
 	}
 	// The Go runtime alone: an empty main, none of the app's packages.
 	if err := m.goEmptyComponent(ctx); err != nil {
@@ -171,9 +171,9 @@ func (m *measurer) components(ctx context.Context) error {
 	// The in-process handler: the request alone, and the reference body
 	// every deployment must return.
 	if m.app, err = app.New(app.Config{DBPath: m.db}); err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
-	m.embedded = app.Recover(m.app, log.New(m.cfg.Log, "fork: embedded: ", 0).Printf)
+	m.embedded = app.Recover(m.app, log.New(m.cfg.Log, "spawncost: embedded: ", 0).Printf)
 	want, err := m.reference(m.cfg.Path)
 	if err != nil {
 		return err
@@ -217,7 +217,7 @@ func (m *measurer) components(ctx context.Context) error {
 func (m *measurer) goEmptyComponent(ctx context.Context) error {
 	gotool, err := goTool()
 	if err == nil {
-		m.logf("fork: building the empty Go program")
+		m.logf("spawncost: building the empty Go program")
 		m.goEmpty, err = buildGoEmpty(ctx, gotool, m.cfg.CacheDir)
 	}
 	if err != nil {
@@ -246,7 +246,7 @@ func (m *measurer) reference(path string) ([]byte, error) {
 	rec := httptest.NewRecorder()
 	m.embedded.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
 	if rec.Code != http.StatusOK {
-		return nil, fmt.Errorf("fork: embedded GET %s = %d; want 200", path, rec.Code)
+		return nil, fmt.Errorf("spawncost: embedded GET %s = %d; want 200", path, rec.Code)
 	}
 	return rec.Body.Bytes(), nil
 }
@@ -254,10 +254,10 @@ func (m *measurer) reference(path string) ([]byte, error) {
 // check fails a request whose answer is not the reference.
 func check(kind, path string, rec *httptest.ResponseRecorder, want []byte) error {
 	if rec.Code != http.StatusOK {
-		return fmt.Errorf("fork: %s GET %s = %d; want 200: %.200s", kind, path, rec.Code, rec.Body.Bytes())
+		return fmt.Errorf("spawncost: %s GET %s = %d; want 200: %.200s", kind, path, rec.Code, rec.Body.Bytes())
 	}
 	if !bytes.Equal(rec.Body.Bytes(), want) {
-		return fmt.Errorf("fork: %s GET %s body = %.100q; want %.100q", kind, path, rec.Body.Bytes(), want)
+		return fmt.Errorf("spawncost: %s GET %s body = %.100q; want %.100q", kind, path, rec.Body.Bytes(), want)
 	}
 	return nil
 }
@@ -300,7 +300,7 @@ func (m *measurer) embeddedFn(path string, want []byte) func(context.Context) (s
 func threadCPU() (time.Duration, error) {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0, fmt.Errorf("fork: clock_gettime: %w", err)
+		return 0, fmt.Errorf("spawncost: clock_gettime: %w", err)
 	}
 	return time.Duration(ts.Nano()), nil
 }
@@ -341,7 +341,7 @@ func (m *measurer) startFCGI(ctx context.Context) error {
 	}
 	if err := m.daemon.Start(ctx); err != nil {
 		m.daemon = nil
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	m.pool = &fcgi.Pool{Network: "unix", Address: sock}
 	m.proxy = &fcgi.Proxy{Client: &fcgi.Client{Pool: m.pool, ErrorLog: log.New(m.cfg.Log, "", 0)}, ErrorLog: log.New(m.cfg.Log, "", 0)}
@@ -368,7 +368,7 @@ func (m *measurer) fcgiRow(ctx context.Context, group, name string, params map[s
 	pid := m.daemon.PID()
 	u0, err := procstat.Tree([]int{pid})
 	if err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	ss, cut, err := collect(ctx, p, fcgiFn(m.proxy, path, want))
 	if err != nil {
@@ -376,10 +376,10 @@ func (m *measurer) fcgiRow(ctx context.Context, group, name string, params map[s
 	}
 	u1, err := procstat.Tree([]int{pid})
 	if err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	if m.daemon.PID() != pid {
-		return fmt.Errorf("fork: the FastCGI daemon restarted during %s/%s", group, name)
+		return fmt.Errorf("spawncost: the FastCGI daemon restarted during %s/%s", group, name)
 	}
 	n := float64(len(ss) + p.warmup)
 	r := forkRow(group, name, params, ss)
@@ -407,7 +407,7 @@ func (m *measurer) stopFCGI(ctx context.Context) error {
 	err := m.daemon.Stop(ctx)
 	m.daemon = nil
 	if err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 import (
 	"bytes"
@@ -290,36 +290,27 @@ func TestMeasureNeedsAppBin(t *testing.T) {
 	}
 }
 
-func TestRunBadFlags(t *testing.T) {
-	var out, errb bytes.Buffer
-	if err := Run(context.Background(), []string{"--no-such-flag"}, &out, &errb); err == nil {
-		t.Error("Run(--no-such-flag) = nil; want an error")
-	}
-	if err := Run(context.Background(), []string{"extra"}, &out, &errb); err == nil {
-		t.Error("Run(extra) = nil; want an error")
-	}
-}
-
-// TestRunQuick runs `bench fork --quick` end to end and checks what it
-// wrote: every group, the CGI decomposition's components in order, every
-// CGI child reaped, and the parent-size probe run as a re-executed child.
-func TestRunQuick(t *testing.T) {
-	t.Setenv(probeEnv, "1") // for the re-executed probe child only
-	dir := t.TempDir()
-	var out, errb bytes.Buffer
-	err := Run(context.Background(), []string{"--quick", "--out", dir, "--app-bin", bins.SampleApp, "--data", t.TempDir()}, &out, &errb)
+// TestMeasureQuick measures with Quick end to end and checks the document
+// after a write and a read: every group, the CGI decomposition's
+// components in order, every CGI child reaped, and the parent-size probe
+// run as a re-executed child (this test binary, see TestMain).
+func TestMeasureQuick(t *testing.T) {
+	var errb bytes.Buffer
+	fk, err := Measure(context.Background(), Config{Quick: true, AppBin: bins.SampleApp, DataDir: t.TempDir(),
+		Self: []string{os.Args[0]}, SelfEnv: []string{probeEnv + "=1"}, Log: &errb})
 	if err != nil {
-		t.Fatalf("Run: %v\nstderr:\n%s", err, errb.String())
+		t.Fatalf("Measure: %v\nlog:\n%s", err, errb.String())
 	}
-	f, err := results.Read(filepath.Join(dir, FileName))
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := results.Write(path, &results.File{Fork: fk}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := results.Read(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f.Fork == nil {
 		t.Fatal("fork.json has no fork section")
-	}
-	if f.Environment.GoVersion == "" || f.Environment.CPUs == 0 {
-		t.Errorf("environment = %+v; want it filled", f.Environment)
 	}
 	groups := map[string]int{}
 	var cgiParts []string
@@ -357,9 +348,6 @@ func TestRunQuick(t *testing.T) {
 	}
 	if rss != 2 {
 		t.Errorf("%d parent-rss rows; want 2 (small and large parent); notes = %q", rss, f.Fork.Notes)
-	}
-	if !strings.Contains(out.String(), "decomposition") || !strings.Contains(out.String(), "wrote ") {
-		t.Errorf("stdout lacks the table or the path:\n%s", out.String())
 	}
 }
 

@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file measures the FastCGI daemon over time: its cold start (exec
 // until its socket accepts), its first request against later ones, and
@@ -80,23 +80,23 @@ func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first
 	cmd.WaitDelay = time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return cold, first, nil, fmt.Errorf("fork: %w", err)
+		return cold, first, nil, fmt.Errorf("spawncost: %w", err)
 	}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
-		return cold, first, nil, fmt.Errorf("fork: start daemon: %w", err)
+		return cold, first, nil, fmt.Errorf("spawncost: start daemon: %w", err)
 	}
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		werr := cmd.Wait()
 		if err == nil && werr != nil {
-			err = fmt.Errorf("fork: daemon exit: %w", werr)
+			err = fmt.Errorf("spawncost: daemon exit: %w", werr)
 		}
 	}()
 	line, rerr := bufio.NewReader(out).ReadString('\n')
 	cold = sample{wall: time.Since(t0)}
 	if rerr != nil || !strings.HasPrefix(line, "listening on ") {
-		return cold, first, nil, fmt.Errorf("fork: daemon did not announce its socket: %q %v", line, rerr)
+		return cold, first, nil, fmt.Errorf("spawncost: daemon did not announce its socket: %q %v", line, rerr)
 	}
 	pool := &fcgi.Pool{Network: "unix", Address: sock}
 	defer pool.Close()
@@ -133,7 +133,7 @@ func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, err
 		ErrorLog:   log.New(m.cfg.Log, "", 0),
 	}
 	if err := d.Start(ctx); err != nil {
-		return results.ForkRow{}, fmt.Errorf("fork: %w", err)
+		return results.ForkRow{}, fmt.Errorf("spawncost: %w", err)
 	}
 	defer d.Stop(context.Background())
 	var ss []sample
@@ -141,17 +141,17 @@ func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, err
 		old := d.PID()
 		t0 := time.Now()
 		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-			return results.ForkRow{}, fmt.Errorf("fork: kill daemon: %w", err)
+			return results.ForkRow{}, fmt.Errorf("spawncost: kill daemon: %w", err)
 		}
 		for {
 			if err := ctx.Err(); err != nil {
-				return results.ForkRow{}, fmt.Errorf("fork: %w", err)
+				return results.ForkRow{}, fmt.Errorf("spawncost: %w", err)
 			}
 			if pid := d.PID(); pid != 0 && pid != old && dialOK(ctx, sock) {
 				break
 			}
 			if time.Since(t0) > 30*time.Second {
-				return results.ForkRow{}, errors.New("fork: the FastCGI daemon did not come back within 30s of SIGKILL")
+				return results.ForkRow{}, errors.New("spawncost: the FastCGI daemon did not come back within 30s of SIGKILL")
 			}
 			time.Sleep(restartPoll)
 		}
@@ -162,7 +162,7 @@ func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, err
 		"what": "SIGKILL to the daemon until fcgi.Daemon's restarted daemon accepts on its socket (back-off 1ns)",
 	}, ss)
 	if d.Restarts() != reps {
-		return r, fmt.Errorf("fork: supervisor reports %d restarts after %d kills", d.Restarts(), reps)
+		return r, fmt.Errorf("spawncost: supervisor reports %d restarts after %d kills", d.Restarts(), reps)
 	}
 	return r, nil
 }

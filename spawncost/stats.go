@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file is the statistics: robust summaries (median, quartiles) of
 // samples from a noisy machine, and Tukey's fences to flag outliers rather
