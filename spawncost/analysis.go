@@ -4,7 +4,6 @@ package spawncost
 // amortisation curve and fits the cost model to it.
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -17,25 +16,27 @@ import (
 )
 
 // derived is a decomposition row computed from measured rows.
-func derived(target, name, source string, samples int, wall, user, sys, cpu results.Summary) results.ForkRow {
+func derived(d results.ForkDeployment, name, source string, samples int, wall, user, sys, cpu results.Summary) results.ForkRow {
 	return results.ForkRow{
-		CPU:     &cpu,
-		Group:   GroupDecomposition,
-		Name:    name,
-		Params:  map[string]string{results.ForkParamTarget: target, "source": source},
-		Samples: samples,
-		Wall:    wall,
-		User:    user,
-		Sys:     sys,
+		CPU:        &cpu,
+		Group:      results.ForkGroupDecomposition,
+		Name:       name,
+		Deployment: d,
+		Params:     map[string]string{results.ForkParamSource: source},
+		Samples:    samples,
+		Wall:       wall,
+		User:       user,
+		Sys:        sys,
 	}
 }
 
 // measured is a decomposition row that is a measured component.
-func measured(target, name string, r results.ForkRow) results.ForkRow {
+func measured(d results.ForkDeployment, name string, r results.ForkRow) results.ForkRow {
 	out := r
-	out.Group = GroupDecomposition
+	out.Group = results.ForkGroupDecomposition
 	out.Name = name
-	out.Params = map[string]string{results.ForkParamTarget: target, "source": "measured: " + r.Name}
+	out.Deployment = d
+	out.Params = map[string]string{results.ForkParamSource: "measured: " + r.Name}
 	return out
 }
 
@@ -83,54 +84,69 @@ func minSamples(rs ...results.ForkRow) int {
 // a CGI response, the host parsing it, and the process-group kill and
 // reap.
 func (m *measurer) decompose(ctx context.Context) error {
-	floor, goNoop, startup := m.rows[m.floorNm], m.rows["go-noop"], m.rows["startup-only"]
-	goEmpty, haveEmpty := m.rows["go-empty"]
-	cgiR, emb, fc := m.rows["cgi-request"], m.rows["embedded-request"], m.rows["fcgi-request"]
-	sub := func(a, b results.ForkRow) (w, u, s, c results.Summary) {
-		return diff(a.Wall, b.Wall), diff(a.User, b.User), diff(a.Sys, b.Sys), diff(cpuOf(a), cpuOf(b))
-	}
-	rows := []results.ForkRow{measured("cgi", "os-spawn", floor)}
-	if haveEmpty {
-		w, u, s, c := sub(goEmpty, floor)
-		rows = append(rows, derived("cgi", "runtime-init", "derived: go-empty − "+m.floorNm+" (the Go runtime's own start)", minSamples(goEmpty, floor), w, u, s, c))
-		w, u, s, c = sub(goNoop, goEmpty)
-		rows = append(rows, derived("cgi", "package-init", "derived: go-noop − go-empty (the app's dependencies' package initialisers and larger binary)", minSamples(goNoop, goEmpty), w, u, s, c))
-	} else {
-		w, u, s, c := sub(goNoop, floor)
-		rows = append(rows, derived("cgi", "runtime-init", "derived: go-noop − "+m.floorNm+" (the Go runtime and the app's package initialisers: no go-empty row)", minSamples(goNoop, floor), w, u, s, c))
-	}
-	w, u, s, c := sub(startup, goNoop)
-	rows = append(rows, derived("cgi", "app-init", "derived: startup-only − go-noop", minSamples(startup, goNoop), w, u, s, c))
-	rows = append(rows, measured("cgi", "request", emb))
-	w, u, s, c = sub(cgiR, startup)
-	w, u, s, c = diff(w, emb.Wall), diff(u, emb.User), diff(s, emb.Sys), diff(c, cpuOf(emb))
-	rows = append(rows, derived("cgi", "exit+reap", "derived: cgi-request − startup-only − embedded-request (the CGI gateway beyond the spawn rows' own exit and reap)", minSamples(cgiR, startup, emb), w, u, s, c))
-	rows = append(rows, measured("fcgi", "request", emb))
-	w, u, s, c = sub(fc, emb)
-	rows = append(rows, derived("fcgi", "fastcgi-gateway", "derived: fcgi-request − embedded-request", minSamples(fc, emb), w, u, s, c))
-	rows = append(rows, measured("embedded", "request", emb))
+	rows := m.decompositionRows()
 	m.fk.Rows = append(m.fk.Rows, rows...)
 	for _, r := range rows {
 		if r.Wall.MedianNs < 0 {
-			m.note("decomposition/%s (%s): negative median (%s): the difference of two noisy medians; the component is smaller than the noise.", r.Name, r.Params["target"], fmtNs(r.Wall.MedianNs))
+			m.note("decomposition/%s (%s): negative median (%s): the difference of two noisy medians; the component is smaller than the noise.", r.Name, r.Deployment, fmtNs(r.Wall.MedianNs))
 		}
 	}
+	m.initNotes(ctx)
+	m.orderingNote()
+	m.addsUpNotes(rows)
+	return nil
+}
 
+// decompositionRows derives every deployment's parts from the components.
+func (m *measurer) decompositionRows() []results.ForkRow {
+	floor, goNoop, startup := m.rows[m.floorNm], m.rows[results.ForkGoNoop], m.rows[results.ForkStartupOnly]
+	goEmpty, haveEmpty := m.rows[results.ForkGoEmpty]
+	cgiR, emb, fc := m.rows[results.ForkCGIRequest], m.rows[results.ForkEmbeddedRequest], m.rows[results.ForkFCGIRequest]
+	sub := func(d results.ForkDeployment, name, source string, a results.ForkRow, bs ...results.ForkRow) results.ForkRow {
+		w, u, s, c := a.Wall, a.User, a.Sys, cpuOf(a)
+		for _, b := range bs {
+			w, u, s, c = diff(w, b.Wall), diff(u, b.User), diff(s, b.Sys), diff(c, cpuOf(b))
+		}
+		return derived(d, name, source, minSamples(append(bs, a)...), w, u, s, c)
+	}
+	cgi, fcgi := results.ForkCGI, results.ForkFCGI
+	rows := []results.ForkRow{measured(cgi, results.ForkOSSpawn, floor)}
 	if haveEmpty {
-		m.note("runtime-init is the Go runtime's own start (an empty main, %s bytes); package-init is everything the app's dependencies add before main (%s bytes of binary): their init functions, the SQLite driver's included, and loading a larger binary. -noop cannot exit earlier, so both precede any app start-up.",
-			goEmpty.Params["size_bytes"], goNoop.Params["size_bytes"])
-		m.initTraceNote(ctx)
+		rows = append(rows,
+			sub(cgi, results.ForkRuntimeInit, "derived: go-empty − "+m.floorNm+" (the Go runtime's own start)", goEmpty, floor),
+			sub(cgi, results.ForkPackageInit, "derived: go-noop − go-empty (the app's dependencies' package initialisers and larger binary)", goNoop, goEmpty))
 	} else {
-		m.note("runtime-init is everything a Go binary does before main: the runtime's start and every package initialiser linked into the app (the SQLite driver's included); without the empty Go program it cannot be split into runtime-init and package-init.")
+		rows = append(rows, sub(cgi, results.ForkRuntimeInit, "derived: go-noop − "+m.floorNm+" (the Go runtime and the app's package initialisers: no go-empty row)", goNoop, floor))
 	}
+	return append(rows,
+		sub(cgi, results.ForkAppInit, "derived: startup-only − go-noop", startup, goNoop),
+		measured(cgi, results.ForkRequest, emb),
+		sub(cgi, results.ForkExitReap, "derived: cgi-request − startup-only − embedded-request (the CGI gateway beyond the spawn rows' own exit and reap)", cgiR, startup, emb),
+		measured(fcgi, results.ForkRequest, emb),
+		sub(fcgi, results.ForkFastCGIGateway, "derived: fcgi-request − embedded-request", fc, emb),
+		measured(results.ForkEmbedded, results.ForkRequest, emb))
+}
 
-	// OS floor < Go runtime floor < app's runtime floor < app start-up <
-	// full CGI request.
-	chain := []results.ForkRow{floor}
-	if haveEmpty {
-		chain = append(chain, goEmpty)
+// initNotes says what runtime-init and package-init hold.
+func (m *measurer) initNotes(ctx context.Context) {
+	goEmpty, haveEmpty := m.rows[results.ForkGoEmpty]
+	if !haveEmpty {
+		m.note("runtime-init is everything a Go binary does before main: the runtime's start and every package initialiser linked into the app (the SQLite driver's included); without the empty Go program it cannot be split into runtime-init and package-init.")
+		return
 	}
-	chain = append(chain, goNoop, startup, cgiR)
+	m.note("runtime-init is the Go runtime's own start (an empty main, %s bytes); package-init is everything the app's dependencies add before main (%s bytes of binary): their init functions, the SQLite driver's included, and loading a larger binary. -noop cannot exit earlier, so both precede any app start-up.",
+		goEmpty.Params["size_bytes"], m.rows[results.ForkGoNoop].Params["size_bytes"])
+	m.initTraceNote(ctx)
+}
+
+// orderingNote checks OS floor < Go runtime floor < app's runtime floor
+// < app start-up < full CGI request, by median wall time.
+func (m *measurer) orderingNote() {
+	chain := []results.ForkRow{m.rows[m.floorNm]}
+	if r, ok := m.rows[results.ForkGoEmpty]; ok {
+		chain = append(chain, r)
+	}
+	chain = append(chain, m.rows[results.ForkGoNoop], m.rows[results.ForkStartupOnly], m.rows[results.ForkCGIRequest])
 	var broken, held []string
 	for i, r := range chain {
 		held = append(held, r.Name+" "+fmtNs(r.Wall.MedianNs))
@@ -143,14 +159,17 @@ func (m *measurer) decompose(ctx context.Context) error {
 	} else {
 		m.note("Ordering OS floor < Go runtime floor < app's runtime floor < app start-up < CGI request does NOT hold: %s.", strings.Join(broken, "; "))
 	}
+}
 
-	// (CGI − embedded) against the start-up components (os-spawn +
-	// runtime-init [+ package-init] + app-init, which telescope to
-	// startup-only).
+// addsUpNotes sets CGI − embedded against the start-up parts (os-spawn +
+// runtime-init [+ package-init] + app-init, which telescope to
+// startup-only), in wall time and in CPU time.
+func (m *measurer) addsUpNotes(rows []results.ForkRow) {
+	cgiR, emb, startup := m.rows[results.ForkCGIRequest], m.rows[results.ForkEmbeddedRequest], m.rows[results.ForkStartupOnly]
 	var start float64
 	var names []string
 	for _, r := range rows {
-		if r.Params["target"] == "cgi" && r.Name != "request" && r.Name != "exit+reap" {
+		if r.Deployment == results.ForkCGI && r.Name != results.ForkRequest && r.Name != results.ForkExitReap {
 			start += r.Wall.MedianNs
 			names = append(names, r.Name)
 		}
@@ -177,11 +196,7 @@ func (m *measurer) decompose(ctx context.Context) error {
 		m.note("In CPU time (user+sys medians, less disturbed by a shared machine): CGI child %s − embedded %s = %s against startup-only %s (%+.0f%%).",
 			fmtNs(cpu(cgiR)), fmtNs(cpu(emb)), fmtNs(gapC), fmtNs(c), 100*(gapC-c)/c)
 	}
-	return nil
 }
-
-// deployments of the amortisation curve, in drawing order.
-func deploymentNames() []string { return []string{"cgi", "fcgi", "embedded"} }
 
 // amortise measures /work?n= at each size through each deployment, then
 // stops the daemon.
@@ -193,28 +208,19 @@ func (m *measurer) amortise(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		params := func(d string) map[string]string {
-			return map[string]string{results.ForkParamWorkN: strconv.Itoa(n), results.ForkParamDeployment: d, "path": path}
-		}
-		for _, d := range deploymentNames() {
+		for _, d := range results.ForkDeployments() {
+			tmpl := results.ForkRow{Group: results.ForkGroupAmortisation, Name: "work", Deployment: d, WorkN: n, Params: map[string]string{"path": path}}
+			var err error
 			switch d {
-			case "fcgi":
-				if err := m.fcgiRow(ctx, GroupAmortisation, "work", params(d), p, path, want); err != nil {
-					return err
-				}
-				continue
-			case "cgi":
-				ss, cut, err := collect(ctx, p, m.cgiFn(path, want))
-				if err != nil {
-					return err
-				}
-				m.add(forkRow(GroupAmortisation, "work", params(d), ss), cut, p.reps)
-			case "embedded":
-				ss, cut, err := collect(ctx, p, m.embeddedFn(path, want))
-				if err != nil {
-					return err
-				}
-				m.add(forkRow(GroupAmortisation, "work", params(d), ss), cut, p.reps)
+			case results.ForkFCGI:
+				_, err = m.fcgiRow(ctx, tmpl, p, path, want)
+			case results.ForkCGI:
+				err = m.measureRow(ctx, tmpl, p, m.cgiFn(path, want))
+			case results.ForkEmbedded:
+				err = m.measureRow(ctx, tmpl, p, m.embeddedFn(path, want))
+			}
+			if err != nil {
+				return err
 			}
 		}
 	}
@@ -265,29 +271,22 @@ func fitLine(xs, ys []float64) (fit, bool) {
 
 // model fits, per deployment, median wall (and CPU) time per request as a
 // fixed cost plus a cost per unit of work (one SHA-256 round of /work),
-// and states the break-even work above which CGI's and FastCGI's
-// overhead is under 10% of the request.
+// and derives from the fits the break-even work above which CGI's and
+// FastCGI's overhead is under 10% of the request.
 func (m *measurer) model(context.Context) error {
 	type pts struct{ n, wall, cpu []float64 }
-	by := map[string]*pts{}
+	by := map[results.ForkDeployment]*pts{}
 	for _, r := range m.fk.Rows {
-		if r.Group != GroupAmortisation {
+		if r.Group != results.ForkGroupAmortisation {
 			continue
 		}
-		n, err := strconv.Atoi(r.Params[results.ForkParamWorkN])
-		if err != nil {
-			continue
+		if by[r.Deployment] == nil {
+			by[r.Deployment] = &pts{}
 		}
-		d := r.Params[results.ForkParamDeployment]
-		if by[d] == nil {
-			by[d] = &pts{}
-		}
-		by[d].n = append(by[d].n, float64(n))
-		by[d].wall = append(by[d].wall, r.Wall.MedianNs)
-		by[d].cpu = append(by[d].cpu, r.CPUMedianNs())
+		p := by[r.Deployment]
+		p.n, p.wall, p.cpu = append(p.n, float64(r.WorkN)), append(p.wall, r.Wall.MedianNs), append(p.cpu, r.CPUMedianNs())
 	}
-	fits := map[string]fit{}
-	for _, d := range deploymentNames() {
+	for _, d := range results.ForkDeployments() {
 		p := by[d]
 		if p == nil {
 			continue
@@ -297,71 +296,12 @@ func (m *measurer) model(context.Context) error {
 			m.note("model/%s: fewer than two work sizes; no fit.", d)
 			continue
 		}
-		fc, _ := fitLine(p.n, p.cpu)
-		fits[d] = fw
-		params := func(unit string, cpu float64) map[string]string {
-			return map[string]string{results.ForkParamDeployment: d, "unit": unit,
-				"r2": strconv.FormatFloat(fw.r2, 'f', 4, 64), "points": strconv.Itoa(fw.n),
-				results.ForkParamCPUNs: strconv.FormatFloat(cpu, 'f', 1, 64)}
-		}
-		// Wall holds the coefficient; Params["cpu_ns"] the same
-		// coefficient fitted to CPU time (user+sys).
-		m.fk.Rows = append(m.fk.Rows,
-			results.ForkRow{Group: GroupModel, Name: "fixed", Params: params("ns per request", fc.a), Samples: fw.n, Wall: point(fw.a)},
-			results.ForkRow{Group: GroupModel, Name: "per-work-unit", Params: params("ns per /work round", fc.b), Samples: fw.n, Wall: point(fw.b)},
-		)
+		fc, okC := fitLine(p.n, p.cpu)
+		m.fk.Fits = append(m.fk.Fits, results.ForkFit{Deployment: d, FixedNs: fw.a, PerUnitNs: fw.b,
+			HasCPU: okC, CPUFixedNs: fc.a, CPUPerUnitNs: fc.b, R2: fw.r2, Points: fw.n})
 	}
-	emb, ok := fits["embedded"]
-	if !ok {
-		return nil
-	}
-	for _, d := range []string{"cgi", "fcgi"} {
-		f, ok := fits[d]
-		if !ok {
-			continue
-		}
-		m.note("model/%s: wall ≈ %s + %.1f ns × n per request (R² %.3f); embedded ≈ %s + %.1f ns × n.", d, fmtNs(f.a), f.b, f.r2, fmtNs(emb.a), emb.b)
-		m.note("%s", breakEven(d, f, emb, by[d].n, by[d].wall, by["embedded"].wall))
-	}
+	m.fk.BreakEvens = results.ForkBreakEvens(m.fk.Fits)
 	return nil
-}
-
-// breakEven states the work per request above which d's overhead share,
-// 1 − embedded/d, falls under 10%: from the fitted lines, and where the
-// measured points cross it.
-func breakEven(d string, f, emb fit, ns, wall, embWall []float64) string {
-	up := strings.ToUpper(d)
-	// share(n) = 1 − (a_e + b_e·n)/(a + b·n) = 0.1  ⇔  n = (0.9a − a_e)/(b_e − 0.9b)
-	var b strings.Builder
-	if den := emb.b - 0.9*f.b; den > 0 {
-		n := max(0, (0.9*f.a-emb.a)/den)
-		fmt.Fprintf(&b, "Break-even %s: above ~%s of work per request, %s's overhead is under 10%% (fitted lines: n ≈ %.0f /work rounds", d, fmtNs(emb.a+emb.b*n), up, n)
-	} else {
-		fmt.Fprintf(&b, "Break-even %s: none; the fitted lines never bring %s's overhead under 10%% (its cost grows with the work at least as fast as the work's own", d, up)
-	}
-	idx := make([]int, len(ns))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortFunc(idx, func(x, y int) int { return cmp.Compare(ns[x], ns[y]) })
-	crossed := false
-	for _, i := range idx {
-		if i < len(embWall) && wall[i] > 0 && 1-embWall[i]/wall[i] < 0.10 {
-			fmt.Fprintf(&b, "; measured: first under 10%% at n = %.0f, %s of work, share %.0f%%)", ns[i], fmtNs(embWall[i]), 100*(1-embWall[i]/wall[i]))
-			crossed = true
-			break
-		}
-	}
-	if !crossed {
-		fmt.Fprintf(&b, "; no measured size is under 10%%)")
-	}
-	// The usual rule of thumb counts only the fixed overhead: it is under
-	// 10% once the work is 9× the fixed-cost difference.
-	if over := f.a - emb.a; over > 0 {
-		fmt.Fprintf(&b, ". Counting only the fixed overhead (%s), the rule of thumb is ~%s of work", fmtNs(over), fmtNs(9*over))
-	}
-	b.WriteString(".")
-	return b.String()
 }
 
 // fmtNs formats nanoseconds for notes and tables.
@@ -382,7 +322,7 @@ func fmtNs(ns float64) string {
 func fmtParams(p map[string]string) string {
 	var b []string
 	for _, k := range slices.Sorted(maps.Keys(p)) {
-		if k == "what" || k == "source" || k == results.ForkParamCPU {
+		if k == results.ForkParamWhat || k == results.ForkParamSource || k == results.ForkParamCPU {
 			continue
 		}
 		b = append(b, k+"="+p[k])

@@ -45,20 +45,20 @@ func (m *measurer) daemonLives(ctx context.Context) error {
 			cold, first, steady = append(cold, c), append(first, f), append(steady, s...)
 		}
 	}
-	with := func(kv ...string) map[string]string {
-		p := map[string]string{results.ForkParamCPU: results.ForkCPUNotMeasured}
-		for i := 0; i+1 < len(kv); i += 2 {
-			p[kv[i]] = kv[i+1]
+	row := func(name, what string, path bool) results.ForkRow {
+		r := results.ForkRow{Group: results.ForkGroupDaemon, Name: name, NoCPU: true, Params: map[string]string{results.ForkParamWhat: what}}
+		if path {
+			r.Params["path"] = m.cfg.Path
 		}
-		return p
+		return r
 	}
-	m.add(forkRow(GroupDaemon, "cold-start", with("what", "exec of sampleapp -fcgi until it prints 'listening on' (socket bound and listening)"), cold), false, 0)
-	m.add(forkRow(GroupDaemon, "first-request", with("path", m.cfg.Path, "what", "first request on a fresh daemon, fresh connection"), first), false, 0)
-	m.add(forkRow(GroupDaemon, "steady-request", with("path", m.cfg.Path, "what", fmt.Sprintf("requests after the first %d of each daemon life, one pooled connection", steadyAfter)), steady), false, 0)
+	m.add(forkRow(row("cold-start", "exec of sampleapp -fcgi until it prints 'listening on' (socket bound and listening)", false), cold), false, 0)
+	m.add(forkRow(row("first-request", "first request on a fresh daemon, fresh connection", true), first), false, 0)
+	m.add(forkRow(row("steady-request", fmt.Sprintf("requests after the first %d of each daemon life, one pooled connection", steadyAfter), true), steady), false, 0)
 	if len(first) > 0 && len(steady) > 0 {
-		fs, ss := forkRow("", "", nil, first).Wall.MedianNs, forkRow("", "", nil, steady).Wall.MedianNs
-		m.note("daemon: cold start median %s; first request %s vs %s in steady state (%.1f×).",
-			fmtNs(forkRow("", "", nil, cold).Wall.MedianNs), fmtNs(fs), fmtNs(ss), fs/ss)
+		med := func(ss []sample) float64 { return forkRow(results.ForkRow{}, ss).Wall.MedianNs }
+		fs, ss := med(first), med(steady)
+		m.note("daemon: cold start median %s; first request %s vs %s in steady state (%.1f×).", fmtNs(med(cold)), fmtNs(fs), fmtNs(ss), fs/ss)
 	}
 
 	restart, err := m.restarts(ctx, reps)
@@ -157,10 +157,10 @@ func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, err
 		}
 		ss = append(ss, sample{wall: time.Since(t0)})
 	}
-	r := forkRow(GroupDaemon, "restart-after-kill", map[string]string{
-		results.ForkParamCPU: results.ForkCPUNotMeasured, "restarts": fmt.Sprint(d.Restarts()), "poll": restartPoll.String(),
-		"what": "SIGKILL to the daemon until fcgi.Daemon's restarted daemon accepts on its socket (back-off 1ns)",
-	}, ss)
+	r := forkRow(results.ForkRow{Group: results.ForkGroupDaemon, Name: "restart-after-kill", NoCPU: true, Params: map[string]string{
+		"restarts": fmt.Sprint(d.Restarts()), "poll": restartPoll.String(),
+		results.ForkParamWhat: "SIGKILL to the daemon until fcgi.Daemon's restarted daemon accepts on its socket (back-off 1ns)",
+	}}, ss)
 	if d.Restarts() != reps {
 		return r, fmt.Errorf("spawncost: supervisor reports %d restarts after %d kills", d.Restarts(), reps)
 	}

@@ -108,15 +108,23 @@ func (m *measurer) add(r results.ForkRow, cut bool, want int) {
 	m.fk.Rows = append(m.fk.Rows, r)
 }
 
-// component measures fn as a components row and remembers it by name.
-func (m *measurer) component(ctx context.Context, name string, params map[string]string, p plan, fn func(context.Context) (sample, error)) error {
+// measureRow measures fn by plan p as the row tmpl and adds it.
+func (m *measurer) measureRow(ctx context.Context, tmpl results.ForkRow, p plan, fn func(context.Context) (sample, error)) error {
 	ss, cut, err := collect(ctx, p, fn)
 	if err != nil {
 		return err
 	}
-	r := forkRow(GroupComponents, name, params, ss)
-	m.rows[name] = r
-	m.add(r, cut, p.reps)
+	m.add(forkRow(tmpl, ss), cut, p.reps)
+	return nil
+}
+
+// component measures fn as the components row called name and remembers
+// it by name.
+func (m *measurer) component(ctx context.Context, name string, params map[string]string, p plan, fn func(context.Context) (sample, error)) error {
+	if err := m.measureRow(ctx, results.ForkRow{Group: results.ForkGroupComponents, Name: name, Params: params}, p, fn); err != nil {
+		return err
+	}
+	m.rows[name] = m.fk.Rows[len(m.fk.Rows)-1]
 	return nil
 }
 
@@ -133,11 +141,11 @@ func (m *measurer) spawnFn(path string, args []string, env []string) func(contex
 func (m *measurer) components(ctx context.Context) error {
 	cfg := m.cfg
 	if fileExists("/bin/true") {
-		if err := m.component(ctx, "bin-true", map[string]string{"program": "/bin/true", "what": "spawn+reap of a dynamically linked C program"},
+		if err := m.component(ctx, results.ForkBinTrue, map[string]string{results.ForkParamProgram: "/bin/true", results.ForkParamWhat: "spawn+reap of a dynamically linked C program"},
 			cfg.spawnPlan(), m.spawnFn("/bin/true", nil, childEnv())); err != nil {
 			return err
 		}
-		m.floor, m.floorNm = "/bin/true", "bin-true"
+		m.floor, m.floorNm = "/bin/true", results.ForkBinTrue
 	} else {
 		m.note("components/bin-true: /bin/true not found; skipped.")
 	}
@@ -145,11 +153,11 @@ func (m *measurer) components(ctx context.Context) error {
 	if err != nil {
 		m.note("components/static-noop: not measured: %v. The OS floor is /bin/true (dynamically linked, so it includes the loader).", err)
 	} else {
-		if err := m.component(ctx, "static-noop", map[string]string{"program": "noop.c, gcc -static -O2", "what": "spawn+reap of a static C no-op: the OS floor"},
+		if err := m.component(ctx, results.ForkStaticNoop, map[string]string{results.ForkParamProgram: "noop.c, gcc -static -O2", results.ForkParamWhat: "spawn+reap of a static C no-op: the OS floor"},
 			cfg.spawnPlan(), m.spawnFn(noop, nil, childEnv())); err != nil {
 			return err
 		}
-		m.floor, m.floorNm = noop, "static-noop"
+		m.floor, m.floorNm = noop, results.ForkStaticNoop
 	}
 	if m.floor == "" {
 		return errors.New("spawncost: no OS-floor program: neither gcc nor /bin/true")
@@ -158,12 +166,12 @@ func (m *measurer) components(ctx context.Context) error {
 	if err := m.goEmptyComponent(ctx); err != nil {
 		return err
 	}
-	if err := m.component(ctx, "go-noop", map[string]string{"program": "sampleapp -noop", "size_bytes": fileSize(cfg.AppBin),
-		"what": "exec, Go runtime start and every package initialiser of the app's dependencies (the SQLite driver's included), exit before any app start-up"},
+	if err := m.component(ctx, results.ForkGoNoop, map[string]string{results.ForkParamProgram: "sampleapp -noop", "size_bytes": fileSize(cfg.AppBin),
+		results.ForkParamWhat: "exec, Go runtime start and every package initialiser of the app's dependencies (the SQLite driver's included), exit before any app start-up"},
 		cfg.spawnPlan(), m.spawnFn(cfg.AppBin, []string{"-noop"}, childEnv())); err != nil {
 		return err
 	}
-	if err := m.component(ctx, "startup-only", map[string]string{"program": "sampleapp -startup-only", "what": "exec, runtime start, app start-up (database, templates), exit"},
+	if err := m.component(ctx, results.ForkStartupOnly, map[string]string{results.ForkParamProgram: "sampleapp -startup-only", results.ForkParamWhat: "exec, runtime start, app start-up (database, templates), exit"},
 		cfg.heavyPlan(), m.spawnFn(cfg.AppBin, []string{"-startup-only", "-db", m.db}, childEnv())); err != nil {
 		return err
 	}
@@ -178,7 +186,7 @@ func (m *measurer) components(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := m.component(ctx, "embedded-request", map[string]string{"path": cfg.Path, "what": "the handler called in-process; CPU is the calling thread's"},
+	if err := m.component(ctx, results.ForkEmbeddedRequest, map[string]string{"path": cfg.Path, results.ForkParamWhat: "the handler called in-process; CPU is the calling thread's"},
 		cfg.requestPlan(), m.embeddedFn(cfg.Path, want)); err != nil {
 		return err
 	}
@@ -189,12 +197,12 @@ func (m *measurer) components(ctx context.Context) error {
 		Env:    []string{"FORKBENCH_DB=" + m.db},
 		Logger: slog.New(slog.NewTextHandler(m.cfg.Log, nil)),
 	}
-	if err := m.component(ctx, "cgi-request", map[string]string{"path": cfg.Path, "what": "targets/cgi.Host execs sampleapp per request; CPU is the child's"},
+	if err := m.component(ctx, results.ForkCGIRequest, map[string]string{"path": cfg.Path, results.ForkParamWhat: "targets/cgi.Host execs sampleapp per request; CPU is the child's"},
 		cfg.heavyPlan(), m.cgiFn(cfg.Path, want)); err != nil {
 		return err
 	}
 	st := m.host.Stats()
-	r := m.rows["cgi-request"]
+	r := m.rows[results.ForkCGIRequest]
 	r.Params["children_spawned"] = strconv.FormatUint(st.Spawned, 10)
 	r.Params["children_reaped"] = strconv.FormatUint(st.Reaped, 10)
 	if st.Spawned != st.Reaped {
@@ -205,8 +213,10 @@ func (m *measurer) components(ctx context.Context) error {
 	if err := m.startFCGI(ctx); err != nil {
 		return err
 	}
-	return m.fcgiRow(ctx, GroupComponents, "fcgi-request", map[string]string{"path": cfg.Path, "keep_conn": "true",
-		"what": "targets/fcgi client over a unix socket to a persistent sampleapp daemon"}, cfg.requestPlan(), cfg.Path, want)
+	fr, err := m.fcgiRow(ctx, results.ForkRow{Group: results.ForkGroupComponents, Name: results.ForkFCGIRequest, Params: map[string]string{"path": cfg.Path, "keep_conn": "true",
+		results.ForkParamWhat: "targets/fcgi client over a unix socket to a persistent sampleapp daemon"}}, cfg.requestPlan(), cfg.Path, want)
+	m.rows[fr.Name] = fr
+	return err
 }
 
 // goEmptyComponent builds the empty Go program and measures it as the
@@ -225,8 +235,8 @@ func (m *measurer) goEmptyComponent(ctx context.Context) error {
 		m.note("components/go-empty: not measured: %v. runtime-init then includes the app's package initialisers (no package-init row).", err)
 		return nil
 	}
-	return m.component(ctx, "go-empty", map[string]string{"program": "empty.go (func main() {}), CGO_ENABLED=0 -trimpath", "size_bytes": fileSize(m.goEmpty),
-		"what": "exec, Go runtime start and the standard packages the runtime itself initialises, exit: the Go runtime's floor"},
+	return m.component(ctx, results.ForkGoEmpty, map[string]string{results.ForkParamProgram: "empty.go (func main() {}), CGO_ENABLED=0 -trimpath", "size_bytes": fileSize(m.goEmpty),
+		results.ForkParamWhat: "exec, Go runtime start and the standard packages the runtime itself initialises, exit: the Go runtime's floor"},
 		m.cfg.spawnPlan(), m.spawnFn(m.goEmpty, nil, childEnv()))
 }
 
@@ -361,38 +371,36 @@ func fcgiFn(h http.Handler, path string, want []byte) func(context.Context) (sam
 	}
 }
 
-// fcgiRow measures requests through the FastCGI daemon as a row whose CPU
-// is the daemon's mean per request over the batch (from /proc, in clock
-// ticks: per-request figures would be below its resolution).
-func (m *measurer) fcgiRow(ctx context.Context, group, name string, params map[string]string, p plan, path string, want []byte) error {
+// fcgiRow measures requests through the FastCGI daemon as the row tmpl,
+// its CPU the daemon's mean per request over the batch (from /proc, in
+// clock ticks: per-request figures would be below its resolution), adds
+// it and returns it.
+func (m *measurer) fcgiRow(ctx context.Context, tmpl results.ForkRow, p plan, path string, want []byte) (results.ForkRow, error) {
 	pid := m.daemon.PID()
 	u0, err := procstat.Tree([]int{pid})
 	if err != nil {
-		return fmt.Errorf("spawncost: %w", err)
+		return tmpl, fmt.Errorf("spawncost: %w", err)
 	}
 	ss, cut, err := collect(ctx, p, fcgiFn(m.proxy, path, want))
 	if err != nil {
-		return err
+		return tmpl, err
 	}
 	u1, err := procstat.Tree([]int{pid})
 	if err != nil {
-		return fmt.Errorf("spawncost: %w", err)
+		return tmpl, fmt.Errorf("spawncost: %w", err)
 	}
 	if m.daemon.PID() != pid {
-		return fmt.Errorf("spawncost: the FastCGI daemon restarted during %s/%s", group, name)
+		return tmpl, fmt.Errorf("spawncost: the FastCGI daemon restarted during %s/%s", tmpl.Group, tmpl.Name)
 	}
 	n := float64(len(ss) + p.warmup)
-	r := forkRow(group, name, params, ss)
+	r := forkRow(tmpl, ss)
 	r.User = point(float64(u1.UserNs-u0.UserNs) / n)
 	r.Sys = point(float64(u1.SysNs-u0.SysNs) / n)
 	c := point(float64(u1.OnCPUNs-u0.OnCPUNs) / n)
 	r.CPU = &c
 	r.Params[results.ForkParamCPU] = "daemon mean per request over the batch (CPU from its threads in nanoseconds; user and sys in /proc clock ticks)"
-	if group == GroupComponents {
-		m.rows[name] = r
-	}
 	m.add(r, cut, p.reps)
-	return nil
+	return r, nil
 }
 
 // stopFCGI stops the daemon once the steps that use it are done.

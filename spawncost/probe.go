@@ -173,12 +173,12 @@ func parentRSSRows(ctx context.Context, self, selfEnv []string, heaps []int64, e
 	}
 	rows := make([]results.ForkRow, len(heaps))
 	for i, h := range heaps {
-		rows[i] = forkRow(GroupFactors, "parent-rss", map[string]string{
-			"heap_bytes":       strconv.FormatInt(h, 10),
-			"parent_rss_bytes": strconv.FormatInt(rss[i], 10),
-			"spawned":          exeName,
-			"rounds":           strconv.Itoa(rounds),
-		}, ss[i])
+		rows[i] = forkRow(results.ForkRow{Group: results.ForkGroupFactors, Name: results.ForkFactorParentRSS, Params: map[string]string{
+			results.ForkParamHeapBytes: strconv.FormatInt(h, 10),
+			"parent_rss_bytes":         strconv.FormatInt(rss[i], 10),
+			results.ForkParamSpawned:   exeName,
+			"rounds":                   strconv.Itoa(rounds),
+		}}, ss[i])
 	}
 	return rows, nil
 }

@@ -34,34 +34,6 @@ import (
 	"forkbench/results"
 )
 
-// Row groups of results.Fork. Decomposition and amortisation rows follow
-// the naming reports/fork.go draws.
-const (
-	// GroupComponents holds the directly measured totals every other
-	// group is derived from or compared with: bin-true, static-noop,
-	// go-empty (an empty Go program), go-noop (sampleapp -noop),
-	// startup-only, cgi-request, fcgi-request, embedded-request.
-	GroupComponents = results.ForkGroupComponents
-	// GroupDecomposition stacks each deployment's request into
-	// components (Params["target"] = cgi, fcgi or embedded).
-	GroupDecomposition = results.ForkGroupDecomposition
-	// GroupAmortisation is one request doing /work?n= (Params["work_n"])
-	// through each deployment (Params["deployment"]).
-	GroupAmortisation = results.ForkGroupAmortisation
-	// GroupFactors holds what makes a spawn cheaper or dearer: binary
-	// size, linkage, package initialisation against file size,
-	// GOMAXPROCS, GOGC, the parent's resident size.
-	GroupFactors = results.ForkGroupFactors
-	// GroupConcurrency is spawning from 1, 2, 4, 8 goroutines at once.
-	GroupConcurrency = results.ForkGroupConcurrency
-	// GroupDaemon is the FastCGI daemon's cold start, restart and first
-	// request.
-	GroupDaemon = results.ForkGroupDaemon
-	// GroupModel holds the fitted cost model: a fixed cost per request
-	// plus a cost per unit of work, per deployment.
-	GroupModel = results.ForkGroupModel
-)
-
 // FileName is the name of the file `bench fork` writes in its output
 // directory: a result file whose Fork section is the document Measure
 // returns.
