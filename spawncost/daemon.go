@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"forkbench/internal/fcgiaddr"
 	"forkbench/results"
 	"forkbench/targets/fcgi"
 )
@@ -74,7 +74,7 @@ func (m *measurer) daemonLives(ctx context.Context) error {
 // announces its socket, sends requests, and stops it.
 func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first sample, steady []sample, err error) {
 	sock := filepath.Join(m.tmp, fmt.Sprintf("life-%d.sock", i))
-	cmd := exec.CommandContext(ctx, m.cfg.AppBin, "-fcgi", "unix:"+sock, "-db", m.db)
+	cmd := exec.CommandContext(ctx, m.cfg.AppBin, m.daemonArgs(fcgiaddr.Format("unix", sock))...)
 	cmd.Env = childEnv()
 	cmd.Stderr = m.cfg.Log
 	cmd.WaitDelay = time.Second
@@ -98,10 +98,16 @@ func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first
 	if rerr != nil || !strings.HasPrefix(line, "listening on ") {
 		return cold, first, nil, fmt.Errorf("spawncost: daemon did not announce its socket: %q %v", line, rerr)
 	}
-	pool := &fcgi.Pool{Network: "unix", Address: sock}
-	defer pool.Close()
-	proxy := &fcgi.Proxy{Client: &fcgi.Client{Pool: pool, ErrorLog: log.New(m.cfg.Log, "", 0)}, ErrorLog: log.New(m.cfg.Log, "", 0)}
-	req := fcgiFn(proxy, m.cfg.Path, want)
+	// The front to the daemon started here: the deployment's, with the
+	// daemon as an external one.
+	cfg := m.fcgiConfig()
+	cfg.Daemon = fcgi.DaemonConfig{Network: "unix", Address: sock}
+	dep, err := fcgi.Deploy(ctx, cfg)
+	if err != nil {
+		return cold, first, nil, fmt.Errorf("spawncost: %w", err)
+	}
+	defer dep.Close(context.Background())
+	req := fcgiFn(dep.Handler, m.cfg.Path, want)
 	if first, err = req(ctx); err != nil {
 		return cold, first, nil, err
 	}
@@ -120,22 +126,14 @@ func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first
 // restarts kills the daemon under fcgi.Daemon with SIGKILL reps times and
 // times each kill until the restarted daemon's socket accepts.
 func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, error) {
-	sock := filepath.Join(m.tmp, "restart.sock")
-	d := &fcgi.Daemon{
-		Path:       m.cfg.AppBin,
-		Args:       []string{"-fcgi", "unix:" + sock, "-db", m.db},
-		Env:        childEnv(),
-		Network:    "unix",
-		Address:    sock,
-		Output:     m.cfg.Log,
-		MinBackoff: time.Nanosecond, // measure the restart, not a back-off
-		MaxBackoff: time.Nanosecond,
-		ErrorLog:   log.New(m.cfg.Log, "", 0),
-	}
-	if err := d.Start(ctx); err != nil {
+	cfg := m.fcgiConfig()
+	cfg.Daemon.MinBackoff, cfg.Daemon.MaxBackoff = time.Nanosecond, time.Nanosecond // measure the restart, not a back-off
+	dep, err := fcgi.Deploy(ctx, cfg)
+	if err != nil {
 		return results.ForkRow{}, fmt.Errorf("spawncost: %w", err)
 	}
-	defer d.Stop(context.Background())
+	defer dep.Close(context.Background())
+	d := dep.Daemon
 	var ss []sample
 	for range reps {
 		old := d.PID()
@@ -147,7 +145,7 @@ func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, err
 			if err := ctx.Err(); err != nil {
 				return results.ForkRow{}, fmt.Errorf("spawncost: %w", err)
 			}
-			if pid := d.PID(); pid != 0 && pid != old && dialOK(ctx, sock) {
+			if pid := d.PID(); pid != 0 && pid != old && dialOK(ctx, dep.Network, dep.Address) {
 				break
 			}
 			if time.Since(t0) > 30*time.Second {
@@ -167,9 +165,10 @@ func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, err
 	return r, nil
 }
 
-func dialOK(ctx context.Context, sock string) bool {
+// dialOK reports whether a connection to network and address succeeds.
+func dialOK(ctx context.Context, network, address string) bool {
 	var dl net.Dialer
-	c, err := dl.DialContext(ctx, "unix", sock)
+	c, err := dl.DialContext(ctx, network, address)
 	if err != nil {
 		return false
 	}

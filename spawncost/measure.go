@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"forkbench/app"
-	"forkbench/internal/procstat"
 	"forkbench/results"
 	"forkbench/targets/cgi"
 	"forkbench/targets/fcgi"
@@ -43,9 +42,7 @@ type measurer struct {
 	app      *app.App
 	embedded http.Handler
 	host     *cgi.Host
-	daemon   *fcgi.Daemon
-	proxy    *fcgi.Proxy
-	pool     *fcgi.Pool
+	fcgi     *fcgi.Deployment // while the rows that use it run
 }
 
 func newMeasurer(ctx context.Context, cfg Config) (*measurer, error) {
@@ -74,11 +71,8 @@ func newMeasurer(ctx context.Context, cfg Config) (*measurer, error) {
 }
 
 func (m *measurer) close() {
-	if m.pool != nil {
-		_ = m.pool.Close()
-	}
-	if m.daemon != nil {
-		_ = m.daemon.Stop(context.Background())
+	if m.fcgi != nil {
+		_ = m.fcgi.Close(context.Background())
 	}
 	if m.host != nil {
 		_ = m.host.Close()
@@ -335,87 +329,4 @@ func (m *measurer) cgiFn(path string, want []byte) func(context.Context) (sample
 		}
 		return sample{wall, u1 - u0, s1 - s0}, check("cgi", path, rec, want)
 	}
-}
-
-// startFCGI starts the FastCGI daemon under fcgi.Daemon and the client.
-func (m *measurer) startFCGI(ctx context.Context) error {
-	sock := filepath.Join(m.tmp, "fcgi.sock")
-	m.daemon = &fcgi.Daemon{
-		Path:     m.cfg.AppBin,
-		Args:     []string{"-fcgi", "unix:" + sock, "-db", m.db},
-		Env:      childEnv(),
-		Network:  "unix",
-		Address:  sock,
-		Output:   m.cfg.Log,
-		ErrorLog: log.New(m.cfg.Log, "", 0),
-	}
-	if err := m.daemon.Start(ctx); err != nil {
-		m.daemon = nil
-		return fmt.Errorf("spawncost: %w", err)
-	}
-	m.pool = &fcgi.Pool{Network: "unix", Address: sock}
-	m.proxy = &fcgi.Proxy{Client: &fcgi.Client{Pool: m.pool, ErrorLog: log.New(m.cfg.Log, "", 0)}, ErrorLog: log.New(m.cfg.Log, "", 0)}
-	return nil
-}
-
-// fcgiFn sends one request through h (a FastCGI proxy) per call. The
-// daemon's CPU per request is below /proc's resolution; fcgiRow measures
-// it over the batch.
-func fcgiFn(h http.Handler, path string, want []byte) func(context.Context) (sample, error) {
-	return func(ctx context.Context) (sample, error) {
-		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
-		rec := httptest.NewRecorder()
-		t0 := time.Now()
-		h.ServeHTTP(rec, req)
-		return sample{wall: time.Since(t0)}, check("fcgi", path, rec, want)
-	}
-}
-
-// fcgiRow measures requests through the FastCGI daemon as the row tmpl,
-// its CPU the daemon's mean per request over the batch (from /proc, in
-// clock ticks: per-request figures would be below its resolution), adds
-// it and returns it.
-func (m *measurer) fcgiRow(ctx context.Context, tmpl results.ForkRow, p plan, path string, want []byte) (results.ForkRow, error) {
-	pid := m.daemon.PID()
-	u0, err := procstat.Tree([]int{pid})
-	if err != nil {
-		return tmpl, fmt.Errorf("spawncost: %w", err)
-	}
-	ss, cut, err := collect(ctx, p, fcgiFn(m.proxy, path, want))
-	if err != nil {
-		return tmpl, err
-	}
-	u1, err := procstat.Tree([]int{pid})
-	if err != nil {
-		return tmpl, fmt.Errorf("spawncost: %w", err)
-	}
-	if m.daemon.PID() != pid {
-		return tmpl, fmt.Errorf("spawncost: the FastCGI daemon restarted during %s/%s", tmpl.Group, tmpl.Name)
-	}
-	n := float64(len(ss) + p.warmup)
-	r := forkRow(tmpl, ss)
-	r.User = point(float64(u1.UserNs-u0.UserNs) / n)
-	r.Sys = point(float64(u1.SysNs-u0.SysNs) / n)
-	c := point(float64(u1.OnCPUNs-u0.OnCPUNs) / n)
-	r.CPU = &c
-	r.Params[results.ForkParamCPU] = "daemon mean per request over the batch (CPU from its threads in nanoseconds; user and sys in /proc clock ticks)"
-	m.add(r, cut, p.reps)
-	return r, nil
-}
-
-// stopFCGI stops the daemon once the steps that use it are done.
-func (m *measurer) stopFCGI(ctx context.Context) error {
-	if m.pool != nil {
-		_ = m.pool.Close()
-		m.pool = nil
-	}
-	if m.daemon == nil {
-		return nil
-	}
-	err := m.daemon.Stop(ctx)
-	m.daemon = nil
-	if err != nil {
-		return fmt.Errorf("spawncost: %w", err)
-	}
-	return nil
 }

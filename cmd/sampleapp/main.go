@@ -42,6 +42,7 @@ import (
 	"time"
 
 	"forkbench/app"
+	"forkbench/internal/fcgiaddr"
 )
 
 func main() {
@@ -167,28 +168,6 @@ func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-// parseFCGIAddr splits "unix:/path", "tcp:host:port" or "host:port" into a
-// network and an address for net.Listen.
-func parseFCGIAddr(s string) (network, address string, err error) {
-	switch {
-	case strings.HasPrefix(s, "unix:"):
-		network, address = "unix", strings.TrimPrefix(s, "unix:")
-	case strings.HasPrefix(s, "tcp:"):
-		network, address = "tcp", strings.TrimPrefix(s, "tcp:")
-	default:
-		network, address = "tcp", s
-	}
-	if address == "" {
-		return "", "", fmt.Errorf("sampleapp: -fcgi %q: empty address", s)
-	}
-	if network == "tcp" {
-		if _, _, err := net.SplitHostPort(address); err != nil {
-			return "", "", fmt.Errorf("sampleapp: -fcgi %q: %w", s, err)
-		}
-	}
-	return network, address, nil
-}
-
 // removeStaleSocket removes a unix socket left by a daemon that died without
 // cleaning up. It refuses to remove anything but a socket, and a socket
 // something still listens on.
@@ -215,9 +194,9 @@ func removeStaleSocket(path string) error {
 
 // serveFCGI runs the FastCGI daemon until SIGINT or SIGTERM.
 func serveFCGI(addr string, h http.Handler, logger *log.Logger, stdout io.Writer) error {
-	network, address, err := parseFCGIAddr(addr)
+	network, address, err := fcgiaddr.Parse(addr)
 	if err != nil {
-		return err
+		return fmt.Errorf("sampleapp: -fcgi: %w", err)
 	}
 	if network == "unix" {
 		if err := removeStaleSocket(address); err != nil {
@@ -235,9 +214,9 @@ func serveFCGI(addr string, h http.Handler, logger *log.Logger, stdout io.Writer
 		// between here and the Close.
 		defer os.Remove(address)
 	}
-	bound := "tcp:" + ln.Addr().String()
+	bound := fcgiaddr.Format(network, ln.Addr().String())
 	if network == "unix" {
-		bound = "unix:" + address
+		bound = fcgiaddr.Format(network, address)
 	}
 	if _, err := fmt.Fprintf(stdout, "listening on %s\n", bound); err != nil {
 		ln.Close()
