@@ -143,7 +143,8 @@ func TestDur(t *testing.T) {
 // fixtureFork is a decomposition shaped like a quiet machine's: every
 // group `bench fork` writes, consistent with one another (the
 // decomposition telescopes to the components, the model is the exact fit
-// of the amortisation rows).
+// of the amortisation rows). Long because it is one table of synthetic
+// rows, read top to bottom.
 func fixtureFork() *results.Fork {
 	sum := func(ms float64) results.Summary {
 		ns := ms * 1e6

@@ -245,22 +245,41 @@ func forkOnly(f *results.File) bool {
 // package initialisation: from the measured components when present, else
 // from the decomposition bars.
 func forkHeadline(fk *results.Fork) (string, bool) {
-	var gap float64
-	have := false
+	gap, ok := cgiGap(fk)
+	if !ok {
+		return "", false
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "A CGI request costs %s more wall time than the same request in-process (fork decomposition, medians)", durProse(gap))
+	b.WriteString(startupWords(fk, gap))
+	emb, okE := component(fk, results.ForkEmbeddedRequest)
+	if fc, ok := component(fk, results.ForkFCGIRequest); ok && okE && finite(fc.Wall.MedianNs) {
+		fmt.Fprintf(&b, ". FastCGI costs %s more", durProse(fc.Wall.MedianNs-emb.Wall.MedianNs))
+	}
+	b.WriteString(".")
+	return b.String(), true
+}
+
+// cgiGap is CGI's median wall time less embedded's: from the measured
+// components when present, else from the decomposition bars.
+func cgiGap(fk *results.Fork) (float64, bool) {
 	cgi, ok1 := component(fk, results.ForkCGIRequest)
 	emb, ok2 := component(fk, results.ForkEmbeddedRequest)
 	if ok1 && ok2 && finite(cgi.Wall.MedianNs, emb.Wall.MedianNs) {
-		gap, have = cgi.Wall.MedianNs-emb.Wall.MedianNs, true
-	} else {
-		cp, ct := decomposition(fk, results.ForkCGI)
-		ep, et := decomposition(fk, results.ForkEmbedded)
-		if len(cp) > 0 && len(ep) > 0 && finite(ct, et) {
-			gap, have = ct-et, true
-		}
+		return cgi.Wall.MedianNs - emb.Wall.MedianNs, true
 	}
-	if !have {
-		return "", false
+	cp, ct := decomposition(fk, results.ForkCGI)
+	ep, et := decomposition(fk, results.ForkEmbedded)
+	if len(cp) > 0 && len(ep) > 0 && finite(ct, et) {
+		return ct - et, true
 	}
+	return 0, false
+}
+
+// startupWords says, for the headline, what of gap the CGI decomposition's
+// start-up parts are: in stacking order when runtime-init and
+// package-init are apart, else runtime-init first.
+func startupWords(fk *results.Fork, gap float64) string {
 	parts, _ := decomposition(fk, results.ForkCGI)
 	val := func(name string) (float64, bool) {
 		for _, p := range parts {
@@ -276,54 +295,41 @@ func forkHeadline(fk *results.Fork) (string, bool) {
 		}
 		return ""
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "A CGI request costs %s more wall time than the same request in-process (fork decomposition, medians)", durProse(gap))
 	rt, okRT := val(results.ForkRuntimeInit)
-	if pk, ok := val(results.ForkPackageInit); okRT && ok {
-		// runtime-init is the runtime alone, package-init the app's
-		// dependencies before main: the stacking order, in words.
-		type piece struct{ v, what string }
-		var ps []piece
-		if v, ok := val(results.ForkOSSpawn); ok {
-			ps = append(ps, piece{durProse(v), "the OS spawn"})
-		}
-		ps = append(ps, piece{durProse(rt), "the Go runtime's start-up" + pct(rt)})
-		what := "the app's package initialisation before main (the init functions of every package it links, the SQLite driver's among them)"
-		if p := pct(pk); p != "" {
-			what = "the app's package initialisation before main" + strings.TrimSuffix(p, ")") + "; the init functions of every package it links, the SQLite driver's among them)"
-		}
-		ps = append(ps, piece{durProse(pk), what})
-		if v, ok := val(results.ForkAppInit); ok {
-			ps = append(ps, piece{durProse(v), "the app's own start-up"})
-		}
-		var words []string
-		for i, p := range ps {
-			verb := " "
-			if i == 0 {
-				verb = " is "
-			}
-			words = append(words, p.v+verb+p.what)
-		}
-		last := len(words) - 1
-		b.WriteString("; of that, " + strings.Join(words[:last], ", ") + " and " + words[last])
-	} else if okRT {
-		fmt.Fprintf(&b, "; %s of it is Go runtime start-up%s", durProse(rt), pct(rt))
-		var rest []string
-		if v, ok := val(results.ForkOSSpawn); ok {
-			rest = append(rest, durProse(v)+" the OS spawn")
-		}
-		if v, ok := val(results.ForkAppInit); ok {
-			rest = append(rest, durProse(v)+" the app's start-up")
-		}
-		if len(rest) > 0 {
-			b.WriteString(", " + strings.Join(rest, " and "))
+	pk, okPK := val(results.ForkPackageInit)
+	if !okRT {
+		return ""
+	}
+	var words []string
+	verb := " " // " is " for the first part of the stacking order
+	add := func(name, what string) {
+		if v, ok := val(name); ok {
+			words = append(words, durProse(v)+verb+what)
+			verb = " "
 		}
 	}
-	if fc, ok := component(fk, results.ForkFCGIRequest); ok && ok2 && finite(fc.Wall.MedianNs) {
-		fmt.Fprintf(&b, ". FastCGI costs %s more", durProse(fc.Wall.MedianNs-emb.Wall.MedianNs))
+	if !okPK {
+		add(results.ForkOSSpawn, "the OS spawn")
+		add(results.ForkAppInit, "the app's start-up")
+		s := fmt.Sprintf("; %s of it is Go runtime start-up%s", durProse(rt), pct(rt))
+		if len(words) > 0 {
+			s += ", " + strings.Join(words, " and ")
+		}
+		return s
 	}
-	b.WriteString(".")
-	return b.String(), true
+	// runtime-init is the runtime alone, package-init the app's
+	// dependencies before main: the stacking order, in words.
+	verb = " is "
+	add(results.ForkOSSpawn, "the OS spawn")
+	add(results.ForkRuntimeInit, "the Go runtime's start-up"+pct(rt))
+	what := "the app's package initialisation before main (the init functions of every package it links, the SQLite driver's among them)"
+	if p := pct(pk); p != "" {
+		what = "the app's package initialisation before main" + strings.TrimSuffix(p, ")") + "; the init functions of every package it links, the SQLite driver's among them)"
+	}
+	add(results.ForkPackageInit, what)
+	add(results.ForkAppInit, "the app's own start-up")
+	last := len(words) - 1
+	return "; of that, " + strings.Join(words[:last], ", ") + " and " + words[last]
 }
 
 // durProse is dur for sentences: two significant digits, no trailing

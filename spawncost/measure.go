@@ -133,6 +133,17 @@ func (m *measurer) spawnFn(path string, args []string, env []string) func(contex
 // components measures the spawn floors, the app's start-up and one
 // request through each deployment.
 func (m *measurer) components(ctx context.Context) error {
+	for _, step := range []func(context.Context) error{m.floors, m.startups, m.requests} {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// floors measures the OS floor: /bin/true, and the static C no-op when
+// gcc can build it.
+func (m *measurer) floors(ctx context.Context) error {
 	cfg := m.cfg
 	if fileExists("/bin/true") {
 		if err := m.component(ctx, results.ForkBinTrue, map[string]string{results.ForkParamProgram: "/bin/true", results.ForkParamWhat: "spawn+reap of a dynamically linked C program"},
@@ -156,7 +167,14 @@ func (m *measurer) components(ctx context.Context) error {
 	if m.floor == "" {
 		return errors.New("spawncost: no OS-floor program: neither gcc nor /bin/true")
 	}
-	// The Go runtime alone: an empty main, none of the app's packages.
+	return nil
+}
+
+// startups measures the Go programs' starts: the Go runtime alone (an
+// empty main, none of the app's packages), the app's runtime and package
+// initialisation (-noop) and the app's whole start-up.
+func (m *measurer) startups(ctx context.Context) error {
+	cfg := m.cfg
 	if err := m.goEmptyComponent(ctx); err != nil {
 		return err
 	}
@@ -169,7 +187,14 @@ func (m *measurer) components(ctx context.Context) error {
 		cfg.heavyPlan(), m.spawnFn(cfg.AppBin, []string{"-startup-only", "-db", m.db}, childEnv())); err != nil {
 		return err
 	}
+	return nil
+}
 
+// requests measures one request in-process, through CGI and through
+// FastCGI.
+func (m *measurer) requests(ctx context.Context) error {
+	cfg := m.cfg
+	var err error
 	// The in-process handler: the request alone, and the reference body
 	// every deployment must return.
 	if m.app, err = app.New(app.Config{DBPath: m.db}); err != nil {

@@ -595,6 +595,8 @@ func TestParseInitTrace(t *testing.T) {
 // the app that runs and exits 0 as a real, reaped child, and that
 // initialises none of the app's dependencies while sampleapp -noop does;
 // and that the padded copy is the size it is padded to and runs too.
+//
+// Long: it builds once and then checks, in turn, every claim the rows make.
 func TestGoEmpty(t *testing.T) {
 	ctx := context.Background()
 	gotool, err := goTool()
