@@ -246,6 +246,12 @@ func fixtureFork() *results.Fork {
 // decomposition: from the decomposition bars alone, and from the measured
 // components with the parts named in words.
 func TestForkHeadline(t *testing.T) {
+	row := func(g results.ForkGroup, name string, ms float64) results.ForkRow {
+		return results.ForkRow{Group: g, Name: name, Wall: results.Summary{MedianNs: ms * 1e6}}
+	}
+	comp := func(name string, ms float64) results.ForkRow { return row(results.ForkGroupComponents, name, ms) }
+	part := func(name string, ms float64) results.ForkRow { return row(results.ForkGroupDecomposition, name, ms) }
+	rows := func(rs ...results.ForkRow) *results.Fork { return &results.Fork{Rows: rs} }
 	for _, tc := range []struct {
 		name string
 		fork *results.Fork
@@ -253,43 +259,43 @@ func TestForkHeadline(t *testing.T) {
 	}{
 		{
 			"fork only",
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: results.ForkGroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 0.5e6}},
-				{Group: results.ForkGroupDecomposition, Name: "request", Wall: results.Summary{MedianNs: 0.25e6}},
-			}},
+			rows(
+				part("os-spawn", 0.5),
+				part("request", 0.25),
+			),
 			"In the fork decomposition, a CGI request takes 0.75 ms of wall time: os-spawn 0.5 ms, request 0.25 ms.",
 		},
 		{
 			"fork only, components",
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: results.ForkGroupComponents, Name: "embedded-request", Wall: results.Summary{MedianNs: 0.1e6}},
-				{Group: results.ForkGroupComponents, Name: "cgi-request", Wall: results.Summary{MedianNs: 2.1e6}},
-				{Group: results.ForkGroupComponents, Name: "fcgi-request", Wall: results.Summary{MedianNs: 0.3e6}},
-				{Group: results.ForkGroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 0.4e6}},
-				{Group: results.ForkGroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 1.2e6}},
-				{Group: results.ForkGroupDecomposition, Name: "app-init", Wall: results.Summary{MedianNs: 0.3e6}},
-			}},
+			rows(
+				comp("embedded-request", 0.1),
+				comp("cgi-request", 2.1),
+				comp("fcgi-request", 0.3),
+				part("os-spawn", 0.4),
+				part("runtime-init", 1.2),
+				part("app-init", 0.3),
+			),
 			"A CGI request costs 2 ms more wall time than the same request in-process (fork decomposition, medians); 1.2 ms of it is Go runtime start-up (60%), 400 µs the OS spawn and 300 µs the app's start-up. FastCGI costs 200 µs more.",
 		},
 		{
 			"fork only, runtime and package init apart",
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: results.ForkGroupComponents, Name: "embedded-request", Wall: results.Summary{MedianNs: 0.01e6}},
-				{Group: results.ForkGroupComponents, Name: "cgi-request", Wall: results.Summary{MedianNs: 25.01e6}},
-				{Group: results.ForkGroupDecomposition, Name: "app-init", Wall: results.Summary{MedianNs: 3e6}},
-				{Group: results.ForkGroupDecomposition, Name: "package-init", Wall: results.Summary{MedianNs: 11e6}},
-				{Group: results.ForkGroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 4e6}},
-				{Group: results.ForkGroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 4e6}},
-			}},
+			rows(
+				comp("embedded-request", 0.01),
+				comp("cgi-request", 25.01),
+				part("app-init", 3),
+				part("package-init", 11),
+				part("runtime-init", 4),
+				part("os-spawn", 4),
+			),
 			"A CGI request costs 25 ms more wall time than the same request in-process (fork decomposition, medians); of that, 4 ms is the OS spawn, 4 ms the Go runtime's start-up (16%), 11 ms the app's package initialisation before main (44%; the init functions of every package it links, the SQLite driver's among them) and 3 ms the app's own start-up.",
 		},
 		{
 			"fork only, package init without an OS floor",
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: results.ForkGroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 4e6}},
-				{Group: results.ForkGroupDecomposition, Name: "package-init", Wall: results.Summary{MedianNs: 11e6}},
-				{Group: results.ForkGroupDecomposition, Name: "request", Deployment: results.ForkEmbedded, Wall: results.Summary{MedianNs: 0}},
-			}},
+			rows(
+				part("runtime-init", 4),
+				part("package-init", 11),
+				results.ForkRow{Group: results.ForkGroupDecomposition, Name: results.ForkRequest, Deployment: results.ForkEmbedded},
+			),
 			"A CGI request costs 15 ms more wall time than the same request in-process (fork decomposition, medians); of that, 4 ms is the Go runtime's start-up (27%) and 11 ms the app's package initialisation before main (73%; the init functions of every package it links, the SQLite driver's among them).",
 		},
 	} {

@@ -215,9 +215,9 @@ func (m *measurer) amortise(ctx context.Context) error {
 			case results.ForkFCGI:
 				_, err = m.fcgiRow(ctx, tmpl, p, path, want)
 			case results.ForkCGI:
-				err = m.measureRow(ctx, tmpl, p, m.cgiFn(path, want))
+				err = m.measureRow(ctx, tmpl, p, requestFn("cgi", m.host, path, want, childrenCPU))
 			case results.ForkEmbedded:
-				err = m.measureRow(ctx, tmpl, p, m.embeddedFn(path, want))
+				err = m.measureRow(ctx, tmpl, p, onThread(requestFn("embedded", m.embedded, path, want, threadCPU)))
 			}
 			if err != nil {
 				return err

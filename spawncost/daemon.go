@@ -107,7 +107,7 @@ func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first
 		return cold, first, nil, fmt.Errorf("spawncost: %w", err)
 	}
 	defer dep.Close(context.Background())
-	req := fcgiFn(dep.Handler, m.cfg.Path, want)
+	req := requestFn("fcgi", dep.Handler, m.cfg.Path, want, nil)
 	if first, err = req(ctx); err != nil {
 		return cold, first, nil, err
 	}

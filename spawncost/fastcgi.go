@@ -9,9 +9,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"net/http"
-	"net/http/httptest"
-	"time"
 
 	"forkbench/internal/procstat"
 	"forkbench/results"
@@ -58,19 +55,6 @@ func (m *measurer) stopFCGI(ctx context.Context) error {
 	return nil
 }
 
-// fcgiFn sends one request through h (a FastCGI proxy) per call. The
-// daemon's CPU per request is below /proc's resolution; fcgiRow measures
-// it over the batch.
-func fcgiFn(h http.Handler, path string, want []byte) func(context.Context) (sample, error) {
-	return func(ctx context.Context) (sample, error) {
-		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
-		rec := httptest.NewRecorder()
-		t0 := time.Now()
-		h.ServeHTTP(rec, req)
-		return sample{wall: time.Since(t0)}, check("fcgi", path, rec, want)
-	}
-}
-
 // fcgiRow measures requests through the FastCGI daemon as the row tmpl,
 // its CPU the daemon's mean per request over the batch (from /proc, in
 // clock ticks: per-request figures would be below its resolution), adds
@@ -81,7 +65,7 @@ func (m *measurer) fcgiRow(ctx context.Context, tmpl results.ForkRow, p plan, pa
 	if err != nil {
 		return tmpl, fmt.Errorf("spawncost: %w", err)
 	}
-	ss, cut, err := collect(ctx, p, fcgiFn(m.fcgi.Handler, path, want))
+	ss, cut, err := collect(ctx, p, requestFn("fcgi", m.fcgi.Handler, path, want, nil))
 	if err != nil {
 		return tmpl, err
 	}

@@ -5,7 +5,6 @@ package spawncost
 // or the real handler.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,11 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"forkbench/app"
 	"forkbench/results"
@@ -206,7 +201,7 @@ func (m *measurer) requests(ctx context.Context) error {
 		return err
 	}
 	if err := m.component(ctx, results.ForkEmbeddedRequest, map[string]string{"path": cfg.Path, results.ForkParamWhat: "the handler called in-process; CPU is the calling thread's"},
-		cfg.requestPlan(), m.embeddedFn(cfg.Path, want)); err != nil {
+		cfg.requestPlan(), onThread(requestFn("embedded", m.embedded, cfg.Path, want, threadCPU))); err != nil {
 		return err
 	}
 
@@ -217,7 +212,7 @@ func (m *measurer) requests(ctx context.Context) error {
 		Logger: slog.New(slog.NewTextHandler(m.cfg.Log, nil)),
 	}
 	if err := m.component(ctx, results.ForkCGIRequest, map[string]string{"path": cfg.Path, results.ForkParamWhat: "targets/cgi.Host execs sampleapp per request; CPU is the child's"},
-		cfg.heavyPlan(), m.cgiFn(cfg.Path, want)); err != nil {
+		cfg.heavyPlan(), requestFn("cgi", m.host, cfg.Path, want, childrenCPU)); err != nil {
 		return err
 	}
 	st := m.host.Stats()
@@ -278,80 +273,4 @@ func (m *measurer) reference(path string) ([]byte, error) {
 		return nil, fmt.Errorf("spawncost: embedded GET %s = %d; want 200", path, rec.Code)
 	}
 	return rec.Body.Bytes(), nil
-}
-
-// check fails a request whose answer is not the reference.
-func check(kind, path string, rec *httptest.ResponseRecorder, want []byte) error {
-	if rec.Code != http.StatusOK {
-		return fmt.Errorf("spawncost: %s GET %s = %d; want 200: %.200s", kind, path, rec.Code, rec.Body.Bytes())
-	}
-	if !bytes.Equal(rec.Body.Bytes(), want) {
-		return fmt.Errorf("spawncost: %s GET %s body = %.100q; want %.100q", kind, path, rec.Body.Bytes(), want)
-	}
-	return nil
-}
-
-// embeddedFn calls the handler once per call. Its CPU is the calling
-// thread's, the goroutine being locked to it for the call: the total from
-// CLOCK_THREAD_CPUTIME_ID (exact), the system part from RUSAGE_THREAD
-// (which the kernel may account in whole ticks), the user part the rest.
-func (m *measurer) embeddedFn(path string, want []byte) func(context.Context) (sample, error) {
-	return func(ctx context.Context) (sample, error) {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
-		rec := httptest.NewRecorder()
-		c0, err := threadCPU()
-		if err != nil {
-			return sample{}, err
-		}
-		_, s0, err := rusage(unix.RUSAGE_THREAD)
-		if err != nil {
-			return sample{}, err
-		}
-		t0 := time.Now()
-		m.embedded.ServeHTTP(rec, req)
-		wall := time.Since(t0)
-		_, s1, err := rusage(unix.RUSAGE_THREAD)
-		if err != nil {
-			return sample{}, err
-		}
-		c1, err := threadCPU()
-		if err != nil {
-			return sample{}, err
-		}
-		sys := min(s1-s0, c1-c0)
-		return sample{wall, c1 - c0 - sys, sys}, check("embedded", path, rec, want)
-	}
-}
-
-// threadCPU is the calling thread's CPU time.
-func threadCPU() (time.Duration, error) {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return 0, fmt.Errorf("spawncost: clock_gettime: %w", err)
-	}
-	return time.Duration(ts.Nano()), nil
-}
-
-// cgiFn sends one request through the CGI host per call. The host reaps
-// its child before ServeHTTP returns, so the child's CPU is the growth of
-// RUSAGE_CHILDREN (nothing else of this process is reaped meanwhile).
-func (m *measurer) cgiFn(path string, want []byte) func(context.Context) (sample, error) {
-	return func(ctx context.Context) (sample, error) {
-		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
-		rec := httptest.NewRecorder()
-		u0, s0, err := rusage(unix.RUSAGE_CHILDREN)
-		if err != nil {
-			return sample{}, err
-		}
-		t0 := time.Now()
-		m.host.ServeHTTP(rec, req)
-		wall := time.Since(t0)
-		u1, s1, err := rusage(unix.RUSAGE_CHILDREN)
-		if err != nil {
-			return sample{}, err
-		}
-		return sample{wall, u1 - u0, s1 - s0}, check("cgi", path, rec, want)
-	}
 }

@@ -404,16 +404,8 @@ func TestBuildVariant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	full, err := os.Stat(bins.SampleApp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Size() >= full.Size() {
-		t.Errorf("stripped size %d ≥ unstripped %d", st.Size(), full.Size())
+	if st, full := sizeOf(t, path), sizeOf(t, bins.SampleApp); st >= full {
+		t.Errorf("stripped size %d ≥ unstripped %d", st, full)
 	}
 	if l, err := linkage(path); err != nil || l != "static" {
 		t.Errorf("linkage = %q, %v; want static", l, err)
@@ -613,23 +605,12 @@ func TestGoEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	es, err := os.Stat(empty)
-	if err != nil {
-		t.Fatal(err)
+	es, ps, as := sizeOf(t, empty), sizeOf(t, padded), sizeOf(t, bins.SampleApp)
+	if es >= as {
+		t.Errorf("go-empty size %d ≥ sampleapp %d", es, as)
 	}
-	ps, err := os.Stat(padded)
-	if err != nil {
-		t.Fatal(err)
-	}
-	as, err := os.Stat(bins.SampleApp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if es.Size() >= as.Size() {
-		t.Errorf("go-empty size %d ≥ sampleapp %d", es.Size(), as.Size())
-	}
-	if ps.Size() < es.Size()+pad {
-		t.Errorf("padded size %d < empty %d + pad %d", ps.Size(), es.Size(), pad)
+	if ps < es+pad {
+		t.Errorf("padded size %d < empty %d + pad %d", ps, es, pad)
 	}
 	if l, err := linkage(empty); err != nil || l != "static" {
 		t.Errorf("go-empty linkage = %q, %v; want static", l, err)
@@ -677,4 +658,14 @@ func TestGoEmpty(t *testing.T) {
 	if len(ei) >= len(ai) {
 		t.Errorf("go-empty ran %d initialisers, sampleapp -noop %d; want fewer", len(ei), len(ai))
 	}
+}
+
+// sizeOf is the size of the file at path.
+func sizeOf(t *testing.T, path string) int64 {
+	t.Helper()
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
 }

@@ -38,15 +38,20 @@ type Deployment struct {
 // the pool, client and proxy wired to it as Target wires them;
 // cfg.Listen is not used. Close stops it.
 func Deploy(ctx context.Context, cfg Config) (*Deployment, error) {
-	return deploy(ctx, cfg, nil)
+	d, err := deploy(ctx, cfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // deploy is Deploy with hook, if not nil, run on the daemon before it
-// starts (Target's tests use it).
+// starts (Target's tests use it). On error the deployment it returns is
+// closed already; its fields say what was attempted.
 func deploy(ctx context.Context, cfg Config, hook func(*Daemon)) (*Deployment, error) {
 	d := &Deployment{}
 	if err := d.start(ctx, cfg, hook); err != nil {
-		return nil, errors.Join(err, d.Close(context.Background()))
+		return d, errors.Join(err, d.Close(context.Background()))
 	}
 	return d, nil
 }

@@ -86,7 +86,8 @@ type Config struct {
 // in its own.
 type Target struct {
 	cfg    Config
-	dir    string // private socket directory, removed by Stop
+	dep    *Deployment // daemon, pool and proxy; nil before Start
+	dir    string      // its private socket directory, removed by its Close
 	daemon *Daemon
 	pool   *Pool
 	front  targets.Front
@@ -117,10 +118,11 @@ func (t *Target) Start(ctx context.Context) error {
 
 func (t *Target) start(ctx context.Context) error {
 	dep, err := deploy(ctx, t.cfg, t.testHookDaemon)
+	t.dir = dep.dir
 	if err != nil {
 		return err
 	}
-	t.dir, t.daemon, t.pool = dep.dir, dep.Daemon, dep.Pool
+	t.dep, t.daemon, t.pool = dep, dep.Daemon, dep.Pool
 	t.front = targets.Front{
 		Listen:   t.cfg.Listen,
 		Handler:  dep.Handler,
@@ -172,13 +174,9 @@ func (t *Target) stop(ctx context.Context) error {
 			t.logf("fcgi: connection pool bounds were hit: %d requests waited for one of MaxConns=%d connections, %d connections closed beyond MaxIdle",
 				s.Waits, t.pool.maxOpen(), s.IdleFull)
 		}
-		_ = t.pool.Close()
 	}
-	if t.daemon != nil {
-		err = errors.Join(err, t.daemon.Stop(ctx))
-	}
-	if t.dir != "" {
-		err = errors.Join(err, os.RemoveAll(t.dir))
+	if t.dep != nil {
+		err = errors.Join(err, t.dep.Close(ctx))
 	}
 	return err
 }
