@@ -11,7 +11,6 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -267,10 +266,14 @@ func fileSize(p string) string {
 // reference is the embedded handler's answer to path, which every
 // deployment's answer must equal.
 func (m *measurer) reference(path string) ([]byte, error) {
-	rec := httptest.NewRecorder()
-	m.embedded.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-	if rec.Code != http.StatusOK {
-		return nil, fmt.Errorf("spawncost: embedded GET %s = %d; want 200", path, rec.Code)
+	req, err := newRequest(context.Background(), path)
+	if err != nil {
+		return nil, err
 	}
-	return rec.Body.Bytes(), nil
+	rec := newRecorder()
+	m.embedded.ServeHTTP(rec, req)
+	if rec.status() != http.StatusOK {
+		return nil, fmt.Errorf("spawncost: embedded GET %s = %d; want 200", path, rec.status())
+	}
+	return rec.body.Bytes(), nil
 }

@@ -1,15 +1,16 @@
 package spawncost
 
 // This file sends the timed requests: one GET through a deployment's
-// handler per call, driven in-process through httptest (no network), its
-// answer checked against the embedded handler's.
+// handler per call, driven in-process (no network), its answer recorded
+// and checked against the embedded handler's. It does what
+// net/http/httptest's NewRequest and ResponseRecorder do, which this
+// library does not import: httptest registers a command-line flag.
 
 import (
 	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"time"
 
@@ -49,8 +50,11 @@ func childrenCPU() (total, sys time.Duration, err error) {
 // is below /proc's resolution: fcgiRow measures it over the batch).
 func requestFn(kind string, h http.Handler, path string, want []byte, clock cpuClock) func(context.Context) (sample, error) {
 	return func(ctx context.Context) (sample, error) {
-		req := httptest.NewRequestWithContext(ctx, http.MethodGet, path, nil)
-		rec := httptest.NewRecorder()
+		req, err := newRequest(ctx, path)
+		if err != nil {
+			return sample{}, err
+		}
+		rec := newRecorder()
 		var c0, s0 time.Duration
 		if clock != nil {
 			var err error
@@ -74,15 +78,60 @@ func requestFn(kind string, h http.Handler, path string, want []byte, clock cpuC
 }
 
 // check fails a request whose answer is not the reference.
-func check(kind, path string, rec *httptest.ResponseRecorder, want []byte) error {
-	if rec.Code != http.StatusOK {
-		return fmt.Errorf("spawncost: %s GET %s = %d; want 200: %.200s", kind, path, rec.Code, rec.Body.Bytes())
+func check(kind, path string, rec *recorder, want []byte) error {
+	if rec.status() != http.StatusOK {
+		return fmt.Errorf("spawncost: %s GET %s = %d; want 200: %.200s", kind, path, rec.status(), rec.body.Bytes())
 	}
-	if !bytes.Equal(rec.Body.Bytes(), want) {
-		return fmt.Errorf("spawncost: %s GET %s body = %.100q; want %.100q", kind, path, rec.Body.Bytes(), want)
+	if !bytes.Equal(rec.body.Bytes(), want) {
+		return fmt.Errorf("spawncost: %s GET %s body = %.100q; want %.100q", kind, path, rec.body.Bytes(), want)
 	}
 	return nil
 }
+
+// newRequest is GET path as a server receives it, as httptest.NewRequest
+// makes it: HTTP/1.1, Host example.com, from 192.0.2.1:1234.
+func newRequest(ctx context.Context, path string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("spawncost: %w", err)
+	}
+	req.Host, req.RemoteAddr, req.RequestURI = "example.com", "192.0.2.1:1234", path
+	return req, nil
+}
+
+// recorder is an http.ResponseWriter that keeps the status and the body.
+type recorder struct {
+	header http.Header
+	code   int // 0 until the head is written
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder { return &recorder{header: http.Header{}} }
+
+// status is the status sent: 200 when the handler wrote nothing, as a
+// server would answer.
+func (r *recorder) status() int {
+	if r.code == 0 {
+		return http.StatusOK
+	}
+	return r.code
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+func (r *recorder) WriteHeader(code int) {
+	if r.code == 0 {
+		r.code = code
+	}
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	r.WriteHeader(http.StatusOK)
+	return r.body.Write(b)
+}
+
+// Flush implements http.Flusher: there is nothing to flush.
+func (r *recorder) Flush() { r.WriteHeader(http.StatusOK) }
 
 // onThread runs fn with the calling goroutine locked to its OS thread, so
 // that the thread's CPU clock (threadCPU) is the call's.

@@ -9,7 +9,7 @@
 // work per request grows, and measures what makes a spawn cheaper or dearer.
 //
 // Everything runs on this machine with no network: the fronts are driven
-// in-process through httptest.NewRecorder, CGI children and the FastCGI
+// in-process (no listener, no socket), CGI children and the FastCGI
 // daemon are real processes of the real app binary. Each figure is many
 // repetitions with the first few discarded, summarised by the median and
 // quartiles, with outliers flagged by Tukey's fences rather than dropped.
