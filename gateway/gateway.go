@@ -27,9 +27,10 @@ import (
 	"net/http/fcgi"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
+
+	"forkbench/internal/fcgiaddr"
 )
 
 // Mode is how a program is deployed.
@@ -163,33 +164,11 @@ func (c Config) stdout() io.Writer {
 	return c.Stdout
 }
 
-// ParseAddr splits "unix:/path", "tcp:host:port" or "host:port" into a
-// network and an address for net.Listen.
-func ParseAddr(s string) (network, address string, err error) {
-	switch {
-	case strings.HasPrefix(s, "unix:"):
-		network, address = "unix", strings.TrimPrefix(s, "unix:")
-	case strings.HasPrefix(s, "tcp:"):
-		network, address = "tcp", strings.TrimPrefix(s, "tcp:")
-	default:
-		network, address = "tcp", s
-	}
-	if address == "" {
-		return "", "", fmt.Errorf("gateway: FastCGI address %q: empty address", s)
-	}
-	if network == "tcp" {
-		if _, _, err := net.SplitHostPort(address); err != nil {
-			return "", "", fmt.Errorf("gateway: FastCGI address %q: %w", s, err)
-		}
-	}
-	return network, address, nil
-}
-
 // listenFCGI listens on c.FastCGI, announces it and serves until ctx ends.
 func (c Config) listenFCGI(ctx context.Context, h http.Handler) error {
-	network, address, err := ParseAddr(c.FastCGI)
+	network, address, err := fcgiaddr.Parse(c.FastCGI)
 	if err != nil {
-		return err
+		return fmt.Errorf("gateway: FastCGI address: %w", err)
 	}
 	if network == "unix" {
 		if err := removeStaleSocket(address); err != nil {
@@ -205,9 +184,9 @@ func (c Config) listenFCGI(ctx context.Context, h http.Handler) error {
 		// between here and the Close.
 		defer os.Remove(address)
 	}
-	bound := "tcp:" + ln.Addr().String()
+	bound := fcgiaddr.Format(network, ln.Addr().String())
 	if network == "unix" {
-		bound = "unix:" + address
+		bound = fcgiaddr.Format(network, address)
 	}
 	if _, err := fmt.Fprintf(c.stdout(), "listening on %s\n", bound); err != nil {
 		ln.Close()

@@ -14,7 +14,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -281,110 +280,6 @@ func fixtureKnees(f *results.File) []results.Knee {
 		out = append(out, k)
 	}
 	return out
-}
-
-// fixtureFork is a decomposition shaped like a quiet machine's: every
-// group `bench fork` writes, consistent with one another (the
-// decomposition telescopes to the components, the model is the exact fit
-// of the amortisation rows).
-func fixtureFork() *results.Fork {
-	sum := func(ms float64) results.Summary {
-		ns := ms * 1e6
-		return results.Summary{MedianNs: ns, P25Ns: ns * 0.95, P75Ns: ns * 1.07, MinNs: ns * 0.85, MaxNs: ns * 1.6}
-	}
-	row := func(group, name string, params map[string]string, wallMs float64) results.ForkRow {
-		return results.ForkRow{Group: group, Name: name, Params: params, Samples: 200, Outliers: 3,
-			Wall: sum(wallMs), User: sum(wallMs * 0.4), Sys: sum(wallMs * 0.3)}
-	}
-	point := func(v float64) results.Summary {
-		return results.Summary{MedianNs: v, P25Ns: v, P75Ns: v, MinNs: v, MaxNs: v}
-	}
-	fk := &results.Fork{Notes: []string{"fixture: decomposition figures are synthetic."}}
-	for _, c := range []struct {
-		name, what string
-		ms         float64
-	}{
-		{"bin-true", "spawn+reap of a dynamically linked C program", 0.5},
-		{"static-noop", "spawn+reap of a static C no-op: the OS floor", 0.35},
-		{"go-empty", "exec, Go runtime start of an empty Go program, exit: the Go runtime's floor", 0.6},
-		{"go-noop", "exec, Go runtime start and the app's package initialisers, exit before any app start-up", 0.9},
-		{"startup-only", "exec, runtime start, app start-up, exit", 1.5},
-		{"embedded-request", "the handler called in-process", 0.09},
-		{"cgi-request", "targets/cgi.Host execs sampleapp per request", 1.9},
-		{"fcgi-request", "targets/fcgi client to a persistent daemon", 0.18},
-	} {
-		fk.Rows = append(fk.Rows, row(GroupComponents, c.name, map[string]string{"what": c.what}, c.ms))
-	}
-	for _, c := range []struct {
-		target, name string
-		ms           float64
-	}{
-		{"cgi", "os-spawn", 0.35}, {"cgi", "runtime-init", 0.25}, {"cgi", "package-init", 0.3}, {"cgi", "app-init", 0.6}, {"cgi", "request", 0.09}, {"cgi", "exit+reap", 0.31},
-		{"fcgi", "request", 0.09}, {"fcgi", "fastcgi-gateway", 0.09},
-		{"embedded", "request", 0.09},
-	} {
-		fk.Rows = append(fk.Rows, row(GroupDecomposition, c.name, map[string]string{ParamTarget: c.target}, c.ms))
-	}
-	overheads := []struct {
-		name     string
-		overhead float64 // ms
-	}{{"cgi", 1.81}, {"fcgi", 0.09}, {"embedded", 0}}
-	for _, n := range []int{0, 10, 100, 1000, 10000} {
-		work := 0.09 + float64(n)*0.01
-		for _, d := range overheads {
-			fk.Rows = append(fk.Rows, row(GroupAmortisation, "work",
-				map[string]string{ParamWorkN: strconv.Itoa(n), ParamDeployment: d.name}, work+d.overhead))
-		}
-	}
-	// The exact fit of the rows above: wall = (0.09 + overhead) ms + 10 µs
-	// per round; CPU (user+sys) is 0.7 of it.
-	for _, d := range overheads {
-		fixed, per := (0.09+d.overhead)*1e6, 0.01*1e6
-		params := func(unit string, cpu float64) map[string]string {
-			return map[string]string{ParamDeployment: d.name, "unit": unit, "r2": "1.0000", "points": "5", ParamCPUNs: strconv.FormatFloat(cpu, 'f', 1, 64)}
-		}
-		fk.Rows = append(fk.Rows,
-			results.ForkRow{Group: GroupModel, Name: "fixed", Params: params("ns per request", 0.7*fixed), Samples: 5, Wall: point(fixed)},
-			results.ForkRow{Group: GroupModel, Name: "per-work-unit", Params: params("ns per /work round", 0.7*per), Samples: 5, Wall: point(per)})
-	}
-	for _, f := range []struct {
-		name   string
-		params map[string]string
-		ms     float64
-	}{
-		{"binary", map[string]string{"variant": "full", "size_bytes": "18860060", "linkage": "static", "program": "sampleapp -noop"}, 0.9},
-		{"binary", map[string]string{"variant": "stripped", "size_bytes": "12812450", "linkage": "static", "program": "sampleapp -noop"}, 0.8},
-		{"binary", map[string]string{"variant": "dynamic", "size_bytes": "18927574", "linkage": "dynamic", "program": "sampleapp -noop"}, 1.1},
-		{"package-init", map[string]string{"variant": "go-empty", "size_bytes": "1563008", "program": "empty.go"}, 0.6},
-		{"package-init", map[string]string{"variant": "go-empty-padded", "size_bytes": "18860195", "program": "empty.go with an unread embedded blob to the app's size"}, 0.62},
-		{"package-init", map[string]string{"variant": "sampleapp-noop", "size_bytes": "18860060", "program": "sampleapp -noop"}, 0.9},
-		{"gomaxprocs", map[string]string{"value": "default", "program": "sampleapp -startup-only"}, 1.5},
-		{"gomaxprocs", map[string]string{"value": "1", "env": "GOMAXPROCS=1", "program": "sampleapp -startup-only"}, 1.35},
-		{"gogc", map[string]string{"value": "default", "program": "sampleapp -startup-only"}, 1.5},
-		{"gogc", map[string]string{"value": "off", "env": "GOGC=off", "program": "sampleapp -startup-only"}, 1.45},
-		{"parent-rss", map[string]string{"heap_bytes": "0", "parent_rss_bytes": "17358848", "spawned": "static-noop"}, 0.35},
-		{"parent-rss", map[string]string{"heap_bytes": "1073741824", "parent_rss_bytes": "1095634944", "spawned": "static-noop"}, 0.36},
-	} {
-		fk.Rows = append(fk.Rows, row(GroupFactors, f.name, f.params, f.ms))
-	}
-	for _, c := range []struct {
-		k          int
-		throughput float64
-	}{{1, 2850}, {2, 2900}, {4, 2950}, {8, 2900}} {
-		r := row(GroupConcurrency, "spawn", map[string]string{ParamSpawners: strconv.Itoa(c.k), "program": "static-noop",
-			ParamThroughput: strconv.FormatFloat(c.throughput, 'f', 0, 64), "speedup": strconv.FormatFloat(c.throughput/2850, 'f', 2, 64)},
-			float64(c.k)/c.throughput*1e3)
-		fk.Rows = append(fk.Rows, r)
-	}
-	for _, d := range []struct {
-		name string
-		ms   float64
-	}{{"cold-start", 12}, {"first-request", 1.1}, {"steady-request", 0.18}, {"restart-after-kill", 15}} {
-		r := row(GroupDaemon, d.name, map[string]string{"cpu": "not measured", "what": "fixture " + d.name}, d.ms)
-		r.User, r.Sys = results.Summary{}, results.Summary{}
-		fk.Rows = append(fk.Rows, r)
-	}
-	return fk
 }
 
 // TestFixture regenerates the fixture under -update and otherwise checks

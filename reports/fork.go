@@ -1,32 +1,19 @@
 package reports
 
 // This file draws the spawn-cost decomposition written by `bench fork`
-// (results.File.Fork). It coordinates with the fork package only through
-// the row naming below; rows it does not recognise still appear in the
-// fork table, just not in these charts.
+// (results.File.Fork; see results/spawncost.go for the document).
 //
-// Decomposition ("where the CGI millisecond goes"): rows with
-// Group "decomposition", one per component, Name the component and
-// Params["target"] the deployment it belongs to ("cgi" when absent;
-// "fcgi" and "embedded" for the bars drawn beside CGI). Components stack
-// in this order, any other names after them in row order:
+// Decomposition ("where the CGI millisecond goes"): the rows of group
+// decomposition, one per part, stacked into one bar per deployment
+// (Deployment, CGI when empty) in the order of results.ForkParts, any
+// other part after them in row order. The bar height is the sum of the
+// parts' median wall times.
 //
-//	os-spawn, runtime-init, package-init, app-init, request, exit+reap
-//
-// runtime-init is the Go runtime's own start (an empty Go program less the
-// OS floor), package-init what the app's dependencies add before main
-// (their init functions, the SQLite driver's among them, and a larger
-// binary); files written before package-init existed fold it into
-// runtime-init.
-//
-// The bar height is the sum of the components' median wall times.
-//
-// Amortisation: rows with Group "amortisation", Params["work_n"] (an
-// integer, the work done per request) and Params["deployment"] ("cgi",
-// "fcgi", "embedded"), Wall the median wall time of one request. The
-// overhead share of deployment d at work n is 1 − wall(embedded, n) /
-// wall(d, n), drawn against the embedded wall time at n (the work itself);
-// without embedded rows there is no baseline and the chart is skipped.
+// Amortisation: the rows of group amortisation, one request doing WorkN
+// rounds of /work through Deployment. The overhead share of deployment d
+// at work n is 1 − wall(embedded, n) / wall(d, n), drawn against the
+// embedded wall time at n (the work itself); without embedded rows there
+// is no baseline and the chart is skipped.
 
 import (
 	"cmp"
@@ -34,7 +21,6 @@ import (
 	"image/color"
 	"math"
 	"slices"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -44,40 +30,19 @@ import (
 	"forkbench/results"
 )
 
-// Fork row groups and parameters the charts read.
-const (
-	GroupDecomposition = results.ForkGroupDecomposition
-	GroupAmortisation  = results.ForkGroupAmortisation
-	ParamTarget        = results.ForkParamTarget
-	ParamWorkN         = results.ForkParamWorkN
-	ParamDeployment    = results.ForkParamDeployment
-)
-
-// forkComponents is the stacking order of the decomposition.
-func forkComponents() []string {
-	return []string{"os-spawn", "runtime-init", "package-init", "app-init", "request", "exit+reap"}
-}
-
 // part is one component of a deployment's decomposition.
 type part struct {
 	name   string
 	wallNs float64
 }
 
-func rowTarget(r results.ForkRow) string {
-	if t := r.Params[ParamTarget]; t != "" {
-		return t
-	}
-	return TargetCGI
-}
-
-// decomposition returns target's components in stacking order and their
-// total median wall time.
-func decomposition(fk *results.Fork, target string) ([]part, float64) {
-	known := forkComponents()
+// decomposition returns d's parts in stacking order and their total
+// median wall time.
+func decomposition(fk *results.Fork, d results.ForkDeployment) ([]part, float64) {
+	known := results.ForkParts()
 	var parts []part
-	for _, r := range fk.Rows {
-		if r.Group == GroupDecomposition && rowTarget(r) == target {
+	for _, r := range groupRows(fk, results.ForkGroupDecomposition) {
+		if r.DeploymentOr(results.ForkCGI) == d {
 			parts = append(parts, part{r.Name, r.Wall.MedianNs})
 		}
 	}
@@ -93,6 +58,19 @@ func decomposition(fk *results.Fork, target string) ([]part, float64) {
 		total += p.wallNs
 	}
 	return parts, total
+}
+
+// decompositionDeployments lists the deployments fk decomposes, CGI first
+// and the ones to set it against beside it.
+func decompositionDeployments(fk *results.Fork) []results.ForkDeployment {
+	var ds []results.ForkDeployment
+	for _, r := range groupRows(fk, results.ForkGroupDecomposition) {
+		if d := r.DeploymentOr(results.ForkCGI); !slices.Contains(ds, d) {
+			ds = append(ds, d)
+		}
+	}
+	slices.SortStableFunc(ds, func(a, b results.ForkDeployment) int { return a.Rank() - b.Rank() })
+	return ds
 }
 
 // componentColor is a fixed colour per component, distinct from the
@@ -133,41 +111,29 @@ func forkCharts(s *Summary) []Chart {
 	return out
 }
 
-// decompositionChart stacks each deployment's components into one bar:
-// CGI first, then FastCGI and embedded beside it.
-func decompositionChart(s *Summary) (Chart, bool) {
-	type bar struct {
-		label string
-		parts []part
-	}
-	var bars []bar
-	comps := forkComponents()
+// stackBar is one deployment's decomposition, drawn as one stacked bar.
+type stackBar struct {
+	label string
+	parts []part
+}
+
+// decompositionBars returns the bars of every file's decomposition and
+// the parts' names in colour order: the stacking order, then any other
+// part in order of appearance.
+func decompositionBars(s *Summary) ([]stackBar, []string) {
+	var bars []stackBar
+	comps := results.ForkParts()
 	for fi, f := range s.Files {
 		if f.Fork == nil {
 			continue
 		}
-		present := map[string]bool{}
-		for _, r := range f.Fork.Rows {
-			if r.Group == GroupDecomposition {
-				present[rowTarget(r)] = true
-			}
-		}
-		// CGI first, the bars to set it against beside it.
-		ts := orderedTargets(s.Files, present)
-		rank := func(t string) int {
-			if i := slices.Index([]string{TargetCGI, TargetFCGI, TargetEmbedded}, t); i >= 0 {
-				return i
-			}
-			return 3
-		}
-		slices.SortStableFunc(ts, func(a, b string) int { return cmp.Compare(rank(a), rank(b)) })
-		for _, t := range ts {
-			parts, _ := decomposition(f.Fork, t)
-			lbl := displayName(t)
+		for _, d := range decompositionDeployments(f.Fork) {
+			parts, _ := decomposition(f.Fork, d)
+			lbl := deploymentName(d)
 			if len(s.Files) > 1 {
 				lbl += " (" + s.Labels[fi] + ")"
 			}
-			bars = append(bars, bar{lbl, parts})
+			bars = append(bars, stackBar{lbl, parts})
 			for _, p := range parts {
 				if !slices.Contains(comps, p.name) {
 					comps = append(comps, p.name)
@@ -175,26 +141,20 @@ func decompositionChart(s *Summary) (Chart, bool) {
 			}
 		}
 	}
-	if len(bars) == 0 {
-		return Chart{}, false
-	}
-	title := "Where the CGI millisecond goes (fork decomposition, median wall time per request)"
-	p := newPlot(title, "deployment", "wall time per request (ms)")
-	var names []string
-	for _, b := range bars {
-		names = append(names, b.label)
-	}
-	p.NominalX(names...)
-	leg := plot.NewLegend()
+	return bars, comps
+}
+
+// stackTotal is where a stacked bar ends: up and down from zero, and its
+// net sum (ms).
+type stackTotal struct{ x, up, down, sum float64 }
+
+// stack turns bars into segments. Positive parts stack up from zero,
+// negative ones down from it: a part derived as the difference of two
+// noisy medians can come out below zero, and stacking it on the others
+// would hide the one it overlaps.
+func stack(bars []stackBar, comps []string) ([]*segment, []stackTotal) {
 	half := math.Min(0.3, 0.7/float64(len(bars))*2)
-	// Positive components stack up from zero, negative ones down from
-	// it: a component derived as the difference of two noisy medians can
-	// come out below zero, and stacking it on the others would hide the
-	// one it overlaps.
-	var labels plotter.XYLabels
-	type total struct{ x, up, down, sum float64 }
-	totals := make([]total, len(bars))
-	used := map[string]bool{}
+	totals := make([]stackTotal, len(bars))
 	var segs []*segment
 	for bi, b := range bars {
 		t := &totals[bi]
@@ -204,8 +164,7 @@ func decompositionChart(s *Summary) (Chart, bool) {
 			if !finite(v) || v == 0 {
 				continue
 			}
-			ci := slices.Index(comps, pt.name)
-			sg := &segment{x: t.x, half: half, fill: componentColor(ci), line: color.Gray{Y: 0x33}}
+			sg := &segment{x: t.x, half: half, fill: componentColor(slices.Index(comps, pt.name)), line: color.Gray{Y: 0x33}, name: pt.name, value: pt.wallNs}
 			if v > 0 {
 				sg.y0, sg.y1 = t.up, t.up+v
 				t.up += v
@@ -216,67 +175,45 @@ func decompositionChart(s *Summary) (Chart, bool) {
 			}
 			t.sum += v
 			segs = append(segs, sg)
-			used[pt.name] = true
-			sg.name, sg.value = pt.name, pt.wallNs
 		}
 	}
+	return segs, totals
+}
+
+// decompositionChart stacks each deployment's parts into one bar: CGI
+// first, then FastCGI and embedded beside it.
+func decompositionChart(s *Summary) (Chart, bool) {
+	bars, comps := decompositionBars(s)
+	if len(bars) == 0 {
+		return Chart{}, false
+	}
+	segs, totals := stack(bars, comps)
 	if len(segs) == 0 {
 		return Chart{}, false
 	}
+	title := "Where the CGI millisecond goes (fork decomposition, median wall time per request)"
+	p := newPlot(title, "deployment", "wall time per request (ms)")
+	var names []string
+	for _, b := range bars {
+		names = append(names, b.label)
+	}
+	p.NominalX(names...)
 	top, bottom := 0.0, 0.0
 	for _, t := range totals {
 		top, bottom = math.Max(top, t.up), math.Min(bottom, t.down)
 	}
-	span := top - bottom
+	var labels plotter.XYLabels
 	for _, sg := range segs {
 		p.Add(sg)
 		// A segment tall enough to hold its value is labelled inside.
-		if h := sg.y1 - sg.y0; h >= 0.06*span {
+		if h := sg.y1 - sg.y0; h >= 0.06*(top-bottom) {
 			labels.XYs = append(labels.XYs, plotter.XY{X: sg.x, Y: (sg.y0 + sg.y1) / 2})
 			labels.Labels = append(labels.Labels, dur(sg.value))
 		}
 	}
-	for ci, comp := range comps {
-		if !used[comp] {
-			continue
-		}
-		name := comp
-		for _, sg := range segs {
-			if sg.name == comp && sg.value < 0 {
-				name = comp + " (negative: below 0)"
-				break
-			}
-		}
-		leg.Add(name, swatch{fill: componentColor(ci), line: color.Gray{Y: 0x33}})
-	}
-	if lb, err := plotter.NewLabels(labels); err == nil {
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].XAlign = draw.XCenter
-			lb.TextStyle[i].YAlign = draw.YCenter
-			lb.TextStyle[i].Font.Size = vg.Points(8)
-		}
-		p.Add(lb)
-	}
-	// The net total above each stack: the figure the stack explains.
-	var sums plotter.XYLabels
-	for _, t := range totals {
-		sums.XYs = append(sums.XYs, plotter.XY{X: t.x, Y: t.up})
-		txt := dur(t.sum * 1e6)
-		if t.down < 0 {
-			txt = "net " + txt
-		}
-		sums.Labels = append(sums.Labels, txt)
-	}
-	if lb, err := plotter.NewLabels(sums); err == nil {
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].XAlign = draw.XCenter
-			lb.TextStyle[i].Font.Size = vg.Points(9)
-		}
-		lb.Offset = vg.Point{Y: vg.Points(3)}
-		p.Add(lb)
-	}
-	p.Y.Min = bottom * 1.08
-	p.Y.Max = top * 1.1
+	addLabels(p, labels, draw.YCenter, 8, 0)
+	addStackTotals(p, totals)
+	p.Y.Min, p.Y.Max = bottom*1.08, top*1.1
 	if p.Y.Max <= p.Y.Min {
 		p.Y.Max = p.Y.Min + 1
 	}
@@ -287,7 +224,59 @@ func decompositionChart(s *Summary) (Chart, bool) {
 			p.Add(zero)
 		}
 	}
-	return Chart{Name: "fork-decomposition", Title: title, plot: p, legend: leg}, true
+	return Chart{Name: "fork-decomposition", Title: title, plot: p, legend: partsLegend(comps, segs)}, true
+}
+
+// partsLegend names the colour of every part drawn, saying so of a
+// negative one.
+func partsLegend(comps []string, segs []*segment) plot.Legend {
+	leg := plot.NewLegend()
+	for ci, comp := range comps {
+		used, name := false, comp
+		for _, sg := range segs {
+			if sg.name == comp {
+				used = true
+				if sg.value < 0 {
+					name = comp + " (negative: below 0)"
+				}
+			}
+		}
+		if used {
+			leg.Add(name, swatch{fill: componentColor(ci), line: color.Gray{Y: 0x33}})
+		}
+	}
+	return leg
+}
+
+// addStackTotals writes the net total above each stack: the figure the
+// stack explains.
+func addStackTotals(p *plot.Plot, totals []stackTotal) {
+	var sums plotter.XYLabels
+	for _, t := range totals {
+		sums.XYs = append(sums.XYs, plotter.XY{X: t.x, Y: t.up})
+		txt := dur(t.sum * 1e6)
+		if t.down < 0 {
+			txt = "net " + txt
+		}
+		sums.Labels = append(sums.Labels, txt)
+	}
+	addLabels(p, sums, draw.YBottom, 9, 3)
+}
+
+// addLabels adds labels centred on their x, at size points, raised by
+// offset points.
+func addLabels(p *plot.Plot, labels plotter.XYLabels, yAlign draw.YAlignment, size, offset float64) {
+	lb, err := plotter.NewLabels(labels)
+	if err != nil {
+		return
+	}
+	for i := range lb.TextStyle {
+		lb.TextStyle[i].XAlign = draw.XCenter
+		lb.TextStyle[i].YAlign = yAlign
+		lb.TextStyle[i].Font.Size = vg.Points(size)
+	}
+	lb.Offset = vg.Point{Y: vg.Points(offset)}
+	p.Add(lb)
 }
 
 // segment is one component of a stacked bar, from y0 to y1.
@@ -314,6 +303,40 @@ func (sg *segment) DataRange() (xmin, xmax, ymin, ymax float64) {
 	return sg.x - sg.half, sg.x + sg.half, math.Min(sg.y0, 0), math.Max(sg.y1, 0)
 }
 
+// overheadCurves returns, per deployment of fk other than embedded, its
+// overhead share (%) against the embedded wall time (ms) at each work
+// size, sorted by work; none without embedded rows.
+func overheadCurves(fk *results.Fork) map[results.ForkDeployment]plotter.XYs {
+	wall := map[results.ForkDeployment]map[int]float64{}
+	for _, r := range groupRows(fk, results.ForkGroupAmortisation) {
+		if r.Deployment == "" || r.Wall.MedianNs <= 0 {
+			continue
+		}
+		if wall[r.Deployment] == nil {
+			wall[r.Deployment] = map[int]float64{}
+		}
+		wall[r.Deployment][r.WorkN] = r.Wall.MedianNs
+	}
+	base := wall[results.ForkEmbedded]
+	out := map[results.ForkDeployment]plotter.XYs{}
+	for d, ws := range wall {
+		if d == results.ForkEmbedded || len(base) == 0 {
+			continue
+		}
+		var xys plotter.XYs
+		for n, w := range ws {
+			if b, ok := base[n]; ok {
+				xys = append(xys, plotter.XY{X: b / 1e6, Y: 100 * (1 - b/w)})
+			}
+		}
+		if len(xys) > 0 {
+			slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
+			out[d] = xys
+		}
+	}
+	return out
+}
+
 // amortisationChart draws each deployment's overhead share against the
 // work per request.
 func amortisationChart(s *Summary) (Chart, bool) {
@@ -324,48 +347,14 @@ func amortisationChart(s *Summary) (Chart, bool) {
 	drawn := false
 	xlo, xhi := math.Inf(1), math.Inf(-1)
 	for fi, f := range s.Files {
-		if f.Fork == nil {
-			continue
-		}
-		wall := map[string]map[int]float64{}
-		for _, r := range f.Fork.Rows {
-			if r.Group != GroupAmortisation {
-				continue
-			}
-			n, err := strconv.Atoi(r.Params[ParamWorkN])
-			d := r.Params[ParamDeployment]
-			if err != nil || d == "" || r.Wall.MedianNs <= 0 {
-				continue
-			}
-			if wall[d] == nil {
-				wall[d] = map[int]float64{}
-			}
-			wall[d][n] = r.Wall.MedianNs
-		}
-		base := wall[TargetEmbedded]
-		if len(base) == 0 {
-			continue
-		}
+		curves := overheadCurves(f.Fork)
 		present := map[string]bool{}
-		for d := range wall {
-			if d != TargetEmbedded {
-				present[d] = true
-			}
+		for d := range curves {
+			present[string(d)] = true
 		}
 		for _, d := range orderedTargets(s.Files, present) {
-			var xys plotter.XYs
-			for n, w := range wall[d] {
-				if b, ok := base[n]; ok {
-					xys = append(xys, plotter.XY{X: b / 1e6, Y: 100 * (1 - b/w)})
-				}
-			}
-			if len(xys) == 0 {
-				continue
-			}
-			slices.SortFunc(xys, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
-			for _, xy := range xys {
-				xlo, xhi = math.Min(xlo, xy.X), math.Max(xhi, xy.X)
-			}
+			xys := curves[results.ForkDeployment(d)]
+			xlo, xhi = math.Min(xlo, xys[0].X), math.Max(xhi, xys[len(xys)-1].X)
 			lk := st.look(fi, d)
 			ln, sc, err := plotter.NewLinePoints(xys)
 			if err != nil {
@@ -393,7 +382,8 @@ func amortisationChart(s *Summary) (Chart, bool) {
 	if _, isLog := p.X.Scale.(plot.LogScale); isLog {
 		x0, x1 = p.X.Min, p.X.Max
 	}
-	if ln, err := plotter.NewLine(plotter.XYs{{X: x0, Y: 100 * breakEvenShare}, {X: x1, Y: 100 * breakEvenShare}}); err == nil {
+	share := 100 * results.ForkBreakEvenShare
+	if ln, err := plotter.NewLine(plotter.XYs{{X: x0, Y: share}, {X: x1, Y: share}}); err == nil {
 		ln.Color, ln.Width, ln.Dashes = color.Black, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
 		p.Add(ln)
 		leg.Add("10% overhead", ln)

@@ -9,9 +9,9 @@ package reports
 // different program, so the bars show each arm's median wall time relative
 // to its factor's first arm, with the absolute median written above it.
 //
-// Concurrency: rows with Params["spawners"] (an integer) and
-// Params["throughput_per_s"] (spawns per second over the batch), Wall the
-// per-spawn wall time.
+// Concurrency: rows of Spawners goroutines spawning at once,
+// ThroughputPerS the spawns per second over the batch, Wall the per-spawn
+// wall time.
 
 import (
 	"cmp"
@@ -19,7 +19,6 @@ import (
 	"image/color"
 	"math"
 	"slices"
-	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -32,25 +31,25 @@ import (
 // factorTitle is how a factor is named under its bars.
 func factorTitle(f factor) string {
 	name := map[string]string{
-		"binary":       "binary size / linkage",
-		"package-init": "package init vs file size",
-		"gomaxprocs":   "child GOMAXPROCS",
-		"gogc":         "child GOGC",
-		"parent-rss":   "parent resident size",
+		results.ForkFactorBinary:      "binary size / linkage",
+		results.ForkFactorPackageInit: "package init vs file size",
+		results.ForkFactorGOMAXPROCS:  "child GOMAXPROCS",
+		results.ForkFactorGOGC:        "child GOGC",
+		results.ForkFactorParentRSS:   "parent resident size",
 	}[f.name]
 	if name == "" {
 		name = f.name
 	}
-	a := f.arms[0].Params
+	prog, spawned := f.arms[0].Params[results.ForkParamProgram], f.arms[0].Params[results.ForkParamSpawned]
 	same := true // every arm runs the same program
 	for _, r := range f.arms {
-		same = same && r.Params["program"] == a["program"]
+		same = same && r.Params[results.ForkParamProgram] == prog
 	}
 	switch {
-	case a["program"] != "" && same:
-		return name + "\n" + a["program"]
-	case a["spawned"] != "":
-		return name + "\nspawns " + a["spawned"]
+	case prog != "" && same:
+		return name + "\n" + prog
+	case spawned != "":
+		return name + "\nspawns " + spawned
 	}
 	return name
 }
@@ -124,14 +123,7 @@ func factorsChart(s *Summary) (Chart, bool) {
 			labels.Labels = append(labels.Labels, armLabel(g.f, r)+"\n"+dur(r.Wall.MedianNs))
 		}
 	}
-	if lb, err := plotter.NewLabels(labels); err == nil {
-		for i := range lb.TextStyle {
-			lb.TextStyle[i].XAlign = draw.XCenter
-			lb.TextStyle[i].Font.Size = vg.Points(8)
-		}
-		lb.Offset = vg.Point{Y: vg.Points(3)}
-		p.Add(lb)
-	}
+	addLabels(p, labels, draw.YBottom, 8, 3)
 	if ref, err := plotter.NewLine(plotter.XYs{{X: p.X.Min, Y: 100}, {X: p.X.Max, Y: 100}}); err == nil {
 		ref.Color, ref.Width, ref.Dashes = color.Gray{Y: 0x66}, vg.Points(0.8), []vg.Length{vg.Points(2), vg.Points(2)}
 		p.Add(ref)
@@ -148,29 +140,84 @@ func factorsChart(s *Summary) (Chart, bool) {
 	return Chart{Name: "fork-factors", Title: title, plot: p, legend: leg}, true
 }
 
-// spawnLevel is one concurrency row.
-type spawnLevel struct {
-	k          int
-	throughput float64 // spawns per second; NaN when not recorded
-	row        results.ForkRow
+// spawnLevels returns fk's concurrency rows by spawners.
+func spawnLevels(fk *results.Fork) []results.ForkRow {
+	var out []results.ForkRow
+	for _, r := range groupRows(fk, results.ForkGroupConcurrency) {
+		if r.Spawners > 0 {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b results.ForkRow) int { return cmp.Compare(a.Spawners, b.Spawners) })
+	return out
 }
 
-// spawnLevels returns fk's concurrency rows by spawners.
-func spawnLevels(fk *results.Fork) []spawnLevel {
-	var out []spawnLevel
-	for _, r := range groupRows(fk, GroupConcurrency) {
-		k, err := strconv.Atoi(r.Params[ParamSpawners])
-		if err != nil || k <= 0 {
-			continue
-		}
-		tp := math.NaN()
-		if v, err := strconv.ParseFloat(r.Params[ParamThroughput], 64); err == nil && finite(v) {
-			tp = v
-		}
-		out = append(out, spawnLevel{k, tp, r})
+// spawnSeries are one file's concurrency curves: spawns per second (tp)
+// beside what perfect scaling to the file's CPUs would give (ideal), and
+// the wall time of one spawn (lat, ms, with its p25–p75 bars) beside what
+// full serialisation would give (serial).
+type spawnSeries struct {
+	tp, ideal, lat, serial plotter.XYs
+	bars                   []errBars
+	ticks                  []int
+	tmax, lmax             float64
+}
+
+// concurrencySeries computes fk's spawnSeries on a machine of cpus CPUs.
+func concurrencySeries(fk *results.Fork, cpus int) spawnSeries {
+	var ss spawnSeries
+	lv := spawnLevels(fk)
+	if len(lv) == 0 {
+		return ss
 	}
-	slices.SortStableFunc(out, func(a, b spawnLevel) int { return cmp.Compare(a.k, b.k) })
-	return out
+	first := lv[0]
+	for _, l := range lv {
+		x, k := float64(l.Spawners), float64(l.Spawners)/float64(first.Spawners)
+		ss.ticks = append(ss.ticks, l.Spawners)
+		if l.ThroughputPerS > 0 {
+			ss.tp = append(ss.tp, plotter.XY{X: x, Y: l.ThroughputPerS})
+			ss.tmax = math.Max(ss.tmax, l.ThroughputPerS)
+			if first.ThroughputPerS > 0 && cpus > 0 {
+				v := first.ThroughputPerS * math.Min(k, float64(cpus))
+				ss.ideal = append(ss.ideal, plotter.XY{X: x, Y: v})
+				ss.tmax = math.Max(ss.tmax, v)
+			}
+		}
+		w := l.Wall
+		if m := w.MedianNs / 1e6; finite(m) {
+			ss.lat = append(ss.lat, plotter.XY{X: x, Y: m})
+			ss.lmax = math.Max(ss.lmax, math.Max(m, w.P75Ns/1e6))
+			if w.P75Ns >= w.P25Ns {
+				ss.bars = append(ss.bars, errBars{x: x, y: m, lo: m - w.P25Ns/1e6, hi: w.P75Ns/1e6 - m})
+			}
+			if sv := first.Wall.MedianNs / 1e6 * k; finite(sv) {
+				ss.serial = append(ss.serial, plotter.XY{X: x, Y: sv})
+				ss.lmax = math.Max(ss.lmax, sv)
+			}
+		}
+	}
+	return ss
+}
+
+// addCurve draws xys on p as a line (with glyph dots when glyph is not
+// nil) and returns what its legend entry shows; nil when nothing was
+// drawn.
+func addCurve(p *plot.Plot, xys plotter.XYs, c color.Color, dashes []vg.Length, glyph draw.GlyphDrawer) []plot.Thumbnailer {
+	if len(xys) == 0 {
+		return nil
+	}
+	ln, sc, err := plotter.NewLinePoints(xys)
+	if err != nil {
+		return nil
+	}
+	ln.Color, ln.Width, ln.Dashes = c, vg.Points(1.5), dashes
+	p.Add(ln)
+	if glyph == nil {
+		return []plot.Thumbnailer{ln}
+	}
+	sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(3), Shape: glyph}
+	p.Add(sc)
+	return []plot.Thumbnailer{ln, sc}
 }
 
 // concurrencyChart draws spawns per second (top) and the wall time of one
@@ -179,90 +226,49 @@ func spawnLevels(fk *results.Fork) []spawnLevel {
 // serialised (bottom).
 func concurrencyChart(s *Summary) (Chart, bool) {
 	title := "Spawning under concurrency (fork concurrency rows: k goroutines spawning the OS-floor program at once)"
-	tpTitle := "Spawns per second, all spawners together"
 	latTitle := "Wall time of one spawn (median; bars: p25–p75)"
 	top := newPlot(title, "concurrent spawners", "spawns per second")
-	top.Title.Text += "\n" + tpTitle
+	top.Title.Text += "\nSpawns per second, all spawners together"
 	bottom := newPlot(latTitle, "concurrent spawners", "wall time per spawn (ms)")
 	leg := plot.NewLegend()
 	st := newStyler(s)
 	var ticks []plot.Tick
 	kmax, tmax, lmax := 0, 0.0, 0.0
 	drawnTop, drawnBottom := false, false
+	grey := color.Gray{Y: 0x77}
 	for fi, f := range s.Files {
-		lv := spawnLevels(f.Fork)
-		if len(lv) == 0 {
-			continue
-		}
+		ss := concurrencySeries(f.Fork, f.Environment.CPUs)
 		lk := st.look(fi, TargetCGI)
 		name := "measured"
 		if len(s.Files) > 1 {
 			name += " (" + s.Labels[fi] + ")"
 		}
-		var tp, lat, idealTp, serial plotter.XYs
-		first := lv[0]
-		cpus := f.Environment.CPUs
-		for _, l := range lv {
-			x := float64(l.k)
-			if !slices.ContainsFunc(ticks, func(t plot.Tick) bool { return t.Value == x }) {
-				ticks = append(ticks, plot.Tick{Value: x, Label: itoa(l.k)})
+		for _, k := range ss.ticks {
+			if !slices.ContainsFunc(ticks, func(t plot.Tick) bool { return t.Value == float64(k) }) {
+				ticks = append(ticks, plot.Tick{Value: float64(k), Label: itoa(k)})
 			}
-			kmax = max(kmax, l.k)
-			if finite(l.throughput) {
-				tp = append(tp, plotter.XY{X: x, Y: l.throughput})
-				tmax = math.Max(tmax, l.throughput)
-				if finite(first.throughput) && cpus > 0 {
-					v := first.throughput * math.Min(float64(l.k)/float64(first.k), float64(cpus))
-					idealTp = append(idealTp, plotter.XY{X: x, Y: v})
-					tmax = math.Max(tmax, v)
-				}
-			}
-			if m := l.row.Wall.MedianNs / 1e6; finite(m) {
-				lat = append(lat, plotter.XY{X: x, Y: m})
-				lmax = math.Max(lmax, math.Max(m, l.row.Wall.P75Ns/1e6))
-				if e, err := plotter.NewYErrorBars(errBars{x: x, y: m, lo: m - l.row.Wall.P25Ns/1e6, hi: l.row.Wall.P75Ns/1e6 - m}); err == nil && l.row.Wall.P75Ns >= l.row.Wall.P25Ns {
-					e.LineStyle.Color, e.LineStyle.Width = lk.color, vg.Points(1)
-					bottom.Add(e)
-				}
-				sv := first.row.Wall.MedianNs / 1e6 * float64(l.k) / float64(first.k)
-				if finite(sv) {
-					serial = append(serial, plotter.XY{X: x, Y: sv})
-					lmax = math.Max(lmax, sv)
-				}
+			kmax = max(kmax, k)
+		}
+		tmax, lmax = math.Max(tmax, ss.tmax), math.Max(lmax, ss.lmax)
+		for _, b := range ss.bars {
+			if e, err := plotter.NewYErrorBars(b); err == nil {
+				e.LineStyle.Color, e.LineStyle.Width = lk.color, vg.Points(1)
+				bottom.Add(e)
 			}
 		}
-		line := func(p *plot.Plot, xys plotter.XYs, c color.Color, dashes []vg.Length, dots bool) (plot.Thumbnailer, plot.Thumbnailer) {
-			if len(xys) == 0 {
-				return nil, nil
-			}
-			ln, sc, err := plotter.NewLinePoints(xys)
-			if err != nil {
-				return nil, nil
-			}
-			ln.Color, ln.Width, ln.Dashes = c, vg.Points(1.5), dashes
-			p.Add(ln)
-			if !dots {
-				return ln, nil
-			}
-			sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: vg.Points(3), Shape: lk.glyph}
-			p.Add(sc)
-			return ln, sc
-		}
-		if ln, sc := line(top, tp, lk.color, lk.dashes, true); ln != nil {
-			leg.Add(name+" spawns/s (top)", ln, sc)
+		if th := addCurve(top, ss.tp, lk.color, lk.dashes, lk.glyph); th != nil {
+			leg.Add(name+" spawns/s (top)", th...)
 			drawnTop = true
 		}
-		if ln, sc := line(bottom, lat, lk.color, lk.dashes, true); ln != nil {
-			leg.Add(name+" wall per spawn (bottom)", ln, sc)
+		if th := addCurve(bottom, ss.lat, lk.color, lk.dashes, lk.glyph); th != nil {
+			leg.Add(name+" wall per spawn (bottom)", th...)
 			drawnBottom = true
 		}
-		grey := color.Gray{Y: 0x77}
-		dash := []vg.Length{vg.Points(4), vg.Points(3)}
-		if ln, _ := line(top, idealTp, grey, dash, false); ln != nil {
-			leg.Add(fmt.Sprintf("if spawns scaled to %d CPUs (top)", cpus), ln)
+		if th := addCurve(top, ss.ideal, grey, []vg.Length{vg.Points(4), vg.Points(3)}, nil); th != nil {
+			leg.Add(fmt.Sprintf("if spawns scaled to %d CPUs (top)", f.Environment.CPUs), th...)
 		}
-		if ln, _ := line(bottom, serial, lighten(grey, 0.3), []vg.Length{vg.Points(1.5), vg.Points(2)}, false); ln != nil {
-			leg.Add("if spawns were serialised (bottom)", ln)
+		if th := addCurve(bottom, ss.serial, lighten(grey, 0.3), []vg.Length{vg.Points(1.5), vg.Points(2)}, nil); th != nil {
+			leg.Add("if spawns were serialised (bottom)", th...)
 		}
 	}
 	if !drawnBottom {

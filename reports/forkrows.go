@@ -1,11 +1,12 @@
 package reports
 
-// This file reads the fork rows the way the fork charts and tables need
-// them: rows by group, the components by name, the arms of a factor, and
-// the fitted cost model with the break-even it implies. It knows the fork
-// package only through the names below (see fork/fork.go and
-// fork/analysis.go); rows it does not recognise still appear, in the table
-// of other fork rows.
+// This file reads the spawn-cost document (results.Fork, written by `bench
+// fork`) the way its charts and tables need it: rows by group, the
+// components by name, the arms of a factor. Every figure is in the
+// document already (the decomposition, the fitted cost model and the
+// break-even it implies, computed by the spawncost package where it
+// measures); this package only renders. Rows of groups it does not know
+// still appear, in the table of other rows.
 
 import (
 	"math"
@@ -16,54 +17,12 @@ import (
 	"forkbench/results"
 )
 
-// More fork row groups and parameters (see also fork.go).
-const (
-	// GroupComponents holds the measured totals (bin-true, static-noop,
-	// go-empty, go-noop, startup-only, embedded-request, cgi-request,
-	// fcgi-request).
-	GroupComponents = results.ForkGroupComponents
-	// GroupFactors holds what makes a spawn cheaper or dearer: rows of
-	// the same Name (the factor) with different params (its arms).
-	GroupFactors = results.ForkGroupFactors
-	// GroupConcurrency is spawning from Params["spawners"] goroutines at
-	// once, Params["throughput_per_s"] the spawns per second achieved.
-	GroupConcurrency = results.ForkGroupConcurrency
-	// GroupDaemon is the FastCGI daemon's cold start, first and steady
-	// requests, and restart after SIGKILL.
-	GroupDaemon = results.ForkGroupDaemon
-	// GroupModel is the fitted cost model: per Params["deployment"], a
-	// "fixed" row (ns per request) and a "per-work-unit" row (ns per
-	// /work round), Wall.MedianNs the coefficient fitted to wall time and
-	// Params["cpu_ns"] the same coefficient fitted to CPU time.
-	GroupModel = results.ForkGroupModel
-
-	ParamCPUNs      = results.ForkParamCPUNs
-	ParamSpawners   = results.ForkParamSpawners
-	ParamThroughput = results.ForkParamThroughput
-)
-
-// Names of the model's two coefficients.
-const (
-	modelFixed   = "fixed"
-	modelPerUnit = "per-work-unit"
-)
-
-// breakEvenShare is the overhead share the break-even is stated for: the
-// work per request above which a deployment's overhead is under 10%.
-const breakEvenShare = 0.10
-
-// knownForkGroups are the groups with a table of their own, in report
-// order.
-func knownForkGroups() []string {
-	return []string{GroupComponents, GroupDecomposition, GroupAmortisation, GroupModel, GroupFactors, GroupConcurrency, GroupDaemon}
-}
-
 // groupRows returns fk's rows of group, in file order.
-func groupRows(fk *results.Fork, group string) []results.ForkRow {
-	var out []results.ForkRow
+func groupRows(fk *results.Fork, group results.ForkGroup) []results.ForkRow {
 	if fk == nil {
 		return nil
 	}
+	var out []results.ForkRow
 	for _, r := range fk.Rows {
 		if r.Group == group {
 			out = append(out, r)
@@ -74,7 +33,7 @@ func groupRows(fk *results.Fork, group string) []results.ForkRow {
 
 // component returns the components row called name.
 func component(fk *results.Fork, name string) (results.ForkRow, bool) {
-	for _, r := range groupRows(fk, GroupComponents) {
+	for _, r := range groupRows(fk, results.ForkGroupComponents) {
 		if r.Name == name {
 			return r, true
 		}
@@ -117,11 +76,8 @@ func dur(ns float64) string {
 // iqr formats a row's interquartile range.
 func iqr(s results.Summary) string { return dur(s.P25Ns) + " – " + dur(s.P75Ns) }
 
-// cpuMeasured reports whether r carries CPU figures: daemon rows say
-// Params[results.ForkParamCPU] = results.ForkCPUNotMeasured.
-func cpuMeasured(r results.ForkRow) bool {
-	return r.Params[results.ForkParamCPU] != results.ForkCPUNotMeasured
-}
+// deploymentName is how a spawn-cost deployment is named in charts.
+func deploymentName(d results.ForkDeployment) string { return displayName(string(d)) }
 
 // factor is one factor's arms in file order.
 type factor struct {
@@ -133,7 +89,7 @@ type factor struct {
 // appearance.
 func factorsOf(fk *results.Fork) []factor {
 	var out []factor
-	for _, r := range groupRows(fk, GroupFactors) {
+	for _, r := range groupRows(fk, results.ForkGroupFactors) {
 		i := slices.IndexFunc(out, func(f factor) bool { return f.name == r.Name })
 		if i < 0 {
 			out = append(out, factor{name: r.Name})
@@ -146,7 +102,9 @@ func factorsOf(fk *results.Fork) []factor {
 
 // armKeys are the params that tell a factor's arms apart, most telling
 // first; any other differing param is used after them.
-func armKeys() []string { return []string{"variant", "value", "heap_bytes"} }
+func armKeys() []string {
+	return []string{results.ForkParamVariant, results.ForkParamValue, results.ForkParamHeapBytes}
+}
 
 // armLabel names arm r of f by the params in which the arms differ.
 func armLabel(f factor, r results.ForkRow) string {
@@ -158,27 +116,15 @@ func armLabel(f factor, r results.ForkRow) string {
 		}
 		return false
 	}
-	fmtv := func(k, v string) string {
-		if k == "heap_bytes" {
-			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
-				if n == 0 {
-					return "no heap"
-				}
-				num, unit, _ := strings.Cut(bytesHuman(n), " ")
-				return "heap " + trimZeros(num) + " " + unit
-			}
-		}
-		return v
-	}
 	for _, k := range armKeys() {
 		if differs(k) {
-			return fmtv(k, r.Params[k])
+			return armValue(k, r.Params[k])
 		}
 	}
 	var keys []string
 	for _, a := range f.arms {
 		for k := range a.Params {
-			if !slices.Contains(keys, k) && differs(k) && k != "what" {
+			if !slices.Contains(keys, k) && differs(k) && k != results.ForkParamWhat {
 				keys = append(keys, k)
 			}
 		}
@@ -194,117 +140,47 @@ func armLabel(f factor, r results.ForkRow) string {
 	return strings.Join(b, " ")
 }
 
-// costModel is one deployment's fitted cost per request, cost = fixed +
-// perUnit·n for n /work rounds, fitted to wall time and to CPU time
-// (NaN when the file has no CPU fit).
-type costModel struct {
-	deployment           string
-	fixed, perUnit       float64
-	cpuFixed, cpuPerUnit float64
-	r2                   float64
-	points               int
+// armValue formats the value v of an arm's param k: a heap size in
+// binary units, anything else as it is.
+func armValue(k, v string) string {
+	if k != results.ForkParamHeapBytes {
+		return v
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return v
+	}
+	if n == 0 {
+		return "no heap"
+	}
+	num, unit, _ := strings.Cut(bytesHuman(n), " ")
+	return "heap " + trimZeros(num) + " " + unit
 }
 
-// costModels returns the deployments' models in deployment order (CGI,
-// FastCGI, embedded, then others), each only when both coefficients are
-// present and finite.
-func costModels(fk *results.Fork) []costModel {
-	by := map[string]*costModel{}
-	var order []string
-	have := map[string]int{}
-	for _, r := range groupRows(fk, GroupModel) {
-		d := r.Params[ParamDeployment]
-		if d == "" {
-			continue
-		}
-		m := by[d]
-		if m == nil {
-			m = &costModel{deployment: d, cpuFixed: math.NaN(), cpuPerUnit: math.NaN(), r2: math.NaN()}
-			by[d] = m
-			order = append(order, d)
-		}
-		cpu := math.NaN()
-		if v, err := strconv.ParseFloat(r.Params[ParamCPUNs], 64); err == nil && finite(v) {
-			cpu = v
-		}
-		switch r.Name {
-		case modelFixed:
-			m.fixed, m.cpuFixed = r.Wall.MedianNs, cpu
-			have[d] |= 1
-		case modelPerUnit:
-			m.perUnit, m.cpuPerUnit = r.Wall.MedianNs, cpu
-			have[d] |= 2
-		default:
-			continue
-		}
-		if v, err := strconv.ParseFloat(r.Params["r2"], 64); err == nil {
-			m.r2 = v
-		}
-		m.points = max(m.points, r.Samples)
-	}
-	rank := func(d string) int {
-		if i := slices.Index([]string{TargetCGI, TargetFCGI, TargetEmbedded}, d); i >= 0 {
-			return i
-		}
-		return 3
-	}
-	slices.SortStableFunc(order, func(a, b string) int { return rank(a) - rank(b) })
-	var out []costModel
-	for _, d := range order {
-		m := *by[d]
-		if have[d] == 3 && finite(m.fixed, m.perUnit) {
-			out = append(out, m)
+// fitOf returns the cost model fitted to deployment d.
+func fitOf(fk *results.Fork, d results.ForkDeployment) (results.ForkFit, bool) {
+	for _, f := range fk.Fits {
+		if f.Deployment == d {
+			return f, true
 		}
 	}
-	return out
+	return results.ForkFit{}, false
 }
 
-// hasCPU reports whether m has a CPU fit.
-func (m costModel) hasCPU() bool { return finite(m.cpuFixed, m.cpuPerUnit) }
-
-// coef returns m's coefficients for wall time or CPU time.
-func (m costModel) coef(cpu bool) (fixed, perUnit float64) {
-	if cpu {
-		return m.cpuFixed, m.cpuPerUnit
-	}
-	return m.fixed, m.perUnit
-}
-
-// breakEven is the work n (in /work rounds) above which the overhead share
-// 1 − base(n)/d(n) of a deployment d = a + b·n over the baseline base = ae
-// + be·n stays under breakEvenShare. ok is false when the lines never
-// bring it there: d's cost grows with the work at least as fast as the
-// baseline's, so its overhead share never falls to 10%.
-//
-//	1 − (ae + be·n)/(a + b·n) < s  ⇔  n·(be − (1−s)·b) > (1−s)·a − ae
-func breakEven(a, b, ae, be float64) (n float64, ok bool) {
-	k := 1 - breakEvenShare
-	den := be - k*b
-	if !finite(a, b, ae, be) || den <= 0 {
-		return 0, false
-	}
-	return max(0, (k*a-ae)/den), true
-}
-
-// fixedRule is the usual rule of thumb, which counts only the fixed
-// overhead (the work costing the same everywhere): the overhead is under
-// 10% once the work costs (1−s)/s times the fixed-cost difference, 9× for
-// 10%. It is in nanoseconds of work; ok is false when d's fixed cost is
-// not above the baseline's.
-func fixedRule(a, ae float64) (ns float64, ok bool) {
-	over := a - ae
-	if !finite(over) || over <= 0 {
-		return 0, false
-	}
-	return over * (1 - breakEvenShare) / breakEvenShare, true
-}
-
-// modelOf returns the model of deployment d.
-func modelOf(ms []costModel, d string) (costModel, bool) {
-	for _, m := range ms {
-		if m.deployment == d {
-			return m, true
+// breakEvenOf returns d's break-even on basis b.
+func breakEvenOf(fk *results.Fork, d results.ForkDeployment, b results.ForkBasis) (results.ForkBreakEven, bool) {
+	for _, be := range fk.BreakEvens {
+		if be.Deployment == d && be.Basis == b {
+			return be, true
 		}
 	}
-	return costModel{}, false
+	return results.ForkBreakEven{}, false
+}
+
+// sortedFits is fk's fits in drawing order (CGI, FastCGI, embedded, then
+// others).
+func sortedFits(fk *results.Fork) []results.ForkFit {
+	fs := slices.Clone(fk.Fits)
+	slices.SortStableFunc(fs, func(a, b results.ForkFit) int { return a.Deployment.Rank() - b.Deployment.Rank() })
+	return fs
 }

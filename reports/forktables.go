@@ -51,10 +51,18 @@ func rightFrom(n, i int) []bool {
 // cpuCell is a row's CPU (user+sys) median: only the total is reliable
 // for short-lived processes (see results.ForkRow.CPU).
 func cpuCell(r results.ForkRow) string {
-	if !cpuMeasured(r) {
+	if r.NoCPU {
 		return dash
 	}
 	return dur(r.CPUMedianNs())
+}
+
+// what is what a row measures: its description, or its params.
+func what(r results.ForkRow) string {
+	if w := r.Params[results.ForkParamWhat]; w != "" {
+		return w
+	}
+	return params(r.Params)
 }
 
 func componentsTable(fk *results.Fork) table {
@@ -64,12 +72,8 @@ func componentsTable(fk *results.Fork) table {
 	}
 	t.Right = rightFrom(len(t.Header), 1)
 	t.Right[len(t.Right)-1] = false
-	for _, r := range groupRows(fk, GroupComponents) {
-		what := r.Params["what"]
-		if what == "" {
-			what = params(r.Params)
-		}
-		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r), what})
+	for _, r := range groupRows(fk, results.ForkGroupComponents) {
+		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r), what(r)})
 	}
 	return t
 }
@@ -80,28 +84,28 @@ func decompositionTable(fk *results.Fork) table {
 		Header: []string{"deployment", "component", "wall p50", "share", "source"},
 		Right:  []bool{false, false, true, true, false},
 	}
-	var ts []string
-	for _, r := range groupRows(fk, GroupDecomposition) {
-		if !slices.Contains(ts, rowTarget(r)) {
-			ts = append(ts, rowTarget(r))
+	var ds []results.ForkDeployment
+	for _, r := range groupRows(fk, results.ForkGroupDecomposition) {
+		if d := r.DeploymentOr(results.ForkCGI); !slices.Contains(ds, d) {
+			ds = append(ds, d)
 		}
 	}
-	for _, tg := range ts {
-		parts, total := decomposition(fk, tg)
+	for _, d := range ds {
+		parts, total := decomposition(fk, d)
 		for _, p := range parts {
 			share := dash
 			if total > 0 && finite(p.wallNs) {
 				share = sig(100*p.wallNs/total, 2) + "%"
 			}
 			src := ""
-			for _, r := range groupRows(fk, GroupDecomposition) {
-				if rowTarget(r) == tg && r.Name == p.name {
-					src = r.Params["source"]
+			for _, r := range groupRows(fk, results.ForkGroupDecomposition) {
+				if r.DeploymentOr(results.ForkCGI) == d && r.Name == p.name {
+					src = r.Params[results.ForkParamSource]
 				}
 			}
-			t.Rows = append(t.Rows, []string{displayName(tg), p.name, dur(p.wallNs), share, src})
+			t.Rows = append(t.Rows, []string{deploymentName(d), p.name, dur(p.wallNs), share, src})
 		}
-		t.Rows = append(t.Rows, []string{displayName(tg), "total", dur(total), "100%", "sum of the components"})
+		t.Rows = append(t.Rows, []string{deploymentName(d), "total", dur(total), "100%", "sum of the components"})
 	}
 	return t
 }
@@ -112,23 +116,19 @@ func amortisationTable(fk *results.Fork) table {
 		Header: []string{"work n", "deployment", "samples", "wall p50", "wall p25–p75", "CPU p50 (user+sys)", "overhead share"},
 		Right:  []bool{true, false, true, true, true, true, true},
 	}
-	rows := groupRows(fk, GroupAmortisation)
-	base := map[string]float64{}
+	rows := groupRows(fk, results.ForkGroupAmortisation)
+	base := map[int]float64{}
 	for _, r := range rows {
-		if r.Params[ParamDeployment] == TargetEmbedded {
-			base[r.Params[ParamWorkN]] = r.Wall.MedianNs
+		if r.Deployment == results.ForkEmbedded {
+			base[r.WorkN] = r.Wall.MedianNs
 		}
 	}
 	for _, r := range rows {
 		share := dash
-		if b, ok := base[r.Params[ParamWorkN]]; ok && r.Params[ParamDeployment] != TargetEmbedded && r.Wall.MedianNs > 0 {
+		if b, ok := base[r.WorkN]; ok && r.Deployment != results.ForkEmbedded && r.Wall.MedianNs > 0 {
 			share = sig(100*(1-b/r.Wall.MedianNs), 2) + "%"
 		}
-		cpu := dash
-		if cpuMeasured(r) {
-			cpu = dur(r.CPUMedianNs())
-		}
-		t.Rows = append(t.Rows, []string{r.Params[ParamWorkN], r.Params[ParamDeployment], itoa(r.Samples), dur(r.Wall.MedianNs), iqr(r.Wall), cpu, share})
+		t.Rows = append(t.Rows, []string{itoa(r.WorkN), string(r.Deployment), itoa(r.Samples), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r), share})
 	}
 	return t
 }
@@ -140,30 +140,24 @@ func modelTable(fk *results.Fork) table {
 			"10% break-even (wall)", "10% break-even (CPU)"},
 	}
 	t.Right = rightFrom(len(t.Header), 1)
-	ms := costModels(fk)
-	emb, haveEmb := modelOf(ms, TargetEmbedded)
-	ws := workScale{}
-	if haveEmb && emb.perUnit > 0 {
-		ws.perUnitNs = emb.perUnit
-	}
-	be := func(m costModel, cpu bool) string {
-		if !haveEmb || m.deployment == TargetEmbedded || (cpu && (!m.hasCPU() || !emb.hasCPU())) {
+	ws := workScaleOf(fk)
+	be := func(d results.ForkDeployment, b results.ForkBasis) string {
+		be, ok := breakEvenOf(fk, d, b)
+		switch {
+		case !ok:
 			return dash
+		case !be.Found:
+			return "never"
 		}
-		a, b := m.coef(cpu)
-		ae, bE := emb.coef(cpu)
-		if n, ok := breakEven(a, b, ae, bE); ok {
-			return ws.text(n)
-		}
-		return "never"
+		return ws.text(be.WorkN)
 	}
-	for _, m := range ms {
-		r2 := dash
-		if finite(m.r2) {
-			r2 = strconv.FormatFloat(m.r2, 'f', 3, 64)
+	for _, f := range sortedFits(fk) {
+		cpuFixed, cpuPer := dash, dash
+		if f.HasCPU {
+			cpuFixed, cpuPer = dur(f.CPUFixedNs), dur(f.CPUPerUnitNs)
 		}
-		t.Rows = append(t.Rows, []string{m.deployment, dur(m.fixed), dur(m.perUnit), dur(m.cpuFixed), dur(m.cpuPerUnit), r2, itoa(m.points),
-			be(m, false), be(m, true)})
+		t.Rows = append(t.Rows, []string{string(f.Deployment), dur(f.FixedNs), dur(f.PerUnitNs), cpuFixed, cpuPer, strconv.FormatFloat(f.R2, 'f', 3, 64), itoa(f.Points),
+			be(f.Deployment, results.ForkWall), be(f.Deployment, results.ForkCPU)})
 	}
 	return t
 }
@@ -199,18 +193,15 @@ func concurrencyTable(fk *results.Fork) table {
 		Header: []string{"spawners", "program", "spawns/s", "speed-up", "samples", "outliers", "wall p50", "wall p25–p75"},
 		Right:  []bool{true, false, true, true, true, true, true, true},
 	}
-	for _, l := range spawnLevels(fk) {
-		tp := dash
-		if finite(l.throughput) {
-			tp = rate(l.throughput)
+	for _, r := range spawnLevels(fk) {
+		tp, sp := dash, dash
+		if r.ThroughputPerS > 0 {
+			tp = rate(r.ThroughputPerS)
 		}
-		sp := l.row.Params["speedup"]
-		if sp == "" {
-			sp = dash
-		} else {
-			sp += "×"
+		if r.Speedup > 0 {
+			sp = strconv.FormatFloat(r.Speedup, 'f', 2, 64) + "×"
 		}
-		t.Rows = append(t.Rows, []string{itoa(l.k), l.row.Params["program"], tp, sp, itoa(l.row.Samples), itoa(l.row.Outliers), dur(l.row.Wall.MedianNs), iqr(l.row.Wall)})
+		t.Rows = append(t.Rows, []string{itoa(r.Spawners), r.Params[results.ForkParamProgram], tp, sp, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall)})
 	}
 	return t
 }
@@ -221,12 +212,8 @@ func daemonTable(fk *results.Fork) table {
 		Header: []string{"event", "samples", "outliers", "wall p50", "wall p25–p75", "what"},
 		Right:  []bool{false, true, true, true, true, false},
 	}
-	for _, r := range groupRows(fk, GroupDaemon) {
-		what := r.Params["what"]
-		if what == "" {
-			what = params(r.Params)
-		}
-		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), what})
+	for _, r := range groupRows(fk, results.ForkGroupDaemon) {
+		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), what(r)})
 	}
 	return t
 }
@@ -239,10 +226,10 @@ func otherForkTable(fk *results.Fork) table {
 		Right:  []bool{false, false, false, true, true, true, true, true},
 	}
 	for _, r := range fk.Rows {
-		if slices.Contains(knownForkGroups(), r.Group) {
+		if slices.Contains(results.ForkGroups(), r.Group) {
 			continue
 		}
-		t.Rows = append(t.Rows, []string{r.Group, r.Name, params(r.Params), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r)})
+		t.Rows = append(t.Rows, []string{string(r.Group), r.Name, params(r.Params), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r)})
 	}
 	return t
 }
@@ -258,23 +245,42 @@ func forkOnly(f *results.File) bool {
 // package initialisation: from the measured components when present, else
 // from the decomposition bars.
 func forkHeadline(fk *results.Fork) (string, bool) {
-	var gap float64
-	have := false
-	cgi, ok1 := component(fk, "cgi-request")
-	emb, ok2 := component(fk, "embedded-request")
-	if ok1 && ok2 && finite(cgi.Wall.MedianNs, emb.Wall.MedianNs) {
-		gap, have = cgi.Wall.MedianNs-emb.Wall.MedianNs, true
-	} else {
-		cp, ct := decomposition(fk, TargetCGI)
-		ep, et := decomposition(fk, TargetEmbedded)
-		if len(cp) > 0 && len(ep) > 0 && finite(ct, et) {
-			gap, have = ct-et, true
-		}
-	}
-	if !have {
+	gap, ok := cgiGap(fk)
+	if !ok {
 		return "", false
 	}
-	parts, _ := decomposition(fk, TargetCGI)
+	var b strings.Builder
+	fmt.Fprintf(&b, "A CGI request costs %s more wall time than the same request in-process (fork decomposition, medians)", durProse(gap))
+	b.WriteString(startupWords(fk, gap))
+	emb, okE := component(fk, results.ForkEmbeddedRequest)
+	if fc, ok := component(fk, results.ForkFCGIRequest); ok && okE && finite(fc.Wall.MedianNs) {
+		fmt.Fprintf(&b, ". FastCGI costs %s more", durProse(fc.Wall.MedianNs-emb.Wall.MedianNs))
+	}
+	b.WriteString(".")
+	return b.String(), true
+}
+
+// cgiGap is CGI's median wall time less embedded's: from the measured
+// components when present, else from the decomposition bars.
+func cgiGap(fk *results.Fork) (float64, bool) {
+	cgi, ok1 := component(fk, results.ForkCGIRequest)
+	emb, ok2 := component(fk, results.ForkEmbeddedRequest)
+	if ok1 && ok2 && finite(cgi.Wall.MedianNs, emb.Wall.MedianNs) {
+		return cgi.Wall.MedianNs - emb.Wall.MedianNs, true
+	}
+	cp, ct := decomposition(fk, results.ForkCGI)
+	ep, et := decomposition(fk, results.ForkEmbedded)
+	if len(cp) > 0 && len(ep) > 0 && finite(ct, et) {
+		return ct - et, true
+	}
+	return 0, false
+}
+
+// startupWords says, for the headline, what of gap the CGI decomposition's
+// start-up parts are: in stacking order when runtime-init and
+// package-init are apart, else runtime-init first.
+func startupWords(fk *results.Fork, gap float64) string {
+	parts, _ := decomposition(fk, results.ForkCGI)
 	val := func(name string) (float64, bool) {
 		for _, p := range parts {
 			if p.name == name && finite(p.wallNs) {
@@ -289,54 +295,41 @@ func forkHeadline(fk *results.Fork) (string, bool) {
 		}
 		return ""
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "A CGI request costs %s more wall time than the same request in-process (fork decomposition, medians)", durProse(gap))
-	rt, okRT := val("runtime-init")
-	if pk, ok := val("package-init"); okRT && ok {
-		// runtime-init is the runtime alone, package-init the app's
-		// dependencies before main: the stacking order, in words.
-		type piece struct{ v, what string }
-		var ps []piece
-		if v, ok := val("os-spawn"); ok {
-			ps = append(ps, piece{durProse(v), "the OS spawn"})
-		}
-		ps = append(ps, piece{durProse(rt), "the Go runtime's start-up" + pct(rt)})
-		what := "the app's package initialisation before main (the init functions of every package it links, the SQLite driver's among them)"
-		if p := pct(pk); p != "" {
-			what = "the app's package initialisation before main" + strings.TrimSuffix(p, ")") + "; the init functions of every package it links, the SQLite driver's among them)"
-		}
-		ps = append(ps, piece{durProse(pk), what})
-		if v, ok := val("app-init"); ok {
-			ps = append(ps, piece{durProse(v), "the app's own start-up"})
-		}
-		var words []string
-		for i, p := range ps {
-			verb := " "
-			if i == 0 {
-				verb = " is "
-			}
-			words = append(words, p.v+verb+p.what)
-		}
-		last := len(words) - 1
-		b.WriteString("; of that, " + strings.Join(words[:last], ", ") + " and " + words[last])
-	} else if okRT {
-		fmt.Fprintf(&b, "; %s of it is Go runtime start-up%s", durProse(rt), pct(rt))
-		var rest []string
-		if v, ok := val("os-spawn"); ok {
-			rest = append(rest, durProse(v)+" the OS spawn")
-		}
-		if v, ok := val("app-init"); ok {
-			rest = append(rest, durProse(v)+" the app's start-up")
-		}
-		if len(rest) > 0 {
-			b.WriteString(", " + strings.Join(rest, " and "))
+	rt, okRT := val(results.ForkRuntimeInit)
+	pk, okPK := val(results.ForkPackageInit)
+	if !okRT {
+		return ""
+	}
+	var words []string
+	verb := " " // " is " for the first part of the stacking order
+	add := func(name, what string) {
+		if v, ok := val(name); ok {
+			words = append(words, durProse(v)+verb+what)
+			verb = " "
 		}
 	}
-	if fc, ok := component(fk, "fcgi-request"); ok && ok2 && finite(fc.Wall.MedianNs) {
-		fmt.Fprintf(&b, ". FastCGI costs %s more", durProse(fc.Wall.MedianNs-emb.Wall.MedianNs))
+	if !okPK {
+		add(results.ForkOSSpawn, "the OS spawn")
+		add(results.ForkAppInit, "the app's start-up")
+		s := fmt.Sprintf("; %s of it is Go runtime start-up%s", durProse(rt), pct(rt))
+		if len(words) > 0 {
+			s += ", " + strings.Join(words, " and ")
+		}
+		return s
 	}
-	b.WriteString(".")
-	return b.String(), true
+	// runtime-init is the runtime alone, package-init the app's
+	// dependencies before main: the stacking order, in words.
+	verb = " is "
+	add(results.ForkOSSpawn, "the OS spawn")
+	add(results.ForkRuntimeInit, "the Go runtime's start-up"+pct(rt))
+	what := "the app's package initialisation before main (the init functions of every package it links, the SQLite driver's among them)"
+	if p := pct(pk); p != "" {
+		what = "the app's package initialisation before main" + strings.TrimSuffix(p, ")") + "; the init functions of every package it links, the SQLite driver's among them)"
+	}
+	add(results.ForkPackageInit, what)
+	add(results.ForkAppInit, "the app's own start-up")
+	last := len(words) - 1
+	return "; of that, " + strings.Join(words[:last], ", ") + " and " + words[last]
 }
 
 // durProse is dur for sentences: two significant digits, no trailing
@@ -363,15 +356,15 @@ func forkSettings(f *results.File) []kv {
 		out = append(out, kv{"Scenario", f.Settings.Scenario})
 	}
 	out = append(out, kv{"Measurement", "bench fork: processes and in-process fronts started directly, no network, no load generator"})
-	counts := map[string]int{}
-	var groups []string
+	counts := map[results.ForkGroup]int{}
+	var groups []results.ForkGroup
 	minS, maxS := math.MaxInt, 0
 	for _, r := range f.Fork.Rows {
 		if counts[r.Group] == 0 {
 			groups = append(groups, r.Group)
 		}
 		counts[r.Group]++
-		if r.Group != GroupModel && r.Group != GroupDecomposition && r.Samples > 0 {
+		if r.Group != results.ForkGroupDecomposition && r.Samples > 0 {
 			minS, maxS = min(minS, r.Samples), max(maxS, r.Samples)
 		}
 	}

@@ -427,51 +427,6 @@ func TestHeadline(t *testing.T) {
 			nil,
 			"On /plaintext (closed model), FastCGI served 500 req/s, CGI served 500 req/s; no embedded baseline to compare latency and CPU against.",
 		},
-		{
-			"fork only",
-			nil,
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: GroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 0.5e6}},
-				{Group: GroupDecomposition, Name: "request", Wall: results.Summary{MedianNs: 0.25e6}},
-			}},
-			"In the fork decomposition, a CGI request takes 0.75 ms of wall time: os-spawn 0.5 ms, request 0.25 ms.",
-		},
-		{
-			"fork only, components",
-			nil,
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: GroupComponents, Name: "embedded-request", Wall: results.Summary{MedianNs: 0.1e6}},
-				{Group: GroupComponents, Name: "cgi-request", Wall: results.Summary{MedianNs: 2.1e6}},
-				{Group: GroupComponents, Name: "fcgi-request", Wall: results.Summary{MedianNs: 0.3e6}},
-				{Group: GroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 0.4e6}},
-				{Group: GroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 1.2e6}},
-				{Group: GroupDecomposition, Name: "app-init", Wall: results.Summary{MedianNs: 0.3e6}},
-			}},
-			"A CGI request costs 2 ms more wall time than the same request in-process (fork decomposition, medians); 1.2 ms of it is Go runtime start-up (60%), 400 µs the OS spawn and 300 µs the app's start-up. FastCGI costs 200 µs more.",
-		},
-		{
-			"fork only, runtime and package init apart",
-			nil,
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: GroupComponents, Name: "embedded-request", Wall: results.Summary{MedianNs: 0.01e6}},
-				{Group: GroupComponents, Name: "cgi-request", Wall: results.Summary{MedianNs: 25.01e6}},
-				{Group: GroupDecomposition, Name: "app-init", Wall: results.Summary{MedianNs: 3e6}},
-				{Group: GroupDecomposition, Name: "package-init", Wall: results.Summary{MedianNs: 11e6}},
-				{Group: GroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 4e6}},
-				{Group: GroupDecomposition, Name: "os-spawn", Wall: results.Summary{MedianNs: 4e6}},
-			}},
-			"A CGI request costs 25 ms more wall time than the same request in-process (fork decomposition, medians); of that, 4 ms is the OS spawn, 4 ms the Go runtime's start-up (16%), 11 ms the app's package initialisation before main (44%; the init functions of every package it links, the SQLite driver's among them) and 3 ms the app's own start-up.",
-		},
-		{
-			"fork only, package init without an OS floor",
-			nil,
-			&results.Fork{Rows: []results.ForkRow{
-				{Group: GroupDecomposition, Name: "runtime-init", Wall: results.Summary{MedianNs: 4e6}},
-				{Group: GroupDecomposition, Name: "package-init", Wall: results.Summary{MedianNs: 11e6}},
-				{Group: GroupDecomposition, Name: "request", Params: map[string]string{ParamTarget: TargetEmbedded}, Wall: results.Summary{MedianNs: 0}},
-			}},
-			"A CGI request costs 15 ms more wall time than the same request in-process (fork decomposition, medians); of that, 4 ms is the Go runtime's start-up (27%) and 11 ms the app's package initialisation before main (73%; the init functions of every package it links, the SQLite driver's among them).",
-		},
 		{"nothing", nil, nil, "This file holds no measured points."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

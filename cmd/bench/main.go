@@ -21,7 +21,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"forkbench/fork"
 )
 
 type command struct {
@@ -35,7 +34,7 @@ func commands() []command {
 		{"verify", "check every deployment answers identically and to spec", verifyCmd},
 		{"run", "measure the deployments; writes results.json and the report", runCmd},
 		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", loadgenCheck},
-		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", fork.Run},
+		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", runFork},
 		{"report", "render tables, charts and report.html from results files", reportCmd},
 		{"compare", "compare two result files: improved, regressed or no significant change", compareCmd},
 		{"calibrate", "measure the machine's noise floor from two runs of the same build", calibrateCmd},

@@ -14,11 +14,11 @@ import (
 
 	"golang.org/x/term"
 
-	"forkbench/fork"
 	"forkbench/reports"
 	"forkbench/results"
 	"forkbench/runner"
 	"forkbench/scenario"
+	"forkbench/spawncost"
 	"forkbench/targets"
 	"forkbench/targets/catalog"
 )
@@ -146,7 +146,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.Scenario, cfg.Targets = sc, opts.TargetOptions
 	cfg.NewTarget = serveTarget(self, opts)
 	cfg.Fork = func(ctx context.Context) (*results.Fork, error) {
-		return fork.Measure(ctx, fork.Config{AppBin: opts.AppBin, DataDir: opts.DataDir, Log: stderr})
+		return spawncost.Measure(ctx, spawncost.Config{AppBin: opts.AppBin, DataDir: opts.DataDir, Log: stderr})
 	}
 	cfg.Pinning = pinProcess(f.noPin)
 	cfg.Progress = stderr

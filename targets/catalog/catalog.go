@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"forkbench/app"
+	"forkbench/internal/fcgiaddr"
 	"forkbench/internal/gateway"
 	"forkbench/results"
 	"forkbench/targets"
@@ -218,18 +219,14 @@ func newExternal(o Options, _ *log.Logger) (targets.Target, error) {
 	return external.New("external", o.URL)
 }
 
-// parseAddr splits "unix:PATH" / "tcp:HOST:PORT" / "HOST:PORT"; "" is a
-// unix socket the fcgi target places itself.
+// parseAddr splits "unix:PATH" / "tcp:HOST:PORT" / "HOST:PORT" (see
+// fcgiaddr); "" is a unix socket the fcgi target places itself.
 func parseAddr(s string) (network, addr string, err error) {
-	switch {
-	case s == "":
+	if s == "" {
 		return "unix", "", nil
-	case strings.HasPrefix(s, "unix:"):
-		return "unix", strings.TrimPrefix(s, "unix:"), nil
-	case strings.HasPrefix(s, "tcp:"):
-		return "tcp", strings.TrimPrefix(s, "tcp:"), nil
-	case strings.Contains(s, ":"):
-		return "tcp", s, nil
 	}
-	return "", "", fmt.Errorf("catalog: bad FastCGI address %q: want unix:PATH or tcp:HOST:PORT", s)
+	if network, addr, err = fcgiaddr.Parse(s); err != nil {
+		return "", "", fmt.Errorf("catalog: bad FastCGI address: %w", err)
+	}
+	return network, addr, nil
 }

@@ -13,8 +13,8 @@
 // local redirects are relayed as redirects to the client (see gateway).
 package fcgi
 
-// This file is the deployment: daemon, pool, client and front wired into a
-// targets.Target.
+// This file is the deployment as a targets.Target: the daemon, pool,
+// client and proxy (wired in deploy.go) behind an HTTP front.
 
 import (
 	"context"
@@ -23,8 +23,6 @@ import (
 	"io"
 	"log"
 	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -88,7 +86,8 @@ type Config struct {
 // in its own.
 type Target struct {
 	cfg    Config
-	dir    string // private socket directory, removed by Stop
+	dep    *Deployment // daemon, pool and proxy; nil before Start
+	dir    string      // its private socket directory, removed by its Close
 	daemon *Daemon
 	pool   *Pool
 	front  targets.Front
@@ -118,78 +117,21 @@ func (t *Target) Start(ctx context.Context) error {
 }
 
 func (t *Target) start(ctx context.Context) error {
-	dc := t.cfg.Daemon
-	network, address := dc.Network, dc.Address
-	if network == "" {
-		network = "unix"
+	dep, err := deploy(ctx, t.cfg, t.testHookDaemon)
+	t.dir = dep.dir
+	if err != nil {
+		return err
 	}
-	if network != "unix" && network != "tcp" {
-		return fmt.Errorf("fcgi: network %q: want unix or tcp", network)
-	}
-	if address == "" {
-		if dc.Path == "" {
-			return errors.New("fcgi: an external daemon needs Daemon.Address")
-		}
-		if network != "unix" {
-			return errors.New("fcgi: a tcp daemon needs Daemon.Address")
-		}
-		dir, err := os.MkdirTemp("", "forkbench-fcgi-")
-		if err != nil {
-			return fmt.Errorf("fcgi: socket directory: %w", err)
-		}
-		t.dir = dir
-		address = filepath.Join(dir, "fcgi.sock")
-	}
-
-	if dc.Path != "" {
-		addr := network + ":" + address
-		t.daemon = &Daemon{
-			Path:       dc.Path,
-			Args:       substitute(dc.Args, addr),
-			Env:        substitute(dc.Env, addr),
-			Network:    network,
-			Address:    address,
-			Output:     dc.Output,
-			MinBackoff: dc.MinBackoff,
-			MaxBackoff: dc.MaxBackoff,
-			ErrorLog:   t.cfg.ErrorLog,
-		}
-		if t.testHookDaemon != nil {
-			t.testHookDaemon(t.daemon)
-		}
-		if err := t.daemon.Start(ctx); err != nil {
-			return err
-		}
-	}
-
-	t.pool = &Pool{Network: network, Address: address, MaxOpen: t.cfg.MaxConns}
-	client := &Client{
-		Pool:            t.pool,
-		DisableKeepConn: !t.cfg.KeepConn,
-		Timeout:         t.cfg.Timeout,
-		ErrorLog:        t.cfg.ErrorLog,
-	}
+	t.dep, t.daemon, t.pool = dep, dep.Daemon, dep.Pool
 	t.front = targets.Front{
 		Listen:   t.cfg.Listen,
-		Handler:  &Proxy{Client: client, Gateway: t.cfg.Gateway, ErrorLog: t.cfg.ErrorLog},
+		Handler:  dep.Handler,
 		ErrorLog: t.cfg.ErrorLog,
 	}
 	if err := t.front.Start(); err != nil {
 		return fmt.Errorf("fcgi: %w", err)
 	}
 	return nil
-}
-
-// substitute returns ss with AddrPlaceholder replaced by addr.
-func substitute(ss []string, addr string) []string {
-	if ss == nil {
-		return nil
-	}
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.ReplaceAll(s, AddrPlaceholder, addr)
-	}
-	return out
 }
 
 // URL is the front's base URL.
@@ -232,13 +174,9 @@ func (t *Target) stop(ctx context.Context) error {
 			t.logf("fcgi: connection pool bounds were hit: %d requests waited for one of MaxConns=%d connections, %d connections closed beyond MaxIdle",
 				s.Waits, t.pool.maxOpen(), s.IdleFull)
 		}
-		_ = t.pool.Close()
 	}
-	if t.daemon != nil {
-		err = errors.Join(err, t.daemon.Stop(ctx))
-	}
-	if t.dir != "" {
-		err = errors.Join(err, os.RemoveAll(t.dir))
+	if t.dep != nil {
+		err = errors.Join(err, t.dep.Close(ctx))
 	}
 	return err
 }

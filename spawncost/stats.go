@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file is the statistics: robust summaries (median, quartiles) of
 // samples from a noisy machine, and Tukey's fences to flag outliers rather
@@ -80,8 +80,9 @@ type sample struct {
 	wall, user, sys time.Duration
 }
 
-// forkRow summarises samples into a row; outliers are counted on wall time.
-func forkRow(group, name string, params map[string]string, ss []sample) results.ForkRow {
+// forkRow is tmpl (what the row is) with the summary of samples (what was
+// measured); outliers are counted on wall time.
+func forkRow(tmpl results.ForkRow, ss []sample) results.ForkRow {
 	wall := make([]float64, len(ss))
 	user := make([]float64, len(ss))
 	sys := make([]float64, len(ss))
@@ -91,17 +92,10 @@ func forkRow(group, name string, params map[string]string, ss []sample) results.
 		cpu[i] = float64(s.user + s.sys)
 	}
 	c := summarize(cpu)
-	return results.ForkRow{
-		Group:    group,
-		Name:     name,
-		Params:   params,
-		Samples:  len(ss),
-		Outliers: outliers(wall),
-		Wall:     summarize(wall),
-		User:     summarize(user),
-		Sys:      summarize(sys),
-		CPU:      &c,
-	}
+	r := tmpl
+	r.Samples, r.Outliers = len(ss), outliers(wall)
+	r.Wall, r.User, r.Sys, r.CPU = summarize(wall), summarize(user), summarize(sys), &c
+	return r
 }
 
 // diff is a - b field by field: the summary of a component derived from

@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file measures what makes a spawn cheaper or dearer (binary size,
 // linkage, the child's GOMAXPROCS and GOGC, the parent's resident size)
@@ -45,7 +45,7 @@ func interleave(ctx context.Context, p plan, arms []arm) ([][]sample, bool, erro
 	}
 	for range p.warmup {
 		if err := ctx.Err(); err != nil {
-			return nil, false, fmt.Errorf("fork: %w", err)
+			return nil, false, fmt.Errorf("spawncost: %w", err)
 		}
 		if err := round(ctx, false); err != nil {
 			return nil, false, err
@@ -54,7 +54,7 @@ func interleave(ctx context.Context, p plan, arms []arm) ([][]sample, bool, erro
 	t0 := time.Now()
 	for r := 0; r < p.reps; r++ {
 		if err := ctx.Err(); err != nil {
-			return nil, false, fmt.Errorf("fork: %w", err)
+			return nil, false, fmt.Errorf("spawncost: %w", err)
 		}
 		if p.budget > 0 && r >= max(p.minReps, 1) && time.Since(t0) > p.budget {
 			return out, true, nil
@@ -74,7 +74,7 @@ func (m *measurer) factor(ctx context.Context, p plan, arms []arm) ([]results.Fo
 	}
 	var rows []results.ForkRow
 	for i, a := range arms {
-		r := forkRow(GroupFactors, a.name, a.params, ss[i])
+		r := forkRow(results.ForkRow{Group: results.ForkGroupFactors, Name: a.name, Params: a.params}, ss[i])
 		m.add(r, false, 0)
 		rows = append(rows, r)
 	}
@@ -109,17 +109,17 @@ func (m *measurer) factors(ctx context.Context) error {
 
 	// The child's GOMAXPROCS and GOGC, on the app's full start-up.
 	for _, f := range []struct{ name, env, value string }{
-		{"gomaxprocs", "GOMAXPROCS", "1"},
-		{"gogc", "GOGC", "off"},
+		{results.ForkFactorGOMAXPROCS, "GOMAXPROCS", "1"},
+		{results.ForkFactorGOGC, "GOGC", "off"},
 	} {
 		rows, err := m.factor(ctx, p, []arm{
-			{f.name, map[string]string{"value": "default", "program": "sampleapp -startup-only"}, m.spawnFn(cfg.AppBin, startup, childEnv())},
-			{f.name, map[string]string{"value": f.value, "program": "sampleapp -startup-only", "env": f.env + "=" + f.value}, m.spawnFn(cfg.AppBin, startup, childEnv(f.env+"="+f.value))},
+			{f.name, map[string]string{results.ForkParamValue: "default", results.ForkParamProgram: "sampleapp -startup-only"}, m.spawnFn(cfg.AppBin, startup, childEnv())},
+			{f.name, map[string]string{results.ForkParamValue: f.value, results.ForkParamProgram: "sampleapp -startup-only", "env": f.env + "=" + f.value}, m.spawnFn(cfg.AppBin, startup, childEnv(f.env+"="+f.value))},
 		})
 		if err != nil {
 			return err
 		}
-		m.ratioNote(rows, "value")
+		m.ratioNote(rows, results.ForkParamValue)
 	}
 
 	// The parent's resident size, in re-executed children of bench.
@@ -135,7 +135,7 @@ func (m *measurer) factors(ctx context.Context) error {
 	for _, r := range rows {
 		m.add(r, false, 0)
 	}
-	m.ratioNote(rows, "heap_bytes")
+	m.ratioNote(rows, results.ForkParamHeapBytes)
 	return nil
 }
 
@@ -147,7 +147,7 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 		if root, err = moduleDir(ctx, gotool, m.cfg.ModuleDir); err == nil {
 			var arms []arm
 			for _, v := range appVariants() {
-				m.logf("fork: building sampleapp variant %s", v.name)
+				m.logf("spawncost: building sampleapp variant %s", v.name)
 				path, err := buildVariant(ctx, gotool, root, m.cfg.CacheDir, v)
 				if err != nil {
 					m.note("factors/binary-%s: not measured: %v", v.name, err)
@@ -155,15 +155,15 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 				}
 				st, err := os.Stat(path)
 				if err != nil {
-					return fmt.Errorf("fork: %w", err)
+					return fmt.Errorf("spawncost: %w", err)
 				}
 				link, err := linkage(path)
 				if err != nil {
 					return err
 				}
-				arms = append(arms, arm{"binary", map[string]string{
-					"variant": v.name, "size_bytes": strconv.FormatInt(st.Size(), 10), "linkage": link,
-					"cgo": v.cgo, "ldflags": v.ldflags, "program": "sampleapp -noop",
+				arms = append(arms, arm{results.ForkFactorBinary, map[string]string{
+					results.ForkParamVariant: v.name, "size_bytes": strconv.FormatInt(st.Size(), 10), "linkage": link,
+					"cgo": v.cgo, "ldflags": v.ldflags, results.ForkParamProgram: "sampleapp -noop",
 				}, m.spawnFn(path, []string{"-noop"}, childEnv())})
 			}
 			if len(arms) > 0 {
@@ -171,7 +171,7 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 				if err != nil {
 					return err
 				}
-				m.ratioNote(rows, "variant", "linkage", "size_bytes")
+				m.ratioNote(rows, results.ForkParamVariant, "linkage", "size_bytes")
 			}
 			return nil
 		}
@@ -197,31 +197,31 @@ func (m *measurer) packageInit(ctx context.Context, p plan) error {
 	}
 	app, err := os.Stat(m.cfg.AppBin)
 	if err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	empty, err := os.Stat(m.goEmpty)
 	if err != nil {
-		return fmt.Errorf("fork: %w", err)
+		return fmt.Errorf("spawncost: %w", err)
 	}
 	if app.Size() <= empty.Size() {
 		m.note("factors/package-init: the app (%d bytes) is no larger than the empty Go program (%d bytes); no padded arm.", app.Size(), empty.Size())
 		return nil
 	}
-	m.logf("fork: building the empty Go program padded to %d bytes", app.Size())
+	m.logf("spawncost: building the empty Go program padded to %d bytes", app.Size())
 	padded, err := buildGoPadded(ctx, gotool, m.cfg.CacheDir, app.Size()-empty.Size())
 	if err != nil {
 		m.note("factors/package-init: padded program not built: %v", err)
 		return nil
 	}
 	rows, err := m.factor(ctx, p, []arm{
-		{"package-init", map[string]string{"variant": "go-empty", "size_bytes": fileSize(m.goEmpty), "program": "empty.go"}, m.spawnFn(m.goEmpty, nil, childEnv())},
-		{"package-init", map[string]string{"variant": "go-empty-padded", "size_bytes": fileSize(padded), "program": "empty.go with an unread embedded blob to the app's size"}, m.spawnFn(padded, nil, childEnv())},
-		{"package-init", map[string]string{"variant": "sampleapp-noop", "size_bytes": fileSize(m.cfg.AppBin), "program": "sampleapp -noop"}, m.spawnFn(m.cfg.AppBin, []string{"-noop"}, childEnv())},
+		{results.ForkFactorPackageInit, map[string]string{results.ForkParamVariant: "go-empty", "size_bytes": fileSize(m.goEmpty), results.ForkParamProgram: "empty.go"}, m.spawnFn(m.goEmpty, nil, childEnv())},
+		{results.ForkFactorPackageInit, map[string]string{results.ForkParamVariant: "go-empty-padded", "size_bytes": fileSize(padded), results.ForkParamProgram: "empty.go with an unread embedded blob to the app's size"}, m.spawnFn(padded, nil, childEnv())},
+		{results.ForkFactorPackageInit, map[string]string{results.ForkParamVariant: "sampleapp-noop", "size_bytes": fileSize(m.cfg.AppBin), results.ForkParamProgram: "sampleapp -noop"}, m.spawnFn(m.cfg.AppBin, []string{"-noop"}, childEnv())},
 	})
 	if err != nil {
 		return err
 	}
-	m.ratioNote(rows, "variant", "size_bytes")
+	m.ratioNote(rows, results.ForkParamVariant, "size_bytes")
 	if len(rows) == 3 {
 		e, pd, a := rows[0].Wall.MedianNs, rows[1].Wall.MedianNs, rows[2].Wall.MedianNs
 		m.note("factors/package-init: of sampleapp -noop − go-empty = %s (interleaved medians), a file of the same size alone accounts for %s (padded − empty); the other %s is the app's packages: their init functions and the pages of their code and data touched before main.",
@@ -304,12 +304,8 @@ func (m *measurer) concurrency(ctx context.Context) error {
 		if first == 0 {
 			first = tput
 		}
-		m.add(forkRow(GroupConcurrency, "spawn", map[string]string{
-			results.ForkParamSpawners:   strconv.Itoa(k),
-			"program":                   m.floorNm,
-			results.ForkParamThroughput: strconv.FormatFloat(tput, 'f', 0, 64),
-			"speedup":                   strconv.FormatFloat(tput/first, 'f', 2, 64),
-		}, ss), false, 0)
+		m.add(forkRow(results.ForkRow{Group: results.ForkGroupConcurrency, Name: "spawn", Spawners: k, ThroughputPerS: tput, Speedup: tput / first,
+			Params: map[string]string{results.ForkParamProgram: m.floorNm}}, ss), false, 0)
 	}
 	return nil
 }

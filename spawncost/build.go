@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file builds, at run time, the binaries the suite does not ship: the
 // static C no-op (the OS floor), the empty Go program (the Go runtime's
@@ -51,7 +51,7 @@ func main() {
 
 // ErrNoTool is wrapped by build errors when the compiler (gcc or go) is not
 // installed; the rows that need it are skipped with a note.
-var ErrNoTool = errors.New("fork: build tool not found")
+var ErrNoTool = errors.New("spawncost: build tool not found")
 
 // buildNoop compiles noop.c with gcc -static -O2 into cacheDir, reusing a
 // binary built from the same source, and returns its path.
@@ -66,19 +66,19 @@ func buildNoop(ctx context.Context, cacheDir string) (string, error) {
 		return out, nil
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	src := filepath.Join(cacheDir, "noop.c")
 	if err := os.WriteFile(src, noopSource, 0o644); err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	tmp := out + ".tmp"
 	cmd := exec.CommandContext(ctx, gcc, "-static", "-O2", "-o", tmp, src)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("fork: gcc -static noop.c: %w: %s", err, bytes.TrimSpace(b))
+		return "", fmt.Errorf("spawncost: gcc -static noop.c: %w: %s", err, bytes.TrimSpace(b))
 	}
 	if err := os.Rename(tmp, out); err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	return out, nil
 }
@@ -96,7 +96,7 @@ func buildGoEmpty(ctx context.Context, gotool, cacheDir string) (string, error) 
 // into cacheDir and returns its path.
 func buildGoPadded(ctx context.Context, gotool, cacheDir string, padBytes int64) (string, error) {
 	if padBytes <= 0 {
-		return "", fmt.Errorf("fork: padding of %d bytes", padBytes)
+		return "", fmt.Errorf("spawncost: padding of %d bytes", padBytes)
 	}
 	pad := make([]byte, padBytes)
 	// A fixed-seed generator: the same padding every run, so the
@@ -117,19 +117,19 @@ func buildGoPadded(ctx context.Context, gotool, cacheDir string, padBytes int64)
 // any module, into cacheDir/name.
 func buildGoFile(ctx context.Context, gotool, cacheDir, name string, src, pad []byte) (string, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	dir, err := os.MkdirTemp(cacheDir, name+"-src-")
 	if err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	if err := os.WriteFile(filepath.Join(dir, "main.go"), src, 0o644); err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	if pad != nil {
 		if err := os.WriteFile(filepath.Join(dir, "pad.bin"), pad, 0o644); err != nil {
-			return "", fmt.Errorf("fork: %w", err)
+			return "", fmt.Errorf("spawncost: %w", err)
 		}
 	}
 	out := filepath.Join(cacheDir, name)
@@ -137,7 +137,7 @@ func buildGoFile(ctx context.Context, gotool, cacheDir, name string, src, pad []
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOTOOLCHAIN=local", "GO111MODULE=on", "GOWORK=off", "GOFLAGS=")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("fork: go build %s: %w: %s", name, err, bytes.TrimSpace(b))
+		return "", fmt.Errorf("spawncost: go build %s: %w: %s", name, err, bytes.TrimSpace(b))
 	}
 	return out, nil
 }
@@ -176,15 +176,15 @@ func moduleDir(ctx context.Context, gotool, dir string) (string, error) {
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("fork: go env GOMOD: %w", err)
+		return "", fmt.Errorf("spawncost: go env GOMOD: %w", err)
 	}
 	mod := strings.TrimSpace(string(out))
 	if mod == "" || mod == os.DevNull {
-		return "", errors.New("fork: not inside the forkbench module: cannot build app variants")
+		return "", errors.New("spawncost: not inside the forkbench module: cannot build app variants")
 	}
 	root := filepath.Dir(mod)
 	if !fileExists(filepath.Join(root, "cmd", "sampleapp", "main.go")) {
-		return "", fmt.Errorf("fork: %s is not the forkbench module", root)
+		return "", fmt.Errorf("spawncost: %s is not the forkbench module", root)
 	}
 	return root, nil
 }
@@ -194,7 +194,7 @@ func moduleDir(ctx context.Context, gotool, dir string) (string, error) {
 // first cgo build on a cold cache takes minutes.
 func buildVariant(ctx context.Context, gotool, root, cacheDir string, v variant) (string, error) {
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	out := filepath.Join(cacheDir, "sampleapp-"+v.name)
 	args := []string{"build", "-trimpath", "-o", out}
@@ -206,7 +206,7 @@ func buildVariant(ctx context.Context, gotool, root, cacheDir string, v variant)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED="+v.cgo, "GOTOOLCHAIN=local")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("fork: go build %s variant: %w: %s", v.name, err, bytes.TrimSpace(b))
+		return "", fmt.Errorf("spawncost: go build %s variant: %w: %s", v.name, err, bytes.TrimSpace(b))
 	}
 	return out, nil
 }
@@ -216,7 +216,7 @@ func buildVariant(ctx context.Context, gotool, root, cacheDir string, v variant)
 func linkage(path string) (string, error) {
 	f, err := elf.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("fork: %w", err)
+		return "", fmt.Errorf("spawncost: %w", err)
 	}
 	defer f.Close()
 	for _, p := range f.Progs {

@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file attributes package-init with the Go runtime's own account of
 // it: GODEBUG=inittrace=1 makes a Go program print one line per package
@@ -48,11 +48,11 @@ func initTrace(ctx context.Context, path string, args ...string) ([]pkgInit, err
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("fork: %s %v with inittrace: %w", path, args, err)
+		return nil, fmt.Errorf("spawncost: %s %v with inittrace: %w", path, args, err)
 	}
 	ps := parseInitTrace(stderr.Bytes())
 	if len(ps) == 0 {
-		return nil, fmt.Errorf("fork: %s %v printed no inittrace lines", path, args)
+		return nil, fmt.Errorf("spawncost: %s %v printed no inittrace lines", path, args)
 	}
 	return ps, nil
 }

@@ -1,7 +1,8 @@
-package fork
+package spawncost
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -18,15 +19,7 @@ var bins testbin.Paths
 
 func TestMain(m *testing.M) {
 	if os.Getenv(probeEnv) == "1" {
-		args := os.Args[1:]
-		if len(args) > 0 && args[0] == "fork" {
-			args = args[1:]
-		}
-		if err := Run(context.Background(), args, os.Stdout, os.Stderr); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+		os.Exit(probeChild(os.Args[1:]))
 	}
 	dir, err := os.MkdirTemp("", "forkbench-fork-test-")
 	if err != nil {
@@ -42,4 +35,23 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// probeChild is the test binary as the parent-size probe: it parses the
+// flags Measure re-executes it with, as cmd/bench does, and runs Probe.
+func probeChild(args []string) int {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	var p ProbeConfig
+	fs.Int64Var(&p.HeapBytes, ProbeHeapFlag, -1, "")
+	fs.StringVar(&p.Exe, ProbeExeFlag, "", "")
+	fs.IntVar(&p.Reps, ProbeRepsFlag, 0, "")
+	fs.IntVar(&p.Warm, ProbeWarmupFlag, 0, "")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := Probe(context.Background(), p, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }

@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file is the parent-size factor. A process holding a large resident
 // heap spawns children; if spawning copied or even walked the parent's
@@ -42,11 +42,41 @@ type probeSample struct {
 // resident, not merely reserved.
 const pageSize = 4096
 
-// runProbe is the probe child: it makes heap bytes resident, then spawns
-// exe warmup+reps times and reports.
-func runProbe(ctx context.Context, heap int64, exe string, reps, warmup int, stdout io.Writer) error {
+// Probe command-line flags: the parent-size probe is this executable
+// re-executed (Config.Self) with these flags, which the command line
+// (cmd/bench) parses into a ProbeConfig and hands to Probe.
+const (
+	ProbeHeapFlag   = "probe-heap"
+	ProbeExeFlag    = "probe-exe"
+	ProbeRepsFlag   = "probe-reps"
+	ProbeWarmupFlag = "probe-warmup"
+)
+
+// ProbeConfig is what a parent-size probe child does: hold HeapBytes of
+// resident heap, then spawn Exe Warm+Reps times.
+type ProbeConfig struct {
+	HeapBytes  int64
+	Exe        string
+	Reps, Warm int
+}
+
+// args is p as the flags the probe child is re-executed with.
+func (p ProbeConfig) args() []string {
+	return []string{
+		"--" + ProbeHeapFlag, strconv.FormatInt(p.HeapBytes, 10),
+		"--" + ProbeExeFlag, p.Exe,
+		"--" + ProbeRepsFlag, strconv.Itoa(p.Reps),
+		"--" + ProbeWarmupFlag, strconv.Itoa(p.Warm),
+	}
+}
+
+// Probe is the probe child: it makes p.HeapBytes resident, then spawns
+// p.Exe p.Warm+p.Reps times and writes its report, JSON, to stdout for
+// the parent that re-executed it.
+func Probe(ctx context.Context, p ProbeConfig, stdout io.Writer) error {
+	heap, exe, reps, warmup := p.HeapBytes, p.Exe, p.Reps, p.Warm
 	if heap < 0 || reps <= 0 || warmup < 0 || exe == "" {
-		return errors.New("fork: probe: bad arguments")
+		return errors.New("spawncost: probe: bad arguments")
 	}
 	buf := make([]byte, heap)
 	for i := int64(0); i < heap; i += pageSize {
@@ -74,7 +104,7 @@ func runProbe(ctx context.Context, heap int64, exe string, reps, warmup int, std
 		rep.Samples = append(rep.Samples, probeSample{int64(s.wall), int64(s.user), int64(s.sys)})
 	}
 	if err := json.NewEncoder(stdout).Encode(rep); err != nil {
-		return fmt.Errorf("fork: probe: %w", err)
+		return fmt.Errorf("spawncost: probe: %w", err)
 	}
 	return nil
 }
@@ -83,15 +113,15 @@ func runProbe(ctx context.Context, heap int64, exe string, reps, warmup int, std
 func selfRSS() (int64, error) {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
-		return 0, fmt.Errorf("fork: %w", err)
+		return 0, fmt.Errorf("spawncost: %w", err)
 	}
 	f := strings.Fields(string(b))
 	if len(f) < 2 {
-		return 0, fmt.Errorf("fork: /proc/self/statm: %q", b)
+		return 0, fmt.Errorf("spawncost: /proc/self/statm: %q", b)
 	}
 	pages, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("fork: /proc/self/statm: %w", err)
+		return 0, fmt.Errorf("spawncost: /proc/self/statm: %w", err)
 	}
 	return pages * int64(os.Getpagesize()), nil
 }
@@ -100,13 +130,9 @@ func selfRSS() (int64, error) {
 // and returns its report.
 func probeParentRSS(ctx context.Context, self, selfEnv []string, heap int64, exe string, p plan) (probeReport, error) {
 	if len(self) == 0 {
-		return probeReport{}, errors.New("fork: no command to re-execute for the parent-size probe")
+		return probeReport{}, errors.New("spawncost: no command to re-execute for the parent-size probe")
 	}
-	args := append(self[1:len(self):len(self)],
-		"--probe-heap", strconv.FormatInt(heap, 10),
-		"--probe-exe", exe,
-		"--probe-reps", strconv.Itoa(p.reps),
-		"--probe-warmup", strconv.Itoa(p.warmup))
+	args := append(self[1:len(self):len(self)], ProbeConfig{HeapBytes: heap, Exe: exe, Reps: p.reps, Warm: p.warmup}.args()...)
 	cmd := exec.CommandContext(ctx, self[0], args...)
 	cmd.Env = append(os.Environ(), selfEnv...)
 	var stderr bytes.Buffer
@@ -114,14 +140,14 @@ func probeParentRSS(ctx context.Context, self, selfEnv []string, heap int64, exe
 	cmd.WaitDelay = time.Second
 	out, err := cmd.Output()
 	if err != nil {
-		return probeReport{}, fmt.Errorf("fork: parent-size probe %s: %w: %s", self[0], err, bytes.TrimSpace(stderr.Bytes()))
+		return probeReport{}, fmt.Errorf("spawncost: parent-size probe %s: %w: %s", self[0], err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	var rep probeReport
 	if err := json.Unmarshal(out, &rep); err != nil {
-		return probeReport{}, fmt.Errorf("fork: parent-size probe output: %w", err)
+		return probeReport{}, fmt.Errorf("spawncost: parent-size probe output: %w", err)
 	}
 	if len(rep.Samples) == 0 {
-		return probeReport{}, errors.New("fork: parent-size probe returned no samples")
+		return probeReport{}, errors.New("spawncost: parent-size probe returned no samples")
 	}
 	return rep, nil
 }
@@ -147,12 +173,12 @@ func parentRSSRows(ctx context.Context, self, selfEnv []string, heaps []int64, e
 	}
 	rows := make([]results.ForkRow, len(heaps))
 	for i, h := range heaps {
-		rows[i] = forkRow(GroupFactors, "parent-rss", map[string]string{
-			"heap_bytes":       strconv.FormatInt(h, 10),
-			"parent_rss_bytes": strconv.FormatInt(rss[i], 10),
-			"spawned":          exeName,
-			"rounds":           strconv.Itoa(rounds),
-		}, ss[i])
+		rows[i] = forkRow(results.ForkRow{Group: results.ForkGroupFactors, Name: results.ForkFactorParentRSS, Params: map[string]string{
+			results.ForkParamHeapBytes: strconv.FormatInt(h, 10),
+			"parent_rss_bytes":         strconv.FormatInt(rss[i], 10),
+			results.ForkParamSpawned:   exeName,
+			"rounds":                   strconv.Itoa(rounds),
+		}}, ss[i])
 	}
 	return rows, nil
 }

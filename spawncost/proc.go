@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file starts and reaps processes and reads what they cost: wall time
 // around os/exec's Start and Wait, CPU time from the rusage wait4 returns.
@@ -31,7 +31,7 @@ type spawner struct {
 func newSpawner() (*spawner, error) {
 	f, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return nil, fmt.Errorf("fork: %w", err)
+		return nil, fmt.Errorf("spawncost: %w", err)
 	}
 	return &spawner{devNull: f}, nil
 }
@@ -50,7 +50,7 @@ func (s *spawner) run(ctx context.Context, path string, args, env []string) (sam
 	err := cmd.Run()
 	wall := time.Since(t0)
 	if err != nil {
-		return sample{}, 0, fmt.Errorf("fork: %s %v: %w", path, args, err)
+		return sample{}, 0, fmt.Errorf("spawncost: %s %v: %w", path, args, err)
 	}
 	u, sy := childCPU(cmd.ProcessState)
 	return sample{wall: wall, user: u, sys: sy}, cmd.ProcessState.Pid(), nil
@@ -69,7 +69,7 @@ func childCPU(ps *os.ProcessState) (user, sys time.Duration) {
 func rusage(who int) (user, sys time.Duration, err error) {
 	var ru unix.Rusage
 	if err := unix.Getrusage(who, &ru); err != nil {
-		return 0, 0, fmt.Errorf("fork: getrusage: %w", err)
+		return 0, 0, fmt.Errorf("spawncost: getrusage: %w", err)
 	}
 	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano()), nil
 }
@@ -95,7 +95,7 @@ type plan struct {
 func collect(ctx context.Context, p plan, fn func(context.Context) (sample, error)) ([]sample, bool, error) {
 	for range p.warmup {
 		if err := ctx.Err(); err != nil {
-			return nil, false, fmt.Errorf("fork: %w", err)
+			return nil, false, fmt.Errorf("spawncost: %w", err)
 		}
 		if _, err := fn(ctx); err != nil {
 			return nil, false, err
@@ -105,7 +105,7 @@ func collect(ctx context.Context, p plan, fn func(context.Context) (sample, erro
 	t0 := time.Now()
 	for len(ss) < p.reps {
 		if err := ctx.Err(); err != nil {
-			return nil, false, fmt.Errorf("fork: %w", err)
+			return nil, false, fmt.Errorf("spawncost: %w", err)
 		}
 		if p.budget > 0 && len(ss) >= max(p.minReps, 1) && time.Since(t0) > p.budget {
 			return ss, true, nil

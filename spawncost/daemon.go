@@ -1,4 +1,4 @@
-package fork
+package spawncost
 
 // This file measures the FastCGI daemon over time: its cold start (exec
 // until its socket accepts), its first request against later ones, and
@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"forkbench/internal/fcgiaddr"
 	"forkbench/results"
 	"forkbench/targets/fcgi"
 )
@@ -45,20 +45,20 @@ func (m *measurer) daemonLives(ctx context.Context) error {
 			cold, first, steady = append(cold, c), append(first, f), append(steady, s...)
 		}
 	}
-	with := func(kv ...string) map[string]string {
-		p := map[string]string{results.ForkParamCPU: results.ForkCPUNotMeasured}
-		for i := 0; i+1 < len(kv); i += 2 {
-			p[kv[i]] = kv[i+1]
+	row := func(name, what string, path bool) results.ForkRow {
+		r := results.ForkRow{Group: results.ForkGroupDaemon, Name: name, NoCPU: true, Params: map[string]string{results.ForkParamWhat: what}}
+		if path {
+			r.Params["path"] = m.cfg.Path
 		}
-		return p
+		return r
 	}
-	m.add(forkRow(GroupDaemon, "cold-start", with("what", "exec of sampleapp -fcgi until it prints 'listening on' (socket bound and listening)"), cold), false, 0)
-	m.add(forkRow(GroupDaemon, "first-request", with("path", m.cfg.Path, "what", "first request on a fresh daemon, fresh connection"), first), false, 0)
-	m.add(forkRow(GroupDaemon, "steady-request", with("path", m.cfg.Path, "what", fmt.Sprintf("requests after the first %d of each daemon life, one pooled connection", steadyAfter)), steady), false, 0)
+	m.add(forkRow(row("cold-start", "exec of sampleapp -fcgi until it prints 'listening on' (socket bound and listening)", false), cold), false, 0)
+	m.add(forkRow(row("first-request", "first request on a fresh daemon, fresh connection", true), first), false, 0)
+	m.add(forkRow(row("steady-request", fmt.Sprintf("requests after the first %d of each daemon life, one pooled connection", steadyAfter), true), steady), false, 0)
 	if len(first) > 0 && len(steady) > 0 {
-		fs, ss := forkRow("", "", nil, first).Wall.MedianNs, forkRow("", "", nil, steady).Wall.MedianNs
-		m.note("daemon: cold start median %s; first request %s vs %s in steady state (%.1f×).",
-			fmtNs(forkRow("", "", nil, cold).Wall.MedianNs), fmtNs(fs), fmtNs(ss), fs/ss)
+		med := func(ss []sample) float64 { return forkRow(results.ForkRow{}, ss).Wall.MedianNs }
+		fs, ss := med(first), med(steady)
+		m.note("daemon: cold start median %s; first request %s vs %s in steady state (%.1f×).", fmtNs(med(cold)), fmtNs(fs), fmtNs(ss), fs/ss)
 	}
 
 	restart, err := m.restarts(ctx, reps)
@@ -74,34 +74,40 @@ func (m *measurer) daemonLives(ctx context.Context) error {
 // announces its socket, sends requests, and stops it.
 func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first sample, steady []sample, err error) {
 	sock := filepath.Join(m.tmp, fmt.Sprintf("life-%d.sock", i))
-	cmd := exec.CommandContext(ctx, m.cfg.AppBin, "-fcgi", "unix:"+sock, "-db", m.db)
+	cmd := exec.CommandContext(ctx, m.cfg.AppBin, m.daemonArgs(fcgiaddr.Format("unix", sock))...)
 	cmd.Env = childEnv()
 	cmd.Stderr = m.cfg.Log
 	cmd.WaitDelay = time.Second
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return cold, first, nil, fmt.Errorf("fork: %w", err)
+		return cold, first, nil, fmt.Errorf("spawncost: %w", err)
 	}
 	t0 := time.Now()
 	if err := cmd.Start(); err != nil {
-		return cold, first, nil, fmt.Errorf("fork: start daemon: %w", err)
+		return cold, first, nil, fmt.Errorf("spawncost: start daemon: %w", err)
 	}
 	defer func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		werr := cmd.Wait()
 		if err == nil && werr != nil {
-			err = fmt.Errorf("fork: daemon exit: %w", werr)
+			err = fmt.Errorf("spawncost: daemon exit: %w", werr)
 		}
 	}()
 	line, rerr := bufio.NewReader(out).ReadString('\n')
 	cold = sample{wall: time.Since(t0)}
 	if rerr != nil || !strings.HasPrefix(line, "listening on ") {
-		return cold, first, nil, fmt.Errorf("fork: daemon did not announce its socket: %q %v", line, rerr)
+		return cold, first, nil, fmt.Errorf("spawncost: daemon did not announce its socket: %q %v", line, rerr)
 	}
-	pool := &fcgi.Pool{Network: "unix", Address: sock}
-	defer pool.Close()
-	proxy := &fcgi.Proxy{Client: &fcgi.Client{Pool: pool, ErrorLog: log.New(m.cfg.Log, "", 0)}, ErrorLog: log.New(m.cfg.Log, "", 0)}
-	req := fcgiFn(proxy, m.cfg.Path, want)
+	// The front to the daemon started here: the deployment's, with the
+	// daemon as an external one.
+	cfg := m.fcgiConfig()
+	cfg.Daemon = fcgi.DaemonConfig{Network: "unix", Address: sock}
+	dep, err := fcgi.Deploy(ctx, cfg)
+	if err != nil {
+		return cold, first, nil, fmt.Errorf("spawncost: %w", err)
+	}
+	defer dep.Close(context.Background())
+	req := requestFn("fcgi", dep.Handler, m.cfg.Path, want, nil)
 	if first, err = req(ctx); err != nil {
 		return cold, first, nil, err
 	}
@@ -120,56 +126,49 @@ func (m *measurer) oneLife(ctx context.Context, i int, want []byte) (cold, first
 // restarts kills the daemon under fcgi.Daemon with SIGKILL reps times and
 // times each kill until the restarted daemon's socket accepts.
 func (m *measurer) restarts(ctx context.Context, reps int) (results.ForkRow, error) {
-	sock := filepath.Join(m.tmp, "restart.sock")
-	d := &fcgi.Daemon{
-		Path:       m.cfg.AppBin,
-		Args:       []string{"-fcgi", "unix:" + sock, "-db", m.db},
-		Env:        childEnv(),
-		Network:    "unix",
-		Address:    sock,
-		Output:     m.cfg.Log,
-		MinBackoff: time.Nanosecond, // measure the restart, not a back-off
-		MaxBackoff: time.Nanosecond,
-		ErrorLog:   log.New(m.cfg.Log, "", 0),
+	cfg := m.fcgiConfig()
+	cfg.Daemon.MinBackoff, cfg.Daemon.MaxBackoff = time.Nanosecond, time.Nanosecond // measure the restart, not a back-off
+	dep, err := fcgi.Deploy(ctx, cfg)
+	if err != nil {
+		return results.ForkRow{}, fmt.Errorf("spawncost: %w", err)
 	}
-	if err := d.Start(ctx); err != nil {
-		return results.ForkRow{}, fmt.Errorf("fork: %w", err)
-	}
-	defer d.Stop(context.Background())
+	defer dep.Close(context.Background())
+	d := dep.Daemon
 	var ss []sample
 	for range reps {
 		old := d.PID()
 		t0 := time.Now()
 		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-			return results.ForkRow{}, fmt.Errorf("fork: kill daemon: %w", err)
+			return results.ForkRow{}, fmt.Errorf("spawncost: kill daemon: %w", err)
 		}
 		for {
 			if err := ctx.Err(); err != nil {
-				return results.ForkRow{}, fmt.Errorf("fork: %w", err)
+				return results.ForkRow{}, fmt.Errorf("spawncost: %w", err)
 			}
-			if pid := d.PID(); pid != 0 && pid != old && dialOK(ctx, sock) {
+			if pid := d.PID(); pid != 0 && pid != old && dialOK(ctx, dep.Network, dep.Address) {
 				break
 			}
 			if time.Since(t0) > 30*time.Second {
-				return results.ForkRow{}, errors.New("fork: the FastCGI daemon did not come back within 30s of SIGKILL")
+				return results.ForkRow{}, errors.New("spawncost: the FastCGI daemon did not come back within 30s of SIGKILL")
 			}
 			time.Sleep(restartPoll)
 		}
 		ss = append(ss, sample{wall: time.Since(t0)})
 	}
-	r := forkRow(GroupDaemon, "restart-after-kill", map[string]string{
-		results.ForkParamCPU: results.ForkCPUNotMeasured, "restarts": fmt.Sprint(d.Restarts()), "poll": restartPoll.String(),
-		"what": "SIGKILL to the daemon until fcgi.Daemon's restarted daemon accepts on its socket (back-off 1ns)",
-	}, ss)
+	r := forkRow(results.ForkRow{Group: results.ForkGroupDaemon, Name: "restart-after-kill", NoCPU: true, Params: map[string]string{
+		"restarts": fmt.Sprint(d.Restarts()), "poll": restartPoll.String(),
+		results.ForkParamWhat: "SIGKILL to the daemon until fcgi.Daemon's restarted daemon accepts on its socket (back-off 1ns)",
+	}}, ss)
 	if d.Restarts() != reps {
-		return r, fmt.Errorf("fork: supervisor reports %d restarts after %d kills", d.Restarts(), reps)
+		return r, fmt.Errorf("spawncost: supervisor reports %d restarts after %d kills", d.Restarts(), reps)
 	}
 	return r, nil
 }
 
-func dialOK(ctx context.Context, sock string) bool {
+// dialOK reports whether a connection to network and address succeeds.
+func dialOK(ctx context.Context, network, address string) bool {
 	var dl net.Dialer
-	c, err := dl.DialContext(ctx, "unix", sock)
+	c, err := dl.DialContext(ctx, network, address)
 	if err != nil {
 		return false
 	}

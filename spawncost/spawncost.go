@@ -1,4 +1,4 @@
-// Package fork measures where the time of a CGI request goes: the kernel's
+// Package spawncost measures where the time of a CGI request goes: the kernel's
 // process creation and exec (the OS floor), the Go runtime's own start (an
 // empty Go program), the package initialisation the app's dependencies
 // add before main (the SQLite driver's, and a larger binary to load), the
@@ -9,7 +9,7 @@
 // work per request grows, and measures what makes a spawn cheaper or dearer.
 //
 // Everything runs on this machine with no network: the fronts are driven
-// in-process through httptest.NewRecorder, CGI children and the FastCGI
+// in-process (no listener, no socket), CGI children and the FastCGI
 // daemon are real processes of the real app binary. Each figure is many
 // repetitions with the first few discarded, summarised by the median and
 // quartiles, with outliers flagged by Tukey's fences rather than dropped.
@@ -20,7 +20,7 @@
 // the front's; components derived by subtraction (runtime-init,
 // package-init, app-init, exit+reap) are differences of medians, not
 // distributions.
-package fork
+package spawncost
 
 import (
 	"context"
@@ -34,33 +34,10 @@ import (
 	"forkbench/results"
 )
 
-// Row groups of results.Fork. Decomposition and amortisation rows follow
-// the naming reports/fork.go draws.
-const (
-	// GroupComponents holds the directly measured totals every other
-	// group is derived from or compared with: bin-true, static-noop,
-	// go-empty (an empty Go program), go-noop (sampleapp -noop),
-	// startup-only, cgi-request, fcgi-request, embedded-request.
-	GroupComponents = results.ForkGroupComponents
-	// GroupDecomposition stacks each deployment's request into
-	// components (Params["target"] = cgi, fcgi or embedded).
-	GroupDecomposition = results.ForkGroupDecomposition
-	// GroupAmortisation is one request doing /work?n= (Params["work_n"])
-	// through each deployment (Params["deployment"]).
-	GroupAmortisation = results.ForkGroupAmortisation
-	// GroupFactors holds what makes a spawn cheaper or dearer: binary
-	// size, linkage, package initialisation against file size,
-	// GOMAXPROCS, GOGC, the parent's resident size.
-	GroupFactors = results.ForkGroupFactors
-	// GroupConcurrency is spawning from 1, 2, 4, 8 goroutines at once.
-	GroupConcurrency = results.ForkGroupConcurrency
-	// GroupDaemon is the FastCGI daemon's cold start, restart and first
-	// request.
-	GroupDaemon = results.ForkGroupDaemon
-	// GroupModel holds the fitted cost model: a fixed cost per request
-	// plus a cost per unit of work, per deployment.
-	GroupModel = results.ForkGroupModel
-)
+// FileName is the name of the file `bench fork` writes in its output
+// directory: a result file whose Fork section is the document Measure
+// returns.
+const FileName = "fork.json"
 
 // DefaultReps is the number of repetitions of a spawn row; heavier rows
 // take a fraction of it (see Config.Reps). With it `bench fork` finishes in
@@ -76,7 +53,7 @@ const DefaultPath = "/plaintext"
 
 // ErrNoAppBin is returned by Measure when Config.AppBin is empty or not
 // an executable file.
-var ErrNoAppBin = errors.New("fork: the sample app binary is required (Config.AppBin)")
+var ErrNoAppBin = errors.New("spawncost: the sample app binary is required (Config.AppBin)")
 
 // Config configures Measure. Every zero value but AppBin's is a documented
 // default.
@@ -130,7 +107,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	abs, err := filepath.Abs(c.AppBin)
 	if err != nil {
-		return c, fmt.Errorf("fork: %w", err)
+		return c, fmt.Errorf("spawncost: %w", err)
 	}
 	if !fileExists(abs) {
 		return c, fmt.Errorf("%w: %s not found", ErrNoAppBin, abs)
@@ -246,7 +223,7 @@ func Measure(ctx context.Context, cfg Config) (*results.Fork, error) {
 		{"daemon", m.daemonLives},
 	}
 	for _, s := range steps {
-		m.logf("fork: measuring %s", s.name)
+		m.logf("spawncost: measuring %s", s.name)
 		if err := s.fn(ctx); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,331 @@
+package spawncost
+
+// This file turns the components into the decomposition, measures the
+// amortisation curve and fits the cost model to it.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"forkbench/results"
+)
+
+// derived is a decomposition row computed from measured rows.
+func derived(d results.ForkDeployment, name, source string, samples int, wall, user, sys, cpu results.Summary) results.ForkRow {
+	return results.ForkRow{
+		CPU:        &cpu,
+		Group:      results.ForkGroupDecomposition,
+		Name:       name,
+		Deployment: d,
+		Params:     map[string]string{results.ForkParamSource: source},
+		Samples:    samples,
+		Wall:       wall,
+		User:       user,
+		Sys:        sys,
+	}
+}
+
+// measured is a decomposition row that is a measured component.
+func measured(d results.ForkDeployment, name string, r results.ForkRow) results.ForkRow {
+	out := r
+	out.Group = results.ForkGroupDecomposition
+	out.Name = name
+	out.Deployment = d
+	out.Params = map[string]string{results.ForkParamSource: "measured: " + r.Name}
+	return out
+}
+
+// cpuOf is a row's CPU summary, or the sum of its user and sys summaries
+// field by field for a row that has none.
+func cpuOf(r results.ForkRow) results.Summary {
+	if r.CPU != nil {
+		return *r.CPU
+	}
+	return results.Summary{
+		MedianNs: r.User.MedianNs + r.Sys.MedianNs,
+		P25Ns:    r.User.P25Ns + r.Sys.P25Ns,
+		P75Ns:    r.User.P75Ns + r.Sys.P75Ns,
+		MinNs:    r.User.MinNs + r.Sys.MinNs,
+		MaxNs:    r.User.MaxNs + r.Sys.MaxNs,
+	}
+}
+
+func minSamples(rs ...results.ForkRow) int {
+	n := math.MaxInt
+	for _, r := range rs {
+		n = min(n, r.Samples)
+	}
+	return n
+}
+
+// decompose derives the components of a CGI request and checks that they
+// add up:
+//
+//	os-spawn      = static no-op (measured)
+//	runtime-init  = go-empty − static no-op
+//	package-init  = go-noop − go-empty
+//	app-init      = startup-only − go-noop
+//	request       = embedded request (measured)
+//	exit+reap     = CGI request − startup-only − embedded request
+//
+// runtime-init is the Go runtime's own start (an empty main); package-init
+// is what the app's dependencies add before main can run (their init
+// functions, the SQLite driver's included, and a larger binary to load),
+// which -noop cannot skip. Without the empty Go program (no go tool),
+// runtime-init = go-noop − static no-op holds both and there is no
+// package-init row. Every spawn row already includes its own exit and
+// reap, so the last component is what the CGI path adds beyond them: the
+// host's pipes and environment, the child reading its request and writing
+// a CGI response, the host parsing it, and the process-group kill and
+// reap.
+func (m *measurer) decompose(ctx context.Context) error {
+	rows := m.decompositionRows()
+	m.fk.Rows = append(m.fk.Rows, rows...)
+	for _, r := range rows {
+		if r.Wall.MedianNs < 0 {
+			m.note("decomposition/%s (%s): negative median (%s): the difference of two noisy medians; the component is smaller than the noise.", r.Name, r.Deployment, fmtNs(r.Wall.MedianNs))
+		}
+	}
+	m.initNotes(ctx)
+	m.orderingNote()
+	m.addsUpNotes(rows)
+	return nil
+}
+
+// decompositionRows derives every deployment's parts from the components.
+func (m *measurer) decompositionRows() []results.ForkRow {
+	floor, goNoop, startup := m.rows[m.floorNm], m.rows[results.ForkGoNoop], m.rows[results.ForkStartupOnly]
+	goEmpty, haveEmpty := m.rows[results.ForkGoEmpty]
+	cgiR, emb, fc := m.rows[results.ForkCGIRequest], m.rows[results.ForkEmbeddedRequest], m.rows[results.ForkFCGIRequest]
+	sub := func(d results.ForkDeployment, name, source string, a results.ForkRow, bs ...results.ForkRow) results.ForkRow {
+		w, u, s, c := a.Wall, a.User, a.Sys, cpuOf(a)
+		for _, b := range bs {
+			w, u, s, c = diff(w, b.Wall), diff(u, b.User), diff(s, b.Sys), diff(c, cpuOf(b))
+		}
+		return derived(d, name, source, minSamples(append(bs, a)...), w, u, s, c)
+	}
+	cgi, fcgi := results.ForkCGI, results.ForkFCGI
+	rows := []results.ForkRow{measured(cgi, results.ForkOSSpawn, floor)}
+	if haveEmpty {
+		rows = append(rows,
+			sub(cgi, results.ForkRuntimeInit, "derived: go-empty − "+m.floorNm+" (the Go runtime's own start)", goEmpty, floor),
+			sub(cgi, results.ForkPackageInit, "derived: go-noop − go-empty (the app's dependencies' package initialisers and larger binary)", goNoop, goEmpty))
+	} else {
+		rows = append(rows, sub(cgi, results.ForkRuntimeInit, "derived: go-noop − "+m.floorNm+" (the Go runtime and the app's package initialisers: no go-empty row)", goNoop, floor))
+	}
+	return append(rows,
+		sub(cgi, results.ForkAppInit, "derived: startup-only − go-noop", startup, goNoop),
+		measured(cgi, results.ForkRequest, emb),
+		sub(cgi, results.ForkExitReap, "derived: cgi-request − startup-only − embedded-request (the CGI gateway beyond the spawn rows' own exit and reap)", cgiR, startup, emb),
+		measured(fcgi, results.ForkRequest, emb),
+		sub(fcgi, results.ForkFastCGIGateway, "derived: fcgi-request − embedded-request", fc, emb),
+		measured(results.ForkEmbedded, results.ForkRequest, emb))
+}
+
+// initNotes says what runtime-init and package-init hold.
+func (m *measurer) initNotes(ctx context.Context) {
+	goEmpty, haveEmpty := m.rows[results.ForkGoEmpty]
+	if !haveEmpty {
+		m.note("runtime-init is everything a Go binary does before main: the runtime's start and every package initialiser linked into the app (the SQLite driver's included); without the empty Go program it cannot be split into runtime-init and package-init.")
+		return
+	}
+	m.note("runtime-init is the Go runtime's own start (an empty main, %s bytes); package-init is everything the app's dependencies add before main (%s bytes of binary): their init functions, the SQLite driver's included, and loading a larger binary. -noop cannot exit earlier, so both precede any app start-up.",
+		goEmpty.Params["size_bytes"], m.rows[results.ForkGoNoop].Params["size_bytes"])
+	m.initTraceNote(ctx)
+}
+
+// orderingNote checks OS floor < Go runtime floor < app's runtime floor
+// < app start-up < full CGI request, by median wall time.
+func (m *measurer) orderingNote() {
+	chain := []results.ForkRow{m.rows[m.floorNm]}
+	if r, ok := m.rows[results.ForkGoEmpty]; ok {
+		chain = append(chain, r)
+	}
+	chain = append(chain, m.rows[results.ForkGoNoop], m.rows[results.ForkStartupOnly], m.rows[results.ForkCGIRequest])
+	var broken, held []string
+	for i, r := range chain {
+		held = append(held, r.Name+" "+fmtNs(r.Wall.MedianNs))
+		if i > 0 && !(chain[i-1].Wall.MedianNs < r.Wall.MedianNs) {
+			broken = append(broken, fmt.Sprintf("%s (%s) ≥ %s (%s)", chain[i-1].Name, fmtNs(chain[i-1].Wall.MedianNs), r.Name, fmtNs(r.Wall.MedianNs)))
+		}
+	}
+	if broken == nil {
+		m.note("Ordering holds (median wall): %s.", strings.Join(held, " < "))
+	} else {
+		m.note("Ordering OS floor < Go runtime floor < app's runtime floor < app start-up < CGI request does NOT hold: %s.", strings.Join(broken, "; "))
+	}
+}
+
+// addsUpNotes sets CGI − embedded against the start-up parts (os-spawn +
+// runtime-init [+ package-init] + app-init, which telescope to
+// startup-only), in wall time and in CPU time.
+func (m *measurer) addsUpNotes(rows []results.ForkRow) {
+	cgiR, emb, startup := m.rows[results.ForkCGIRequest], m.rows[results.ForkEmbeddedRequest], m.rows[results.ForkStartupOnly]
+	var start float64
+	var names []string
+	for _, r := range rows {
+		if r.Deployment == results.ForkCGI && r.Name != results.ForkRequest && r.Name != results.ForkExitReap {
+			start += r.Wall.MedianNs
+			names = append(names, r.Name)
+		}
+	}
+	startNames := strings.Join(names, " + ")
+	gap := cgiR.Wall.MedianNs - emb.Wall.MedianNs
+	rel := (gap - start) / start
+	switch {
+	case math.Abs(rel) <= 0.20:
+		m.note("Decomposition adds up: CGI − embedded = %s, within 20%% (%+.0f%%) of the start-up components' sum (%s = %s); the remaining %s is exit+reap, the CGI gateway.",
+			fmtNs(gap), 100*rel, startNames, fmtNs(start), fmtNs(gap-start))
+	case rel > 0:
+		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s = %s). The extra %s is what only the CGI path does: the host builds the environment and pipes, the child runs net/http/cgi (reads its request from the environment, writes a CGI response through a pipe), the host parses that response, kills the process group and reaps; a spawn row measures none of it. On a loaded machine, more context switches per request also land here.",
+			fmtNs(gap), 100*rel, startNames, fmtNs(start), fmtNs(gap-start))
+	default:
+		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s = %s): the CGI request was cheaper than start-up alone, which no mechanism explains; suspect noise (the machine was shared) or the page cache and CPU frequency changing between rows.",
+			fmtNs(gap), 100*rel, startNames, fmtNs(start))
+	}
+	// The same in CPU time, which a shared machine disturbs less than
+	// wall time (waiting for a core is not CPU time).
+	cpu := results.ForkRow.CPUMedianNs
+	if c := cpu(startup); c > 0 {
+		gapC := cpu(cgiR) - cpu(emb)
+		m.note("In CPU time (user+sys medians, less disturbed by a shared machine): CGI child %s − embedded %s = %s against startup-only %s (%+.0f%%).",
+			fmtNs(cpu(cgiR)), fmtNs(cpu(emb)), fmtNs(gapC), fmtNs(c), 100*(gapC-c)/c)
+	}
+}
+
+// amortise measures /work?n= at each size through each deployment, then
+// stops the daemon.
+func (m *measurer) amortise(ctx context.Context) error {
+	p := m.cfg.amortPlan()
+	for _, n := range m.cfg.workSizes() {
+		path := "/work?n=" + strconv.Itoa(n)
+		want, err := m.reference(path)
+		if err != nil {
+			return err
+		}
+		for _, d := range results.ForkDeployments() {
+			tmpl := results.ForkRow{Group: results.ForkGroupAmortisation, Name: "work", Deployment: d, WorkN: n, Params: map[string]string{"path": path}}
+			var err error
+			switch d {
+			case results.ForkFCGI:
+				_, err = m.fcgiRow(ctx, tmpl, p, path, want)
+			case results.ForkCGI:
+				err = m.measureRow(ctx, tmpl, p, requestFn("cgi", m.host, path, want, childrenCPU))
+			case results.ForkEmbedded:
+				err = m.measureRow(ctx, tmpl, p, onThread(requestFn("embedded", m.embedded, path, want, threadCPU)))
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return m.stopFCGI(ctx)
+}
+
+// fit is a least-squares line y = a + b·x.
+type fit struct {
+	a, b, r2 float64
+	n        int
+}
+
+// fitLine fits y = a + b·x by ordinary least squares. With fewer than two
+// distinct x it returns ok false.
+func fitLine(xs, ys []float64) (fit, bool) {
+	n := len(xs)
+	if n < 2 || len(ys) != n {
+		return fit{}, false
+	}
+	var sx, sy float64
+	for i := range xs {
+		sx += xs[i]
+		sy += ys[i]
+	}
+	mx, my := sx/float64(n), sy/float64(n)
+	var sxx, sxy, syy float64
+	for i := range xs {
+		dx, dy := xs[i]-mx, ys[i]-my
+		sxx += dx * dx
+		sxy += dx * dy
+		syy += dy * dy
+	}
+	if sxx == 0 {
+		return fit{}, false
+	}
+	b := sxy / sxx
+	f := fit{a: my - b*mx, b: b, r2: 1, n: n}
+	if syy > 0 {
+		var sse float64
+		for i := range xs {
+			e := ys[i] - (f.a + f.b*xs[i])
+			sse += e * e
+		}
+		f.r2 = 1 - sse/syy
+	}
+	return f, true
+}
+
+// model fits, per deployment, median wall (and CPU) time per request as a
+// fixed cost plus a cost per unit of work (one SHA-256 round of /work),
+// and derives from the fits the break-even work above which CGI's and
+// FastCGI's overhead is under 10% of the request.
+func (m *measurer) model(context.Context) error {
+	type pts struct{ n, wall, cpu []float64 }
+	by := map[results.ForkDeployment]*pts{}
+	for _, r := range m.fk.Rows {
+		if r.Group != results.ForkGroupAmortisation {
+			continue
+		}
+		if by[r.Deployment] == nil {
+			by[r.Deployment] = &pts{}
+		}
+		p := by[r.Deployment]
+		p.n, p.wall, p.cpu = append(p.n, float64(r.WorkN)), append(p.wall, r.Wall.MedianNs), append(p.cpu, r.CPUMedianNs())
+	}
+	for _, d := range results.ForkDeployments() {
+		p := by[d]
+		if p == nil {
+			continue
+		}
+		fw, ok := fitLine(p.n, p.wall)
+		if !ok {
+			m.note("model/%s: fewer than two work sizes; no fit.", d)
+			continue
+		}
+		fc, okC := fitLine(p.n, p.cpu)
+		m.fk.Fits = append(m.fk.Fits, results.ForkFit{Deployment: d, FixedNs: fw.a, PerUnitNs: fw.b,
+			HasCPU: okC, CPUFixedNs: fc.a, CPUPerUnitNs: fc.b, R2: fw.r2, Points: fw.n})
+	}
+	m.fk.BreakEvens = results.ForkBreakEvens(m.fk.Fits)
+	return nil
+}
+
+// fmtNs formats nanoseconds for notes and tables.
+func fmtNs(ns float64) string {
+	a := math.Abs(ns)
+	switch {
+	case a >= 1e9:
+		return fmt.Sprintf("%.2fs", ns/1e9)
+	case a >= 1e6:
+		return fmt.Sprintf("%.2fms", ns/1e6)
+	case a >= 1e3:
+		return fmt.Sprintf("%.1fµs", ns/1e3)
+	}
+	return fmt.Sprintf("%.0fns", ns)
+}
+
+// fmtParams is params as sorted k=v pairs.
+func fmtParams(p map[string]string) string {
+	var b []string
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		if k == results.ForkParamWhat || k == results.ForkParamSource || k == results.ForkParamCPU {
+			continue
+		}
+		b = append(b, k+"="+p[k])
+	}
+	return strings.Join(b, " ")
+}
