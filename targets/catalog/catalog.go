@@ -54,6 +54,10 @@ type Options struct {
 	CGITimeout      time.Duration
 	CGIMaxChildren  int
 	CGIQueueTimeout time.Duration
+	// PassAuth passes the Authorization headers to CGI scripts and FastCGI
+	// applications (Apache's CGIPassAuth); off by default, as RFC 3875
+	// §4.1.18 advises.
+	PassAuth bool
 
 	// FCGIAddr is the daemon's address, "unix:PATH" or "tcp:HOST:PORT";
 	// "" means a unix socket in a private temporary directory.
@@ -83,6 +87,7 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&o.CGITimeout, "cgi-timeout", 30*time.Second, "CGI per-request timeout; the child's process group is killed after it")
 	fs.IntVar(&o.CGIMaxChildren, "cgi-max-children", 0, "concurrent CGI children (default 4×CPUs)")
 	fs.DurationVar(&o.CGIQueueTimeout, "cgi-queue-timeout", 0, "how long excess CGI requests wait for a slot; negative: 503 at once")
+	fs.BoolVar(&o.PassAuth, "pass-auth", false, "pass Authorization and Proxy-Authorization to CGI/FastCGI applications (like Apache's CGIPassAuth)")
 	fs.StringVar(&o.FCGIAddr, "fcgi-addr", "", "FastCGI daemon address unix:PATH or tcp:HOST:PORT (default: private unix socket)")
 	fs.StringVar(&o.FCGIDaemon, "fcgi-daemon", "", "FastCGI daemon program (default: the sample app)")
 	fs.BoolVar(&o.FCGIExternal, "fcgi-external", false, "connect to an already running daemon at --fcgi-addr instead of starting one")
@@ -113,6 +118,9 @@ func (o *Options) Args() []string {
 	}
 	if o.CGIQueueTimeout != 0 {
 		add("cgi-queue-timeout", o.CGIQueueTimeout.String())
+	}
+	if o.PassAuth {
+		a = append(a, "--pass-auth")
 	}
 	add("fcgi-addr", o.FCGIAddr)
 	add("fcgi-daemon", o.FCGIDaemon)
@@ -205,6 +213,7 @@ func New(kind string, o Options) (targets.Target, error) {
 				Timeout:      o.CGITimeout,
 				MaxChildren:  o.CGIMaxChildren,
 				QueueTimeout: o.CGIQueueTimeout,
+				Gateway:      gateway.Config{PassAuth: o.PassAuth},
 				Logger:       slog.New(slog.NewTextHandler(errLog.Writer(), nil)),
 			},
 		}), nil
@@ -215,7 +224,7 @@ func New(kind string, o Options) (targets.Target, error) {
 			MaxConns: o.FCGIMaxConns,
 			Timeout:  o.FCGITimeout,
 			ErrorLog: errLog,
-			Gateway:  gateway.Config{},
+			Gateway:  gateway.Config{PassAuth: o.PassAuth},
 		}
 		network, addr, err := parseAddr(o.FCGIAddr)
 		if err != nil {

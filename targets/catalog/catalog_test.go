@@ -14,7 +14,7 @@ import (
 func TestArgsRoundTrip(t *testing.T) {
 	in := Options{
 		Listen: "127.0.0.1:0", AppBin: "/b/sampleapp", DataDir: "/d", CGIBin: "/x.cgi",
-		CGITimeout: 5 * time.Second, CGIMaxChildren: 3, CGIQueueTimeout: -1,
+		CGITimeout: 5 * time.Second, CGIMaxChildren: 3, CGIQueueTimeout: -1, PassAuth: true,
 		FCGIAddr: "unix:/s.sock", FCGIDaemon: "/b/d", FCGIExternal: true, FCGIMaxConns: 9,
 		FCGINoKeep: true, FCGITimeout: time.Second, URL: "http://127.0.0.1:1",
 	}
