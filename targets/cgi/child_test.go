@@ -109,6 +109,16 @@ func childMain() int {
 		<-term
 		os.WriteFile(os.Getenv(termEnv), []byte("SIGTERM"), 0o644)
 		sleepForever()
+	case "/big":
+		// 64 MiB: far more than the socket buffers between a front and a
+		// client that does not read.
+		io.WriteString(out, "Content-Type: application/octet-stream\n\n")
+		chunk := []byte(strings.Repeat("b", 64<<10))
+		for range 1024 {
+			if _, err := out.Write(chunk); err != nil {
+				return 1
+			}
+		}
 	case "/dup-cl":
 		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 3\nContent-Length: 5\n\nabcde")
 	case "/short-cl":
