@@ -44,9 +44,9 @@ type Process struct {
 	// 0 means 30 s.
 	StartTimeout time.Duration
 
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
+	cmd    *exec.Cmd
+	url    string
+	done   chan struct{}
 	mu     sync.Mutex // guards reaped and werr
 	reaped bool       // the child is being reaped: its pid may be reused
 	werr   error
