@@ -127,7 +127,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.Command = append([]string{"bench", "run"}, args...)
 
 	f, runErr := Run(ctx, cfg)
-	if f == nil {
+	if f == nil || len(f.Points) == 0 { // nothing published: nothing to show
 		return runErr
 	}
 	fmt.Fprintln(stdout)

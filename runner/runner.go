@@ -36,7 +36,10 @@ type Config struct {
 	Scenario scenario.Scenario
 	// Targets are the catalog options the deployments are started with.
 	Targets catalog.Options
-	// OutDir receives results.json (and raw/ with Raw).
+	// OutDir receives results.json (and raw/ with Raw). The run writes
+	// into a directory of its own beside it (see RunDir) and OutDir
+	// becomes a link to that directory only once the run has measured at
+	// least one point, so a run that fails earlier loses nothing.
 	OutDir string
 	// Raw writes every request's result in vegeta's encoding under
 	// OutDir/raw/.
@@ -85,9 +88,21 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		}
 		cfg.BenchBin = exe
 	}
+	if slices.Contains(sc.Targets, "external") {
+		// Checked here, before anything is written, not when the target
+		// starts.
+		if _, err := catalog.New("external", cfg.Targets); err != nil {
+			return nil, err
+		}
+	}
 	if err := cfg.Targets.Resolve(ctx); err != nil {
 		return nil, err
 	}
+	rd, err := NewRunDir(cfg.OutDir, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	cfg.OutDir = rd.Dir
 	path := filepath.Join(cfg.OutDir, "results.json")
 	f := &results.File{
 		SchemaVersion: results.SchemaVersion,
@@ -109,7 +124,7 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 	r := &run{cfg: cfg, file: f, path: path, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
 	r.pin()
 
-	err := r.execute(ctx)
+	err = r.execute(ctx)
 	f.FinishedAt = time.Now().UTC()
 	f.Partial, f.PartialReason = false, ""
 	if err != nil {
@@ -122,8 +137,22 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		return f, errors.Join(err, werr)
 	}
 	r.progress.done()
+	if len(f.Points) == 0 {
+		// Nothing measured: the previous results stay published.
+		if err == nil {
+			err = errNoPoints
+		}
+		return f, fmt.Errorf("runner: no load point measured; %s left as it was (this run's files are in %s): %w",
+			rd.Final, rd.Dir, err)
+	}
+	if perr := rd.Publish(); perr != nil {
+		return f, errors.Join(err, perr)
+	}
 	return f, err
 }
+
+// errNoPoints ends a run that measured nothing without another error.
+var errNoPoints = errors.New("runner: no results")
 
 type run struct {
 	cfg      Config
