@@ -146,12 +146,7 @@ func (x *exchange) killGroup() {
 // from then on gives its stdout ExitDrain to reach EOF: a background
 // process the script left holding the pipe must not hold the response.
 func (x *exchange) watchExit(pid int, exited chan<- struct{}) {
-	for {
-		err := unix.Waitid(unix.P_PID, pid, &x.info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err != syscall.EINTR {
-			break // on any other error cmd.Wait reports it
-		}
-	}
+	awaitExit(pid, &x.info)
 	x.mu.Lock()
 	if x.cause == causeNone {
 		x.drained = true
@@ -159,6 +154,36 @@ func (x *exchange) watchExit(pid int, exited chan<- struct{}) {
 	}
 	x.mu.Unlock()
 	close(exited)
+}
+
+// awaitExit returns once pid has exited, without reaping it. It waits on a
+// pidfd in the runtime's poller, so no OS thread is held per child (a
+// blocking waitid costs a thread hand-off per request), and falls back to
+// a blocking waitid where pidfds are not available. On error it returns
+// at once: cmd.Wait will report it.
+func awaitExit(pid int, info *unix.Siginfo) {
+	if fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK); err == nil {
+		f := os.NewFile(uintptr(fd), "pidfd")
+		defer f.Close()
+		if rc, err := f.SyscallConn(); err == nil {
+			var werr error
+			err = rc.Read(func(fd uintptr) bool {
+				*info = unix.Siginfo{}
+				werr = unix.Waitid(unix.P_PIDFD, int(fd), info, unix.WEXITED|unix.WNOWAIT|unix.WNOHANG, nil)
+				// Linux writes si_signo 0 when nothing has exited yet.
+				return (werr != nil && werr != syscall.EINTR) || info.Signo != 0
+			})
+			if err == nil {
+				return
+			}
+		}
+	}
+	for {
+		err := unix.Waitid(unix.P_PID, pid, info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != syscall.EINTR {
+			return
+		}
+	}
 }
 
 // outcome is what the relay of one response found.
