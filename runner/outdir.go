@@ -60,6 +60,7 @@ func (d *RunDir) Publish() error {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("runner: %w", err)
+	case fi.IsDir() && os.Remove(d.Final) == nil: // an empty directory: nothing to keep
 	case fi.IsDir():
 		kept := filepath.Join(parent, "runs", filepath.Base(d.Final)+"-"+fi.ModTime().UTC().Format("20060102T150405Z")+"-legacy")
 		if err := os.Rename(d.Final, kept); err != nil {

@@ -38,8 +38,8 @@ type Config struct {
 	Targets catalog.Options
 	// OutDir receives results.json (and raw/ with Raw). The run writes
 	// into a directory of its own beside it (see RunDir) and OutDir
-	// becomes a link to that directory only once the run has measured at
-	// least one point, so a run that fails earlier loses nothing.
+	// becomes a link to that directory once the run has written its first
+	// point, so a run that fails earlier loses nothing of the previous one.
 	OutDir string
 	// Raw writes every request's result in vegeta's encoding under
 	// OutDir/raw/.
@@ -121,7 +121,7 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		defer logf.Close()
 		cfg.TargetStderr = logf
 	}
-	r := &run{cfg: cfg, file: f, path: path, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
+	r := &run{cfg: cfg, file: f, path: path, rd: rd, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
 	r.pin()
 
 	err = r.execute(ctx)
@@ -145,7 +145,7 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		return f, fmt.Errorf("runner: no load point measured; %s left as it was (this run's files are in %s): %w",
 			rd.Final, rd.Dir, err)
 	}
-	if perr := rd.Publish(); perr != nil {
+	if perr := r.publish(); perr != nil {
 		return f, errors.Join(err, perr)
 	}
 	return f, err
@@ -155,12 +155,14 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 var errNoPoints = errors.New("runner: no results")
 
 type run struct {
-	cfg      Config
-	file     *results.File
-	path     string
-	genCPUs  []int
-	tgtCPUs  []int
-	progress *progress
+	cfg       Config
+	file      *results.File
+	path      string
+	rd        *RunDir
+	published bool // rd is published: the run has at least one point
+	genCPUs   []int
+	tgtCPUs   []int
+	progress  *progress
 	// sweepFactor is the sweep step of the point being measured (0 when
 	// not sweeping).
 	sweepFactor float64
@@ -408,8 +410,25 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 	// point in flight. The final write clears Partial.
 	r.file.Partial = true
 	r.file.PartialReason = "run in progress"
-	if werr := results.Write(r.path, r.file); werr != nil && err == nil {
+	werr := results.Write(r.path, r.file)
+	if werr == nil {
+		werr = r.publish()
+	}
+	if werr != nil && err == nil {
 		err = werr
 	}
 	return p, err
+}
+
+// publish makes the run's directory the published one once it holds a
+// point; later points land in it through the link.
+func (r *run) publish() error {
+	if r.published || len(r.file.Points) == 0 {
+		return nil
+	}
+	if err := r.rd.Publish(); err != nil {
+		return err
+	}
+	r.published = true
+	return nil
 }

@@ -111,7 +111,9 @@ func run(ctx context.Context, bin string, dur, capDur time.Duration, slow, maxCh
 	fmt.Printf("offered: %.0f req/s for %v (2 × capacity)\n", 2*capacity, dur)
 	fmt.Printf("requests: %d sent, %d 200, %d 503, %d other status %v, %d errors, %d not sent (generator cap)\n",
 		st.sent.Load(), st.ok.Load(), st.unavailable.Load(), st.otherN.Load(), st.otherCodes(), st.errs.Load(), st.dropped.Load())
-	fmt.Printf("slow readers: %d, %d cut off by the front, %d got the whole body\n", slow, slowStats.cut, slowStats.whole)
+	fmt.Printf("slow readers: %d; their requests: %d cut off by the front, %d got the whole body, %d unfinished at the end\n",
+		slow, slowStats.cut, slowStats.whole, slowStats.unfinished)
+	fmt.Printf("front log: %s\n", logSummary(logf.Name()))
 	fmt.Printf("peak processes under the front: %d (zombies at peak sample: %d)\n", peak, peakZ)
 	fmt.Printf("left after the load: %d processes, %d zombies (settled in %v); left in the front's group after Stop: %d\n",
 		left, zombies, time.Since(settle).Round(time.Millisecond), groupLeft)
@@ -216,7 +218,7 @@ func get(ctx context.Context, c *http.Client, url string) (int, error) {
 	return resp.StatusCode, err
 }
 
-type slowStats struct{ cut, whole int }
+type slowStats struct{ cut, whole, unfinished int }
 
 // startSlowReaders opens n connections that each ask for 8 MiB and read
 // 1 KiB every 100 ms, again and again until d is over.
@@ -229,12 +231,15 @@ func startSlowReaders(ctx context.Context, addr string, n int, d time.Duration) 
 	for range n {
 		wg.Go(func() {
 			for ctx.Err() == nil && time.Now().Before(deadline) {
-				whole := slowRead(addr, deadline)
+				r := slowRead(addr, deadline)
 				mu.Lock()
-				if whole {
+				switch r {
+				case readWhole:
 					st.whole++
-				} else {
+				case readCut:
 					st.cut++
+				default:
+					st.unfinished++
 				}
 				mu.Unlock()
 			}
@@ -244,13 +249,26 @@ func startSlowReaders(ctx context.Context, addr string, n int, d time.Duration) 
 	return out
 }
 
-func slowRead(addr string, deadline time.Time) (whole bool) {
+type readResult int
+
+const (
+	readUnfinished readResult = iota // the soak ended first
+	readCut                          // the front closed the connection early
+	readWhole
+)
+
+// slowRead asks for 8 MiB through a small receive buffer (so the kernel
+// does not absorb the response for it) and reads 1 KiB every 100 ms.
+func slowRead(addr string, deadline time.Time) readResult {
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		time.Sleep(time.Second)
-		return false
+		return readCut
 	}
 	defer c.Close()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetReadBuffer(4 << 10)
+	}
 	const n = 8 << 20
 	fmt.Fprintf(c, "GET /bytes?n=%d HTTP/1.1\r\nHost: soak\r\nConnection: close\r\n\r\n", n)
 	br := bufio.NewReaderSize(c, 1024)
@@ -260,11 +278,14 @@ func slowRead(addr string, deadline time.Time) (whole bool) {
 		m, err := br.Read(buf)
 		total += m
 		if err != nil {
-			return total >= n
+			if total >= n {
+				return readWhole
+			}
+			return readCut
 		}
 		time.Sleep(100 * time.Millisecond) // the slowness under test
 	}
-	return false
+	return readUnfinished
 }
 
 // startSampler counts the front's descendants every 100 ms; the returned
@@ -352,6 +373,24 @@ func groupMembers(pid int) int {
 	}
 	slices.Sort(n)
 	return len(n)
+}
+
+// logSummary counts the CGI host's log lines by message.
+func logSummary(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	counts := map[string]int{}
+	for _, line := range strings.Split(string(b), "\n") {
+		_, rest, ok := strings.Cut(line, `msg="`)
+		if !ok {
+			continue
+		}
+		msg, _, _ := strings.Cut(rest, `"`)
+		counts[msg]++
+	}
+	return fmt.Sprint(counts)
 }
 
 // rss is pid's resident set in bytes.

@@ -61,7 +61,8 @@ type exchange struct {
 	reaped   bool // the child has been (or is being) reaped: its group id may be reused
 	cause    cause
 	headSent bool
-	drained  bool // the child exited and its stdout's drain deadline was set
+	drained  bool   // the child exited and its stdout's drain deadline was set
+	gen      uint64 // counts requests, so a late SIGKILL timer can tell it is stale
 }
 
 func newExchange(h *Host, maxStderr int) *exchange {
@@ -85,7 +86,10 @@ func (x *exchange) reset() {
 	x.body = requestBody{}
 	x.r, x.rc, x.stdout, x.exited, x.kill = nil, nil, nil, nil, nil
 	x.hold = heldTail{}
+	x.mu.Lock()
 	x.pgid, x.reaped, x.cause, x.headSent, x.drained = 0, false, causeNone, false, false
+	x.gen++
+	x.mu.Unlock()
 }
 
 // abort runs when the request's context ends before the exchange does: it
@@ -128,7 +132,14 @@ func (x *exchange) terminate() {
 		return
 	}
 	_ = syscall.Kill(-x.pgid, syscall.SIGTERM)
-	x.kill = time.AfterFunc(x.h.grace, x.killGroup)
+	gen := x.gen
+	x.kill = time.AfterFunc(x.h.grace, func() {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		if x.gen == gen && !x.reaped { // not a later request's child
+			_ = syscall.Kill(-x.pgid, syscall.SIGKILL)
+		}
+	})
 }
 
 // killGroup sends SIGKILL to the child's process group unless the child is
