@@ -9,7 +9,7 @@ BENCHFLAGS ?=
 STATICCHECK_VERSION := v0.8.2
 export GOTOOLCHAIN := local
 
-.PHONY: all build deps servers test vet staticcheck bench bench-loadgen nightly fuzz clean
+.PHONY: all build deps servers test vet staticcheck bench bench-loadgen nightly fuzz soak clean
 
 all: build
 
@@ -81,6 +81,12 @@ fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzClientResponse -fuzztime=60s ./targets/fcgi/
 	$(GO) test -run=NONE -fuzz=FuzzReadResponseHeader -fuzztime=60s ./internal/gateway/
 	$(GO) test -run=NONE -fuzz=FuzzParseResponse -fuzztime=60s ./loadgen/
+
+# Not in CI: drive the CGI front at twice its capacity for a few minutes
+# plus a few slow readers; fails if any process or zombie is left behind.
+SOAKFLAGS ?=
+soak: build
+	$(GO) run ./scripts/soak -bin $(BIN) $(SOAKFLAGS)
 
 clean:
 	rm -rf $(BIN) out

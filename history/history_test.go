@@ -56,7 +56,7 @@ func TestAddAndBaseline(t *testing.T) {
 	partial := night(4, "dddddddddddddddd", 1)
 	partial.Partial = true
 	add(partial, "main")
-	if _, err := s.Add(night(4, "regressedregress", 2, 2, 2), "main", true, now); err != nil {
+	if _, err := s.Add(night(4, "9e9e9e9e9e9e9e9e", 2, 2, 2), "main", true, now); err != nil {
 		t.Fatal(err)
 	}
 	other := night(5, "eeeeeeeeeeeeeeee", 1, 1, 1)
@@ -74,7 +74,7 @@ func TestAddAndBaseline(t *testing.T) {
 		{"pinned", Query{Branch: "main", Pin: "aaaa"}, "aaaaaaaaaaaaaaaa"},
 		{"like: same machine, earlier", Query{Branch: "main", Like: night(6, "ffff", 1, 1, 1)}, "bbbbbbbbbbbbbbbb"},
 		{"like: nothing earlier", Query{Branch: "main", Like: night(1, "ffff", 1, 1, 1)}, ""},
-		{"unknown pin", Query{Pin: "zzz"}, ""},
+		{"unknown pin", Query{Pin: "abcdef0"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,5 +162,67 @@ func TestTrendFlagsChangePoint(t *testing.T) {
 	}
 	if !strings.Contains(string(md), "| 2026-11-04 02:00 | dddddddddddd | p50 |") {
 		t.Errorf("trend.md does not list night 4's p50 change point:\n%s", md)
+	}
+}
+
+// TestCommitIDs checks that only well-formed commit ids are accepted: a
+// commit id becomes part of a file name in the store, and a pin is matched
+// against them.
+func TestCommitIDs(t *testing.T) {
+	root := t.TempDir()
+	s := Store{Dir: filepath.Join(root, "store", "history")}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, commit := range []string{"../../escape", "abc", "ABCDEF0123", "0123456789abcdefg", "a/b/c/d/e", strings.Repeat("a", 65)} {
+		if _, err := s.Add(night(1, commit, 1), "main", false, now); !errors.Is(err, ErrBadCommit) {
+			t.Errorf("Add with commit %q = %v; want ErrBadCommit", commit, err)
+		}
+	}
+	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+		t.Errorf("refused adds wrote %d entries under the store's parent", len(ents))
+	}
+	for _, commit := range []string{"", "0123456", strings.Repeat("f", 40), strings.Repeat("0", 64)} {
+		if _, err := s.Add(night(1, commit, 1), "main", false, now); err != nil {
+			t.Errorf("Add with commit %q = %v; want it stored", commit, err)
+		}
+	}
+	for _, pin := range []string{"../x", "xyz1", "abc"} {
+		if _, err := s.Baseline(Query{Pin: pin}); !errors.Is(err, ErrBadCommit) {
+			t.Errorf("Baseline pinned at %q = %v; want ErrBadCommit", pin, err)
+		}
+	}
+}
+
+// TestAddConcurrent adds runs from many goroutines at once, each through
+// its own open of the lock file as separate processes would: none may be
+// lost from the index.
+func TestAddConcurrent(t *testing.T) {
+	s := Store{Dir: filepath.Join(t.TempDir(), "history")}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	const n = 16
+	errc := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := s.Add(night(1, "0123456789abcdef", 1), "main", false, now) // all the same name
+			errc <- err
+		}()
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	idx, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]bool{}
+	for _, e := range idx.Entries {
+		files[e.File] = true
+		if _, err := s.Read(e); err != nil {
+			t.Errorf("entry %s: %v", e.File, err)
+		}
+	}
+	if len(idx.Entries) != n || len(files) != n {
+		t.Errorf("index has %d entries, %d distinct files; want %d of each", len(idx.Entries), len(files), n)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"forkbench/results"
 )
 
@@ -36,7 +38,49 @@ var (
 	// ErrBadStore means index.json is unreadable or newer than this
 	// forkbench.
 	ErrBadStore = errors.New("history: bad store")
+	// ErrBadCommit means a commit id is not a git object name: 7 to 64
+	// lower-case hex digits (a prefix of one, for a pin). A commit id
+	// becomes part of a file name, so nothing else is accepted.
+	ErrBadCommit = errors.New("history: malformed commit id")
 )
+
+// ValidCommit reports whether s is a git commit id, abbreviated (at least
+// 7 digits) or full (40 for SHA-1, 64 for SHA-256).
+func ValidCommit(s string) bool {
+	if len(s) < 7 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && (s[i] < 'a' || s[i] > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// lock takes the store's lock (an flock on index.lock), which serialises
+// every read-modify-write of index.json across processes, so two jobs
+// adding runs at once cannot lose one.
+func (s Store) lock() (unlock func(), err error) {
+	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(s.Dir, "index.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("history: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("history: lock %s: %w", f.Name(), err)
+	}
+	return func() { _ = f.Close() }, nil // closing releases the lock
+}
 
 // Entry is one stored run.
 type Entry struct {
@@ -94,11 +138,19 @@ func (s Store) Load() (*Index, error) {
 // result file is written before the index, so a crash between the two
 // leaves an unlisted file, never a listed file that is missing.
 func (s Store) Add(f *results.File, branch string, regressed bool, now time.Time) (Entry, error) {
+	e := EntryFor(f)
+	if e.Commit != "" && !ValidCommit(e.Commit) {
+		return Entry{}, fmt.Errorf("%w: %q in the result file", ErrBadCommit, e.Commit)
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return Entry{}, err
+	}
+	defer unlock()
 	idx, err := s.Load()
 	if err != nil {
 		return Entry{}, err
 	}
-	e := EntryFor(f)
 	e.Branch, e.AddedAt, e.Regressed = branch, now.UTC(), regressed
 	commit := e.Commit
 	if len(commit) > 12 {
@@ -128,11 +180,20 @@ func (s Store) Add(f *results.File, branch string, regressed bool, now time.Time
 	return e, nil
 }
 
+// validPin accepts a commit id prefix of at least 4 hex digits, as git
+// does.
+func validPin(s string) bool {
+	return len(s) >= 4 && ValidCommit(s+strings.Repeat("0", max(0, 7-len(s))))
+}
+
 // Path returns the path of e's result file.
 func (s Store) Path(e Entry) string { return filepath.Join(s.Dir, e.File) }
 
 // Read loads e's result file.
 func (s Store) Read(e Entry) (*results.File, error) {
+	if e.File == "" || e.File != filepath.Base(e.File) || strings.HasPrefix(e.File, ".") {
+		return nil, fmt.Errorf("%w: %s: entry names file %q outside the store", ErrBadStore, s.Dir, e.File)
+	}
 	return results.Read(s.Path(e))
 }
 
@@ -173,6 +234,9 @@ type Query struct {
 // Baseline returns the latest complete (not partial), not regressed run
 // matching q.
 func (s Store) Baseline(q Query) (Entry, error) {
+	if q.Pin != "" && !validPin(q.Pin) {
+		return Entry{}, fmt.Errorf("%w: pin %q", ErrBadCommit, q.Pin)
+	}
 	idx, err := s.Load()
 	if err != nil {
 		return Entry{}, err

@@ -35,7 +35,10 @@ func Write(path string, f *File) (err error) {
 	return WriteFileAtomic(path, data)
 }
 
-// WriteFileAtomic writes data to path via a temporary file and a rename.
+// WriteFileAtomic writes data to path via a temporary file, synced, and a
+// rename; then it syncs the directory, so that once it returns the new file
+// survives a crash, and before it returns a reader sees the old file or the
+// new one, never a mixture.
 func WriteFileAtomic(path string, data []byte) (err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -66,6 +69,23 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("results: %w", err)
+	}
+	return syncDir(dir)
+}
+
+// syncDir makes the renames in dir durable (a rename is an update of the
+// directory, which fsync of the file does not cover).
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("results: sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -31,6 +31,10 @@ type TargetOptions struct {
 	CGITimeout      time.Duration `json:"cgi_timeout_ns,omitempty"`
 	CGIMaxChildren  int           `json:"cgi_max_children,omitempty"`
 	CGIQueueTimeout time.Duration `json:"cgi_queue_timeout_ns,omitempty"`
+	// PassAuth passes the Authorization headers to CGI scripts and
+	// FastCGI applications (Apache's CGIPassAuth); off by default, as
+	// RFC 3875 §4.1.18 advises.
+	PassAuth bool `json:"pass_auth,omitempty"`
 
 	// FCGIAddr is the daemon's address, "unix:PATH" or "tcp:HOST:PORT";
 	// "" means a unix socket in a private temporary directory.
@@ -82,6 +86,7 @@ func (o TargetOptions) fields() []option {
 		{"cgi_timeout", d(o.CGITimeout), false},
 		{"cgi_max_children", n(o.CGIMaxChildren), false},
 		{"cgi_queue_timeout", d(o.CGIQueueTimeout), false},
+		{"pass_auth", b(o.PassAuth), false},
 		{"fcgi_addr", o.FCGIAddr, true},
 		{"fcgi_daemon", o.FCGIDaemon, true},
 		{"fcgi_external", b(o.FCGIExternal), false},

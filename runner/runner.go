@@ -47,7 +47,10 @@ type Config struct {
 	// Fork measures the spawn-cost decomposition when the scenario asks
 	// for it; nil when it cannot.
 	Fork func(ctx context.Context) (*results.Fork, error)
-	// OutDir receives results.json (and raw/ with Raw).
+	// OutDir receives results.json (and raw/ with Raw). The run writes
+	// into a directory of its own beside it (see RunDir) and OutDir
+	// becomes a link to that directory once the run has written its first
+	// point, so a run that fails earlier loses nothing of the previous one.
 	OutDir string
 	// Raw writes every request's result in vegeta's encoding under
 	// OutDir/raw/.
@@ -85,6 +88,11 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 	if sc.Fork && cfg.Fork == nil {
 		return nil, errors.New("runner: the scenario asks for the spawn-cost decomposition and Config.Fork is nil")
 	}
+	rd, err := NewRunDir(cfg.OutDir, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	cfg.OutDir = rd.Dir
 	path := filepath.Join(cfg.OutDir, "results.json")
 	opts := cfg.Targets
 	f := &results.File{
@@ -105,9 +113,9 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		defer logf.Close()
 		cfg.TargetStderr = logf
 	}
-	r := &run{cfg: cfg, file: f, path: path, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
+	r := &run{cfg: cfg, file: f, path: path, rd: rd, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
 
-	err := r.execute(ctx)
+	err = r.execute(ctx)
 	f.FinishedAt = time.Now().UTC()
 	f.Partial, f.PartialReason = false, ""
 	if err != nil {
@@ -121,14 +129,30 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		return f, errors.Join(err, werr)
 	}
 	r.progress.done()
+	if len(f.Points) == 0 {
+		// Nothing measured: the previous results stay published.
+		if err == nil {
+			err = errNoPoints
+		}
+		return f, fmt.Errorf("runner: no load point measured; %s left as it was (this run's files are in %s): %w",
+			rd.Final, rd.Dir, err)
+	}
+	if perr := r.publish(); perr != nil {
+		return f, errors.Join(err, perr)
+	}
 	return f, err
 }
 
+// errNoPoints ends a run that measured nothing without another error.
+var errNoPoints = errors.New("runner: no results")
+
 type run struct {
-	cfg      Config
-	file     *results.File
-	path     string
-	progress *progress
+	cfg       Config
+	file      *results.File
+	path      string
+	rd        *RunDir
+	published bool // rd is published: the run has at least one point
+	progress  *progress
 	// sweepFactor is the sweep step of the point being measured (0 when
 	// not sweeping).
 	sweepFactor float64
@@ -327,8 +351,25 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 	// point in flight. The final write clears Partial.
 	r.file.Partial = true
 	r.file.PartialReason = "run in progress"
-	if werr := results.Write(r.path, r.file); werr != nil && err == nil {
+	werr := results.Write(r.path, r.file)
+	if werr == nil {
+		werr = r.publish()
+	}
+	if werr != nil && err == nil {
 		err = werr
 	}
 	return p, err
+}
+
+// publish makes the run's directory the published one once it holds a
+// point; later points land in it through the link.
+func (r *run) publish() error {
+	if r.published || len(r.file.Points) == 0 {
+		return nil
+	}
+	if err := r.rd.Publish(); err != nil {
+		return err
+	}
+	r.published = true
+	return nil
 }

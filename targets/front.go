@@ -8,11 +8,29 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"forkbench/internal/gateway"
+)
+
+// Defaults for the zero values of Front's timeouts.
+const (
+	// DefaultReadHeaderTimeout bounds reading a request's head (slowloris).
+	DefaultReadHeaderTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds reading a whole request, body included.
+	DefaultReadTimeout = time.Minute
+	// DefaultWriteTimeout bounds writing a response, from the end of its
+	// request's head: a client that reads too slowly is cut off, and the
+	// CGI child or FastCGI connection serving it is freed.
+	DefaultWriteTimeout = time.Minute
+	// DefaultIdleTimeout bounds how long a kept-alive connection may wait
+	// for its next request.
+	DefaultIdleTimeout = 2 * time.Minute
 )
 
 // Front is the one Go net/http front every in-process deployment shares, so
 // that the gateway protocol behind it is the only thing that differs between
-// embedded, CGI and FastCGI.
+// embedded, CGI and FastCGI. It applies the one request policy of them all
+// (Body) and bounds slow and idle clients.
 type Front struct {
 	// Listen is the TCP address to listen on; "" means 127.0.0.1:0 (a free
 	// loopback port).
@@ -22,6 +40,14 @@ type Front struct {
 	// ErrorLog receives the server's own errors; nil means the log package's
 	// standard logger.
 	ErrorLog *log.Logger
+	// Body is the request body policy applied before Handler sees a
+	// request: bodies over the limit get 413, and a body of unknown length
+	// is spooled and handed on with its length, whatever the deployment.
+	Body gateway.BodyPolicy
+	// ReadHeaderTimeout, ReadTimeout, WriteTimeout and IdleTimeout are
+	// http.Server's; 0 means the Default of the same name, and a negative
+	// value means no bound.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 
 	ln  net.Listener
 	srv *http.Server
@@ -42,10 +68,12 @@ func (f *Front) Start() error {
 	f.ln = ln
 	f.url = "http://" + ln.Addr().String()
 	f.srv = &http.Server{
-		Handler:           f.Handler,
+		Handler:           f.Body.Handler(f.Handler),
 		ErrorLog:          f.ErrorLog,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: timeout(f.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       timeout(f.ReadTimeout, DefaultReadTimeout),
+		WriteTimeout:      timeout(f.WriteTimeout, DefaultWriteTimeout),
+		IdleTimeout:       timeout(f.IdleTimeout, DefaultIdleTimeout),
 	}
 	go func() {
 		if err := f.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && f.ErrorLog != nil {
@@ -53,6 +81,17 @@ func (f *Front) Start() error {
 		}
 	}()
 	return nil
+}
+
+// timeout maps a Front timeout to http.Server's, where 0 means none.
+func timeout(v, d time.Duration) time.Duration {
+	switch {
+	case v == 0:
+		return d
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // URL is the base URL of the front, "" before Start.

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"forkbench/internal/affinity"
 )
@@ -41,11 +44,12 @@ type Process struct {
 	// 0 means 30 s.
 	StartTimeout time.Duration
 
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
-	mu   sync.Mutex
-	werr error
+	cmd    *exec.Cmd
+	url    string
+	done   chan struct{}
+	mu     sync.Mutex // guards reaped and werr
+	reaped bool       // the child is being reaped: its pid may be reused
+	werr   error
 }
 
 var _ Target = (*Process)(nil)
@@ -70,11 +74,18 @@ func (p *Process) Start(ctx context.Context) error {
 	cmd.Env = p.Env
 	cmd.Stderr = p.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
+	// Our own pipe, not StdoutPipe: the reaper must not wait for, nor
+	// close under, the reader, and a process the server left behind may
+	// hold the write end.
+	out, pw, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("targets: %s: %w", p.Label, err)
 	}
-	if err := affinity.Start(cmd, p.CPUs); err != nil {
+	cmd.Stdout = pw
+	err = affinity.Start(cmd, p.CPUs)
+	_ = pw.Close()
+	if err != nil {
+		_ = out.Close()
 		return fmt.Errorf("targets: start %s: %w", p.Label, err)
 	}
 	p.cmd = cmd
@@ -85,12 +96,9 @@ func (p *Process) Start(ctx context.Context) error {
 		br := bufio.NewReader(out)
 		line, _ := br.ReadString('\n')
 		lines <- line
-		_, _ = io.Copy(io.Discard, br) // keep the pipe drained
-		p.mu.Lock()
-		p.werr = cmd.Wait()
-		p.mu.Unlock()
-		close(p.done)
+		_, _ = io.Copy(io.Discard, br) // keep the pipe drained until reaped
 	}()
+	go p.reap(out)
 
 	timeout := p.StartTimeout
 	if timeout == 0 {
@@ -116,9 +124,44 @@ func (p *Process) Start(ctx context.Context) error {
 	}
 }
 
+// reap waits for the child to exit, kills what is left of its process
+// group while the unreaped child still holds the group id (so the signal
+// cannot reach a group that reused it), then reaps it.
+func (p *Process) reap(out *os.File) {
+	pid := p.cmd.Process.Pid
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != syscall.EINTR {
+			break // on any other error cmd.Wait reports it
+		}
+	}
+	p.mu.Lock()
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	p.reaped = true
+	p.mu.Unlock()
+	werr := p.cmd.Wait()
+	_ = out.Close()
+	p.mu.Lock()
+	p.werr = werr
+	p.mu.Unlock()
+	close(p.done)
+}
+
+// signal sends sig to the child (pid > 0) or its group (pid < 0) unless
+// it has been reaped, after which its pid and group id may be reused.
+func (p *Process) signal(pid int, sig syscall.Signal) {
+	p.mu.Lock()
+	if !p.reaped {
+		_ = syscall.Kill(pid, sig)
+	}
+	p.mu.Unlock()
+}
+
 // Stop sends SIGTERM to the child, waits for it within ctx (or 10 s), then
-// kills its whole process group. Only the processes this target started are
-// signalled.
+// kills its whole process group. Only the processes this target started
+// are signalled, and never after the child has been reaped. Whatever the
+// child leaves in its group when it exits is killed then.
 func (p *Process) Stop(ctx context.Context) error {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return nil
@@ -129,7 +172,7 @@ func (p *Process) Stop(ctx context.Context) error {
 		return p.exitErr()
 	default:
 	}
-	_ = syscall.Kill(pid, syscall.SIGTERM)
+	p.signal(pid, syscall.SIGTERM)
 	grace := time.NewTimer(10 * time.Second)
 	defer grace.Stop()
 	select {
@@ -137,9 +180,7 @@ func (p *Process) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 	case <-grace.C:
 	}
-	// Whatever is left in the group (a daemon that ignored its parent's
-	// exit, a hung CGI child) is ours and goes now.
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	p.signal(-pid, syscall.SIGKILL)
 	<-p.done
 	return p.exitErr()
 }

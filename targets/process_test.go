@@ -22,6 +22,9 @@ func TestProcess(t *testing.T) {
 		// front starts its daemon) and ignores SIGTERM: Stop must still
 		// leave nothing behind.
 		{"ok", "sleep 300 & echo $! > " + pidFile + "\ntrap '' TERM\necho 'listening on http://127.0.0.1:9'\nwait", ""},
+		// A server that dies by itself, leaving a process in its group:
+		// the leftover goes when the server does, not at Stop.
+		{"exits leaving a process", "sleep 300 & echo $! > " + pidFile + "\necho 'listening on http://127.0.0.1:9'\nexit 0", ""},
 		{"bad first line", "echo 'hello'\nsleep 300", `first line "hello"`},
 		{"exits at once", "exit 3", "did not start"},
 	}
@@ -42,6 +45,18 @@ func TestProcess(t *testing.T) {
 				t.Fatalf("URL %q PIDs %v", p.URL(), p.PIDs())
 			}
 			pid := p.PIDs()[0]
+			if c.name == "exits leaving a process" {
+				<-p.done // the server is reaped: its group must be empty
+				data, _ := os.ReadFile(pidFile)
+				gc, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+				if gc <= 0 || !gone(gc) {
+					t.Errorf("process %d left by the server still alive after it was reaped", gc)
+				}
+				if err := p.Stop(context.Background()); err != nil {
+					t.Errorf("Stop after a clean exit = %v", err)
+				}
+				return
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 			defer cancel()
 			_ = p.Stop(ctx)

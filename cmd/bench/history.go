@@ -57,6 +57,9 @@ func historyAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		*branch = currentBranch(ctx)
 	}
 	e, err := history.Store{Dir: *store}.Add(f, *branch, *regressed, time.Now())
+	if errors.Is(err, history.ErrBadCommit) {
+		return &exitError{2, err}
+	}
 	if err != nil {
 		return err
 	}

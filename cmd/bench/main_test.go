@@ -172,7 +172,17 @@ func TestRunBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			out := t.TempDir()
+			// The previous run's files in --out must survive bad input.
+			out := filepath.Join(t.TempDir(), "latest")
+			previous := map[string]string{"results.json": `{"previous": true}`, "targets.log": "previous log\n", "report.html": "<p>previous</p>\n"}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, content := range previous {
+				if err := os.WriteFile(filepath.Join(out, name), []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
 			cmd := bench(t, ctx, append([]string{"run", "--app-bin", bins.SampleApp, "--out", out}, c.args...)...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -182,6 +192,15 @@ func TestRunBadInput(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), c.want) {
 				t.Errorf("stderr = %q; want it to contain %q", stderr.String(), c.want)
+			}
+			ents, _ := os.ReadDir(out)
+			if len(ents) != len(previous) {
+				t.Errorf("--out holds %d entries after the refusal; want the previous %d", len(ents), len(previous))
+			}
+			for name, want := range previous {
+				if got, err := os.ReadFile(filepath.Join(out, name)); err != nil || string(got) != want {
+					t.Errorf("%s after the refusal = %q, %v; want the previous %q", name, got, err, want)
+				}
 			}
 		})
 	}

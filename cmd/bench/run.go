@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -136,6 +137,12 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	opts := catalog.Options{TargetOptions: cfg.Targets}
+	if slices.Contains(sc.Targets, "external") {
+		// A bad URL is refused here, before anything is written.
+		if _, err := catalog.New("external", opts); err != nil {
+			return err
+		}
+	}
 	if err := opts.Resolve(ctx); err != nil {
 		return err
 	}
@@ -155,7 +162,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cfg.Command = append([]string{"bench", "run"}, args...)
 	file, runErr := runner.Run(ctx, cfg)
-	if file == nil {
+	if file == nil || len(file.Points) == 0 { // nothing published: nothing to show
 		return runErr
 	}
 	return errors.Join(runErr, printRun(ctx, stdout, file, cfg.OutDir, f.noReport))

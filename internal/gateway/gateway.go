@@ -17,6 +17,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strconv"
@@ -41,6 +43,78 @@ type Config struct {
 	// meta-variable of the same name wherever the last duplicate wins, as
 	// it does in os/exec.
 	Extra []string
+	// PassAuth passes the Authorization and Proxy-Authorization request
+	// headers to the script as HTTP_AUTHORIZATION and
+	// HTTP_PROXY_AUTHORIZATION. RFC 3875 §4.1.18 says a server SHOULD NOT
+	// (checking credentials is the front's job, and every script would see
+	// every user's password), so false, the zero value, withholds them, as
+	// Apache does without CGIPassAuth On.
+	PassAuth bool
+	// MaxEnvBytes bounds the meta-variables of one request (Extra
+	// included), counted as exec counts an environment: each "K=V" plus
+	// its NUL terminator. 0 means DefaultMaxEnvBytes. EnvFor refuses a
+	// larger one with ErrEnvTooLarge (431) instead of letting the fork fail
+	// with E2BIG.
+	MaxEnvBytes int
+}
+
+// DefaultMaxEnvBytes is the default Config.MaxEnvBytes. Linux refuses to
+// exec with any single variable of 128 KiB or more (MAX_ARG_STRLEN), so
+// a total below that can always be passed.
+const DefaultMaxEnvBytes = 128<<10 - 1
+
+// Errors of EnvFor, each answered with its own status by Status.
+var (
+	// ErrNotMounted means the request path is not SCRIPT_NAME or below it
+	// on a path-segment boundary (404 Not Found).
+	ErrNotMounted = errors.New("gateway: request path is not under SCRIPT_NAME")
+	// ErrNULByte means a meta-variable would hold a NUL byte (e.g. a path
+	// with %00), which no environment can carry (400 Bad Request).
+	ErrNULByte = errors.New("gateway: NUL byte in a meta-variable")
+	// ErrEnvTooLarge means the meta-variables exceed MaxEnvBytes (431
+	// Request Header Fields Too Large).
+	ErrEnvTooLarge = errors.New("gateway: meta-variables too large")
+)
+
+// EnvFor is Env plus the checks a front must make before it forks a
+// script or sends FastCGI params, so that a request no script could be
+// given is refused the same way on every deployment, before any process is
+// started: a path not under ScriptName (ErrNotMounted), a NUL byte in any
+// variable (ErrNULByte), or more than MaxEnvBytes (ErrEnvTooLarge). Status
+// maps each error to the status to answer with.
+func EnvFor(r *http.Request, c Config) ([]string, error) {
+	if _, ok := splitScript(r.URL.Path, c.ScriptName); !ok {
+		return nil, fmt.Errorf("%w: %q is not under %q", ErrNotMounted, r.URL.Path, c.ScriptName)
+	}
+	env := Env(r, c)
+	limit := c.MaxEnvBytes
+	if limit <= 0 {
+		limit = DefaultMaxEnvBytes
+	}
+	total := 0
+	for _, kv := range env {
+		if i := strings.IndexByte(kv, 0); i >= 0 {
+			name, _, _ := strings.Cut(kv, "=")
+			return nil, fmt.Errorf("%w: %s", ErrNULByte, name)
+		}
+		total += len(kv) + 1
+	}
+	if total > limit {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrEnvTooLarge, total, limit)
+	}
+	return env, nil
+}
+
+// splitScript returns PATH_INFO for path under the script root: the root
+// must match whole path segments, so "/app" covers "/app" and "/app/x" but
+// not "/application".
+func splitScript(path, scriptName string) (pathInfo string, ok bool) {
+	root := strings.TrimRight(scriptName, "/")
+	rest, found := strings.CutPrefix(path, root)
+	if !found || (rest != "" && rest[0] != '/') {
+		return path, false
+	}
+	return rest, true
 }
 
 // numFixed is the number of meta-variables Env may emit besides one per
@@ -55,7 +129,8 @@ const numFixed = 20
 // HTTP_* variable per request header (name upper-cased, '-' replaced by '_',
 // values joined by ", ", or "; " for Cookie). Host becomes HTTP_HOST.
 //
-// Two request headers are withheld, for safety:
+// Some request headers are withheld, for safety:
+//   - Authorization and Proxy-Authorization, unless PassAuth is set;
 //   - Proxy, which would become HTTP_PROXY, the variable most HTTP clients
 //     read their proxy from (the "httpoxy" attack, CVE-2016-5385);
 //   - any header whose name has a character other than a letter, digit or
@@ -64,7 +139,12 @@ const numFixed = 20
 //     front itself vouches for. Apache httpd and nginx drop them too.
 //
 // CONTENT_LENGTH is set only for a body of known, non-zero length: a gateway
-// must not pass a body of unknown length to a CGI script.
+// must not pass a body of unknown length to a CGI script (BodyPolicy gives
+// every body a length first).
+//
+// Env does not check the request; a front calls EnvFor, which does. For a
+// path not under ScriptName (which EnvFor refuses), PATH_INFO is the whole
+// path.
 func Env(r *http.Request, c Config) []string {
 	env := make([]string, 0, numFixed+len(r.Header)+len(c.Extra))
 
@@ -73,7 +153,7 @@ func Env(r *http.Request, c Config) []string {
 		software = "forkbench"
 	}
 	root := strings.TrimRight(c.ScriptName, "/")
-	pathInfo := strings.TrimPrefix(r.URL.Path, root)
+	pathInfo, _ := splitScript(r.URL.Path, root)
 	serverName, serverPort := serverAddr(r)
 
 	env = append(env,
@@ -112,7 +192,7 @@ func Env(r *http.Request, c Config) []string {
 	}
 	for k, vv := range r.Header {
 		name, ok := headerVar(k)
-		if !ok {
+		if !ok || (!c.PassAuth && (name == "HTTP_AUTHORIZATION" || name == "HTTP_PROXY_AUTHORIZATION")) {
 			continue
 		}
 		sep := ", "

@@ -3,12 +3,14 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -147,6 +149,27 @@ func TestEnv(t *testing.T) {
 			absent: []string{"HTTP_PROXY"},
 		},
 		{
+			name: "credentials withheld by default (RFC 3875 §4.1.18)",
+			req: func() *http.Request {
+				r := httptest.NewRequest("GET", "http://example.com/", nil)
+				r.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
+				r.Header.Set("Proxy-Authorization", "Basic cHJveHk6cGFzcw==")
+				return r
+			},
+			absent: []string{"HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION"},
+		},
+		{
+			name: "credentials passed when opted in",
+			req: func() *http.Request {
+				r := httptest.NewRequest("GET", "http://example.com/", nil)
+				r.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
+				r.Header.Set("Proxy-Authorization", "Basic cHJveHk6cGFzcw==")
+				return r
+			},
+			cfg:  Config{PassAuth: true},
+			want: map[string]string{"HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz", "HTTP_PROXY_AUTHORIZATION": "Basic cHJveHk6cGFzcw=="},
+		},
+		{
 			name: "underscore header names are withheld",
 			req: func() *http.Request {
 				r := httptest.NewRequest("GET", "http://example.com/", nil)
@@ -237,6 +260,80 @@ func TestEnv(t *testing.T) {
 				t.Errorf("Env() ends %q; want Extra %q last", env[len(env)-n:], tt.cfg.Extra)
 			}
 		})
+	}
+}
+
+func TestEnvFor(t *testing.T) {
+	big := strings.Repeat("a", DefaultMaxEnvBytes)
+	tests := []struct {
+		name       string
+		target     string
+		header     http.Header
+		cfg        Config
+		wantErr    error
+		wantStatus int
+		wantPath   string // PATH_INFO when there is no error
+	}{
+		{name: "mounted exactly", target: "/app", cfg: Config{ScriptName: "/app"}, wantPath: ""},
+		{name: "below the mount", target: "/app/x/y", cfg: Config{ScriptName: "/app/"}, wantPath: "/x/y"},
+		{name: "root mount", target: "/anything", wantPath: "/anything"},
+		{name: "prefix but not a segment", target: "/application/x", cfg: Config{ScriptName: "/app"},
+			wantErr: ErrNotMounted, wantStatus: 404},
+		{name: "outside the mount", target: "/other", cfg: Config{ScriptName: "/app"},
+			wantErr: ErrNotMounted, wantStatus: 404},
+		{name: "NUL in the path", target: "/a%00b", wantErr: ErrNULByte, wantStatus: 400},
+		{name: "NUL in Extra", target: "/", cfg: Config{Extra: []string{"X=a\x00b"}}, wantErr: ErrNULByte, wantStatus: 400},
+		{name: "header over the limit", target: "/", header: http.Header{"X-Big": {big}},
+			wantErr: ErrEnvTooLarge, wantStatus: 431},
+		{name: "configured limit", target: "/", header: http.Header{"X-Big": {strings.Repeat("a", 100)}},
+			cfg: Config{MaxEnvBytes: 200}, wantErr: ErrEnvTooLarge, wantStatus: 431},
+		{name: "header under the limit", target: "/", header: http.Header{"X-Big": {big[:DefaultMaxEnvBytes/2]}}, wantPath: "/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "http://example.com"+tt.target, nil)
+			for k, v := range tt.header {
+				r.Header[k] = v
+			}
+			env, err := EnvFor(r, tt.cfg)
+			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
+				t.Fatalf("EnvFor(%s) = %v; want %v", tt.target, err, tt.wantErr)
+			}
+			if err != nil {
+				if env != nil {
+					t.Errorf("EnvFor(%s) returned an environment with its error", tt.target)
+				}
+				if got := Status(err); got != tt.wantStatus {
+					t.Errorf("Status(%v) = %d; want %d", err, got, tt.wantStatus)
+				}
+				return
+			}
+			if got := envMap(t, env)["PATH_INFO"]; got != tt.wantPath {
+				t.Errorf("PATH_INFO = %q; want %q", got, tt.wantPath)
+			}
+		})
+	}
+}
+
+// TestEnvForExecs checks that what EnvFor accepts at its limit can really
+// be passed to a child, and that the limit sits below what exec refuses.
+func TestEnvForExecs(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://example.com/", nil)
+	base := len(strings.Join(Env(r, Config{}), "\x00")) + 1
+	pad := DefaultMaxEnvBytes - base - len("HTTP_X_PAD=") - 1
+	r.Header.Set("X-Pad", strings.Repeat("p", pad))
+	env, err := EnvFor(r, Config{})
+	if err != nil {
+		t.Fatalf("EnvFor at the limit: %v", err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("exec with %d bytes of environment: %v\n%s", DefaultMaxEnvBytes, err, out)
+	}
+	r.Header.Set("X-Pad", strings.Repeat("p", pad+1))
+	if _, err := EnvFor(r, Config{}); !errors.Is(err, ErrEnvTooLarge) {
+		t.Errorf("EnvFor one byte over the limit = %v; want ErrEnvTooLarge", err)
 	}
 }
 

@@ -36,7 +36,9 @@ const MaxHeaderBytes = 64 << 10
 // instead) and 200 otherwise. A missing Content-Type is allowed.
 //
 // A head with no fields, a line without a colon, an invalid field name, a
-// value with control characters, a repeated or invalid Status, a head longer
+// value with control characters, a repeated or invalid Status, a
+// Content-Length that is not digits or that is repeated with different
+// values, a head longer
 // than MaxHeaderBytes or EOF before the blank line is an error wrapping
 // ErrMalformedHeader (an early EOF also wraps io.ErrUnexpectedEOF). Other
 // read errors from br are returned wrapped as they are. ReadResponseHeader
@@ -103,6 +105,13 @@ func ReadResponseHeader(br *bufio.Reader) (status int, h http.Header, err error)
 		// RFC 3875 §6.2: a response has at least one CGI field.
 		return 0, nil, fmt.Errorf("%w: no header fields", ErrMalformedHeader)
 	}
+	if cl, ok := h["Content-Length"]; ok {
+		v, ok := contentLength(cl)
+		if !ok {
+			return 0, nil, fmt.Errorf("%w: invalid or conflicting Content-Length %q", ErrMalformedHeader, clip([]byte(strings.Join(cl, ", "))))
+		}
+		h["Content-Length"] = []string{v}
+	}
 	if status == 0 {
 		status = http.StatusOK
 		if _, ok := h["Location"]; ok {
@@ -110,6 +119,24 @@ func ReadResponseHeader(br *bufio.Reader) (status int, h http.Header, err error)
 		}
 	}
 	return status, h, nil
+}
+
+// contentLength checks the Content-Length fields of a response: digits
+// only, and every copy the same (RFC 9110 §8.6 lets a recipient take
+// identical copies as one). Conflicting lengths would let the client and the
+// front frame the body differently, so they are refused, not relayed.
+func contentLength(vv []string) (string, bool) {
+	for _, v := range vv {
+		if v != vv[0] || v == "" || len(v) > 18 {
+			return "", false
+		}
+		for i := 0; i < len(v); i++ {
+			if v[i] < '0' || v[i] > '9' {
+				return "", false
+			}
+		}
+	}
+	return vv[0], true
 }
 
 // parseStatus parses "NNN" or "NNN reason-phrase".

@@ -175,6 +175,7 @@ func newCGI(o Options, errLog *log.Logger) (targets.Target, error) {
 			Timeout:      o.CGITimeout,
 			MaxChildren:  o.CGIMaxChildren,
 			QueueTimeout: o.CGIQueueTimeout,
+			Gateway:      gateway.Config{PassAuth: o.PassAuth},
 			Logger:       slog.New(slog.NewTextHandler(errLog.Writer(), nil)),
 		},
 	}), nil
@@ -187,7 +188,7 @@ func newFCGI(o Options, errLog *log.Logger) (targets.Target, error) {
 		MaxConns: o.FCGIMaxConns,
 		Timeout:  o.FCGITimeout,
 		ErrorLog: errLog,
-		Gateway:  gateway.Config{},
+		Gateway:  gateway.Config{PassAuth: o.PassAuth},
 	}
 	network, addr, err := parseAddr(o.FCGIAddr)
 	if err != nil {

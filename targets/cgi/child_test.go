@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -26,6 +28,8 @@ const (
 	pidsEnv = "FORKBENCH_CGI_TEST_PIDS"
 	// gateEnv names the FIFO /stream waits on between its two writes.
 	gateEnv = "FORKBENCH_CGI_TEST_GATE"
+	// termEnv names the file /ignore-term writes when it gets SIGTERM.
+	termEnv = "FORKBENCH_CGI_TEST_TERM"
 )
 
 func TestMain(m *testing.M) {
@@ -78,6 +82,52 @@ func childMain() int {
 		fmt.Fprintf(out, "Content-Type: text/plain\nX-Pid: %s\n\ndone\n", pid)
 		out.Close()
 		sleepForever()
+	case "/background", "/background-nohead":
+		// Leaves a process holding stdout and exits at once.
+		gc := exec.Command(os.Args[0])
+		gc.Env = []string{childEnv + "=grandchild"}
+		gc.Stdout = os.Stdout
+		if err := gc.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if err := reportPids(os.Getpid(), gc.Process.Pid); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if os.Getenv("PATH_INFO") == "/background" {
+			io.WriteString(out, "Content-Type: text/plain\n\nforeground done\n")
+		}
+	case "/ignore-term":
+		// Reports SIGTERM to termEnv's file, then carries on regardless.
+		term := make(chan os.Signal, 1)
+		signal.Notify(term, syscall.SIGTERM)
+		if err := reportPids(os.Getpid(), 0); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		<-term
+		os.WriteFile(os.Getenv(termEnv), []byte("SIGTERM"), 0o644)
+		sleepForever()
+	case "/big":
+		// 64 MiB: far more than the socket buffers between a front and a
+		// client that does not read.
+		io.WriteString(out, "Content-Type: application/octet-stream\n\n")
+		chunk := []byte(strings.Repeat("b", 64<<10))
+		for range 1024 {
+			if _, err := out.Write(chunk); err != nil {
+				return 1
+			}
+		}
+	case "/dup-cl":
+		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 3\nContent-Length: 5\n\nabcde")
+	case "/short-cl":
+		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 10\n\nabc")
+	case "/fail-after-cl":
+		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 10\n\n0123456789")
+		return 1
+	case "/exact-cl":
+		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 10\n\n0123456789")
 	case "/toolong":
 		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 3\n\nabcdef")
 	case "/hop":

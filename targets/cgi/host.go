@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -36,6 +37,17 @@ const (
 	DefaultTimeout = 30 * time.Second
 	// DefaultMaxStderr is how much of a child's stderr is kept per request.
 	DefaultMaxStderr = 4 << 10
+	// DefaultQueueTimeout is how long an excess request waits for a slot
+	// before it gets 503: long enough to ride out a burst, short enough
+	// that an overloaded host says so promptly instead of timing out.
+	DefaultQueueTimeout = time.Second
+	// DefaultExitDrain is how long the response waits, once the child has
+	// exited, for its stdout to reach EOF (and, once its stdout is at EOF,
+	// for the child to exit).
+	DefaultExitDrain = 500 * time.Millisecond
+	// DefaultKillGrace is how long a child has between SIGTERM and
+	// SIGKILL.
+	DefaultKillGrace = time.Second
 )
 
 // pipeDrainDelay bounds how long Wait waits for the child's stdin and stderr
@@ -74,20 +86,37 @@ type Host struct {
 	// not even PATH, so the child's environment is the request and this
 	// configuration alone.
 	InheritEnv []string
-	// Gateway configures the meta-variables (SCRIPT_NAME etc.).
+	// Gateway configures the meta-variables (SCRIPT_NAME, whether
+	// Authorization is passed, their size limit). A request they cannot
+	// describe is refused before any fork (see gateway.EnvFor).
 	Gateway gateway.Config
+	// Body bounds request bodies and gives a body of unknown length one
+	// (see gateway.BodyPolicy); behind targets.Front the front has applied
+	// the same policy already.
+	Body gateway.BodyPolicy
 	// Timeout bounds each request from its arrival, including any wait for
 	// a slot, to the child's exit; 0 means DefaultTimeout. When it expires
-	// the child's whole process group gets SIGKILL and, if the response
-	// head has not been sent, the client gets 504 Gateway Timeout.
+	// the child's whole process group gets SIGTERM, then SIGKILL after
+	// KillGrace, and, if the response head has not been sent, the client
+	// gets 504 Gateway Timeout.
 	Timeout time.Duration
+	// ExitDrain is how long a response may outlast its child: once the
+	// child has exited, its stdout has this long to reach EOF (a process
+	// it left in the background may hold it), and once its stdout is at
+	// EOF the child has this long to exit. Then its group is killed. 0
+	// means DefaultExitDrain.
+	ExitDrain time.Duration
+	// KillGrace is the time between SIGTERM and SIGKILL; 0 means
+	// DefaultKillGrace.
+	KillGrace time.Duration
 	// MaxChildren bounds the children running at once; 0 means
 	// 4*runtime.NumCPU().
 	MaxChildren int
 	// QueueTimeout is how long a request waits for a free slot once
-	// MaxChildren are running: 0 means as long as Timeout and the request
-	// allow; a negative value means not at all. A request that gets no
-	// slot is answered 503 Service Unavailable with Retry-After.
+	// MaxChildren are running: 0 means DefaultQueueTimeout; a negative
+	// value means not at all. A request that gets no slot is answered 503
+	// Service Unavailable with Retry-After. The wait is also bounded by
+	// Timeout and the request's context.
 	QueueTimeout time.Duration
 	// MaxStderr is how many bytes of each child's stderr are kept for the
 	// log; 0 means DefaultMaxStderr. The rest is read and counted, and the
@@ -107,14 +136,21 @@ type Host struct {
 	extra      []string // Gateway.Extra, then InheritEnv, then Env
 	cfg        gateway.Config
 	tmo        time.Duration
+	queue      time.Duration
+	drain      time.Duration
+	grace      time.Duration
 	sem        chan struct{}
 	pool       sync.Pool // *exchange
 	devNull    *os.File  // stdin of children without a request body, opened once
 	base       context.Context
 	cancelBase context.CancelFunc
 
-	spawned, reaped, timeouts, queued, rejected, badGateway, aborted, startErrors atomic.Uint64
-	running                                                                       atomic.Int64
+	// testHookStart, if set, replaces exec.Cmd.Start, so a test can make
+	// the fork fail as the kernel does under a process limit.
+	testHookStart func(*exec.Cmd) error
+
+	spawned, reaped, timeouts, queued, rejected, badGateway, aborted, startErrors, failed, refused atomic.Uint64
+	running                                                                                        atomic.Int64
 }
 
 // Stats are a Host's counters since it was created. They let a benchmark
@@ -127,7 +163,9 @@ type Stats struct {
 	Rejected    uint64 // requests answered 503 because no slot became free (or the host closed)
 	BadGateway  uint64 // requests answered 502: the child's response head was missing or malformed
 	Aborted     uint64 // requests whose client went away first (their child was killed)
-	StartErrors uint64 // children that could not be started (answered 500)
+	StartErrors uint64 // children that could not be started (answered 503 for EAGAIN/ENOMEM, else 500)
+	Failed      uint64 // responses broken off after their head: the child failed, overran or fell short of its Content-Length
+	Refused     uint64 // requests refused before any fork (400, 404, 413, 431; see gateway.Status)
 	Running     int64  // children started and not yet reaped
 }
 
@@ -143,6 +181,8 @@ func (h *Host) Stats() Stats {
 		BadGateway:  h.badGateway.Load(),
 		Aborted:     h.aborted.Load(),
 		StartErrors: h.startErrors.Load(),
+		Failed:      h.failed.Load(),
+		Refused:     h.refused.Load(),
 		Running:     h.running.Load(),
 	}
 }
@@ -181,10 +221,13 @@ func (h *Host) init() {
 		h.extra = append(h.extra, h.Env...)
 		h.cfg = h.Gateway
 		h.cfg.Extra = h.extra
-		h.tmo = h.Timeout
-		if h.tmo <= 0 {
-			h.tmo = DefaultTimeout
+		h.tmo = orDefault(h.Timeout, DefaultTimeout)
+		h.queue = h.QueueTimeout // negative: no wait at all
+		if h.queue == 0 {
+			h.queue = DefaultQueueTimeout
 		}
+		h.drain = orDefault(h.ExitDrain, DefaultExitDrain)
+		h.grace = orDefault(h.KillGrace, DefaultKillGrace)
 		n := h.MaxChildren
 		if n <= 0 {
 			n = 4 * runtime.NumCPU()
@@ -243,10 +286,16 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(r.Context(), w, r)
 		return
 	}
-	if r.ContentLength < 0 {
-		// A CGI script reads exactly CONTENT_LENGTH bytes of body (RFC
-		// 3875 §4.2); a chunked body has no length to give it.
-		http.Error(w, http.StatusText(http.StatusLengthRequired), http.StatusLengthRequired)
+	// Everything that can refuse a request does so before a fork.
+	release, err := h.Body.Apply(r)
+	defer release()
+	if err != nil {
+		h.refuse400(w, r, err)
+		return
+	}
+	env, err := gateway.EnvFor(r, h.cfg)
+	if err != nil {
+		h.refuse400(w, r, err)
 		return
 	}
 
@@ -266,7 +315,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	x := h.pool.Get().(*exchange)
-	abort := x.serve(ctx, w, r)
+	abort := x.serve(ctx, w, r, env)
 	x.reset()
 	h.pool.Put(x)
 	if abort {
@@ -284,20 +333,16 @@ func (h *Host) acquire(ctx context.Context) bool {
 		return true
 	default:
 	}
-	if h.QueueTimeout < 0 {
+	if h.queue < 0 {
 		return false
 	}
 	h.queued.Add(1)
-	var expired <-chan time.Time
-	if h.QueueTimeout > 0 {
-		t := time.NewTimer(h.QueueTimeout)
-		defer t.Stop()
-		expired = t.C
-	}
+	t := time.NewTimer(h.queue)
+	defer t.Stop()
 	select {
 	case h.sem <- struct{}{}:
 		return true
-	case <-expired:
+	case <-t.C:
 		return false
 	case <-ctx.Done():
 		return false
@@ -317,6 +362,24 @@ func (h *Host) refuse(ctx context.Context, w http.ResponseWriter, r *http.Reques
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 	}
+}
+
+// refuse400 answers a request refused by the request policy (gateway.Status
+// says with what) and logs it.
+func (h *Host) refuse400(w http.ResponseWriter, r *http.Request, err error) {
+	h.refused.Add(1)
+	code := gateway.Refuse(w, err)
+	h.logger().LogAttrs(r.Context(), slog.LevelWarn, "cgi: request refused",
+		slog.Int("status", code), slog.String("method", r.Method),
+		slog.String("uri", r.RequestURI), slog.String("err", err.Error()))
+}
+
+// orDefault is d for a zero or negative duration.
+func orDefault(v, d time.Duration) time.Duration {
+	if v <= 0 {
+		return d
+	}
+	return v
 }
 
 func (h *Host) logger() *slog.Logger {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -96,6 +97,18 @@ func get(t *testing.T, url string) response {
 
 func do(t *testing.T, ctx context.Context, method, url string, body io.Reader, hdr http.Header) response {
 	t.Helper()
+	got, err := try(t, ctx, method, url, body, hdr)
+	if err != nil {
+		t.Fatalf("%s %s: reading body: %v", method, url, err)
+	}
+	return got
+}
+
+// try is do for a response that may be broken off: it returns what was
+// read of the body and the error that ended it, or status 0 and the error
+// if not even the head arrived.
+func try(t *testing.T, ctx context.Context, method, url string, body io.Reader, hdr http.Header) (response, error) {
+	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		t.Fatal(err)
@@ -105,14 +118,11 @@ func do(t *testing.T, ctx context.Context, method, url string, body io.Reader, h
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		return response{}, err // status 0: not even a head
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %s: reading body: %v", method, url, err)
-	}
-	return response{resp.StatusCode, resp.Header, string(b)}
+	return response{resp.StatusCode, resp.Header, string(b)}, err
 }
 
 func TestResponses(t *testing.T) {
@@ -123,6 +133,7 @@ func TestResponses(t *testing.T) {
 		wantBody   string
 		wantLog    []string // substrings of the log
 		wantBad    uint64   // Stats.BadGateway
+		wantBroken bool     // the body ends in an error, not EOF (Stats.Failed 1)
 	}{
 		{path: "/ok", wantStatus: 200, wantBody: "ok\n"},
 		{path: "/status", wantStatus: 404, wantBody: "nope\n"},
@@ -134,8 +145,17 @@ func TestResponses(t *testing.T) {
 			wantLog: []string{"status=502", "line without a colon"}},
 		{path: "/partial", wantStatus: 502, wantBody: "Bad Gateway\n", wantBad: 1,
 			wantLog: []string{"status=502", "exit status 1"}},
-		{path: "/fail-after", wantStatus: 200, wantBody: "all of it\n",
+		// A script that fails after its head has not answered: the client
+		// must see a broken response, not a complete 200.
+		{path: "/fail-after", wantStatus: 200, wantBody: "all of it\n", wantBroken: true,
 			wantLog: []string{"child failed after sending its head", "status=200", "exit status 1"}},
+		{path: "/fail-after-cl", wantStatus: 200, wantBody: "012345678", wantBroken: true,
+			wantLog: []string{"child failed after sending its head", "status=200", "exit status 1"}},
+		{path: "/short-cl", wantStatus: 200, wantBody: "abc", wantBroken: true,
+			wantLog: []string{"child wrote less than its Content-Length"}},
+		{path: "/exact-cl", wantStatus: 200, wantBody: "0123456789"},
+		{path: "/dup-cl", wantStatus: 502, wantBody: "Bad Gateway\n", wantBad: 1,
+			wantLog: []string{"status=502", "conflicting Content-Length"}},
 		{path: "/stderr", wantStatus: 200, wantBody: "ok\n",
 			wantLog: []string{"child wrote to stderr", "stderr_truncated=" + strconv.Itoa(100<<10-DefaultMaxStderr)}},
 	}
@@ -146,14 +166,23 @@ func TestResponses(t *testing.T) {
 		t.Run(tt.method+strings.ReplaceAll(tt.path, "/", "_"), func(t *testing.T) {
 			h, logs := newHost(t, nil)
 			srv := serve(t, h)
-			got := do(t, context.Background(), tt.method, srv.URL+tt.path, nil, nil)
-			if got.status != tt.wantStatus || got.body != tt.wantBody {
-				t.Errorf("%s %s = %d %q; want %d %q", tt.method, tt.path, got.status, got.body, tt.wantStatus, tt.wantBody)
+			got, err := try(t, context.Background(), tt.method, srv.URL+tt.path, nil, nil)
+			if tt.wantBroken && got.status == 0 && err != nil {
+				// The connection was dropped before the buffered head
+				// was flushed: broken, as wanted.
+				got.status, got.body = tt.wantStatus, tt.wantBody
+			}
+			if got.status != tt.wantStatus || got.body != tt.wantBody || (err != nil) != tt.wantBroken {
+				t.Errorf("%s %s = %d %q, read error %v; want %d %q, broken %v", tt.method, tt.path, got.status, got.body, err, tt.wantStatus, tt.wantBody, tt.wantBroken)
 			}
 			srv.Close()
 			st := h.Stats()
-			if st.Spawned != 1 || st.Reaped != 1 || st.BadGateway != tt.wantBad || st.Timeouts != 0 || st.Aborted != 0 {
-				t.Errorf("Stats() = %+v; want 1 spawned and reaped, BadGateway %d, no timeouts or aborts", st, tt.wantBad)
+			wantFailed := uint64(0)
+			if tt.wantBroken {
+				wantFailed = 1
+			}
+			if st.Spawned != 1 || st.Reaped != 1 || st.BadGateway != tt.wantBad || st.Failed != wantFailed || st.Timeouts != 0 || st.Aborted != 0 {
+				t.Errorf("Stats() = %+v; want 1 spawned and reaped, BadGateway %d, Failed %d, no timeouts or aborts", st, tt.wantBad, wantFailed)
 			}
 			log := logs.String()
 			for _, s := range tt.wantLog {
@@ -195,7 +224,10 @@ func TestContentLengthOverrun(t *testing.T) {
 // TestConcurrent runs more requests than slots at once, reusing pooled
 // exchanges, and checks every one is answered by its own reaped child.
 func TestConcurrent(t *testing.T) {
-	h, _ := newHost(t, func(h *Host) { h.MaxChildren = 2 })
+	h, _ := newHost(t, func(h *Host) {
+		h.MaxChildren = 2
+		h.QueueTimeout = time.Minute // every request waits its turn
+	})
 	srv := serve(t, h)
 	const n = 12
 	var wg sync.WaitGroup
@@ -277,8 +309,10 @@ func TestEnvironment(t *testing.T) {
 	})
 	srv := serve(t, h)
 	got := do(t, context.Background(), "GET", srv.URL+"/app.cgi/env?q=1", nil, http.Header{
-		"Proxy":  {"http://evil.example:1"},
-		"X-Test": {"yes"},
+		"Proxy":               {"http://evil.example:1"},
+		"Authorization":       {"Basic dXNlcjpwYXNz"},
+		"Proxy-Authorization": {"Basic cHJveHk6cGFzcw=="},
+		"X-Test":              {"yes"},
 	})
 	if got.status != 200 {
 		t.Fatalf("GET /app.cgi/env = %d %q; want 200", got.status, got.body)
@@ -304,7 +338,7 @@ func TestEnvironment(t *testing.T) {
 			t.Errorf("child's %s = %q; want %q", k, env[k], w)
 		}
 	}
-	for _, k := range []string{"FORKBENCH_CANARY", "PATH", "HOME", "HTTP_PROXY", "FORKBENCH_UNSET_VARIABLE", "PWD"} {
+	for _, k := range []string{"FORKBENCH_CANARY", "PATH", "HOME", "HTTP_PROXY", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION", "FORKBENCH_UNSET_VARIABLE", "PWD"} {
 		if v, ok := env[k]; ok {
 			t.Errorf("child has %s=%q; want it absent", k, v)
 		}
@@ -328,19 +362,88 @@ func TestRequestBody(t *testing.T) {
 		t.Errorf("POST /echo = %d, %d bytes; want 200 and the %d bytes sent back", got.status, len(got.body), len(body))
 	}
 
-	// A body of unknown length cannot be given to a CGI script.
-	req, err := http.NewRequest("POST", srv.URL+"/echo", io.MultiReader(strings.NewReader("x")))
-	if err != nil {
-		t.Fatal(err)
+	// A body of unknown length is spooled and given to the script with
+	// its length, as FastCGI and embedded get it (it used to be 411).
+	got = do(t, context.Background(), "POST", srv.URL+"/echo", io.MultiReader(strings.NewReader(body)), nil)
+	if got.status != 200 || got.body != body {
+		t.Errorf("chunked POST /echo = %d, %d bytes; want 200 and the %d bytes sent back", got.status, len(got.body), len(body))
 	}
-	req.ContentLength = -1
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+}
+
+// TestPassAuth checks that Authorization reaches the script only when
+// opted in (Apache's CGIPassAuth).
+func TestPassAuth(t *testing.T) {
+	h, _ := newHost(t, func(h *Host) { h.Gateway.PassAuth = true })
+	srv := serve(t, h)
+	got := do(t, context.Background(), "GET", srv.URL+"/env", nil, http.Header{"Authorization": {"Bearer t0k3n"}})
+	if !strings.Contains(got.body, "\nHTTP_AUTHORIZATION=Bearer t0k3n\n") {
+		t.Errorf("GET /env with PassAuth: environment %q lacks HTTP_AUTHORIZATION", got.body)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusLengthRequired {
-		t.Errorf("chunked POST = %d; want 411", resp.StatusCode)
+}
+
+// TestRefusedBeforeFork checks that a request no script could be given is
+// refused with its own status and that no child is started for it.
+func TestRefusedBeforeFork(t *testing.T) {
+	tests := []struct {
+		name       string
+		path       string
+		header     http.Header
+		body       io.Reader
+		wantStatus int
+	}{
+		{name: "NUL in PATH_INFO", path: "/app.cgi/a%00b", wantStatus: 400},
+		{name: "200 KB header", path: "/app.cgi/ok", header: http.Header{"X-Big": {strings.Repeat("b", 200<<10)}}, wantStatus: 431},
+		{name: "prefix off a segment boundary", path: "/app.cgiX/ok", wantStatus: 404},
+		{name: "declared body over the limit", path: "/app.cgi/echo", body: strings.NewReader(strings.Repeat("d", 2000)), wantStatus: 413},
+		{name: "chunked body over the limit", path: "/app.cgi/echo", body: io.MultiReader(strings.NewReader(strings.Repeat("c", 2000))), wantStatus: 413},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, logs := newHost(t, func(h *Host) {
+				h.Gateway.ScriptName = "/app.cgi"
+				h.Body.MaxBytes = 1000
+			})
+			srv := serve(t, h)
+			method := "GET"
+			if tt.body != nil {
+				method = "POST"
+			}
+			got := do(t, context.Background(), method, srv.URL+tt.path, tt.body, tt.header)
+			if got.status != tt.wantStatus {
+				t.Errorf("%s %s = %d %q; want %d", method, tt.path, got.status, got.body, tt.wantStatus)
+			}
+			srv.Close()
+			if st := h.Stats(); st.Spawned != 0 || st.Refused != 1 {
+				t.Errorf("Stats() = %+v; want nothing spawned, 1 refused", st)
+			}
+			if !strings.Contains(logs.String(), "status="+strconv.Itoa(tt.wantStatus)) {
+				t.Errorf("log = %q; want the refusal", logs)
+			}
+		})
+	}
+}
+
+// TestForkEAGAIN checks that a fork refused for want of processes is a
+// prompt 503 the client may retry, not a 500.
+func TestForkEAGAIN(t *testing.T) {
+	h, logs := newHost(t, func(h *Host) {
+		h.testHookStart = func(c *exec.Cmd) error {
+			// What exec.Cmd.Start returns when clone fails under
+			// RLIMIT_NPROC or a pids cgroup limit.
+			return &os.PathError{Op: "fork/exec", Path: c.Path, Err: syscall.EAGAIN}
+		}
+	})
+	srv := serve(t, h)
+	got := get(t, srv.URL+"/ok")
+	if got.status != http.StatusServiceUnavailable || got.header.Get("Retry-After") != "1" {
+		t.Errorf("GET /ok with fork failing = %d, Retry-After %q; want 503, 1", got.status, got.header.Get("Retry-After"))
+	}
+	srv.Close()
+	if st := h.Stats(); st.StartErrors != 1 || st.Spawned != 0 {
+		t.Errorf("Stats() = %+v; want 1 start error, nothing spawned", st)
+	}
+	if !strings.Contains(logs.String(), "resource temporarily unavailable") {
+		t.Errorf("log = %q; want the EAGAIN", logs)
 	}
 }
 
@@ -444,8 +547,8 @@ func TestTimeoutKillsGroup(t *testing.T) {
 			if st := h.Stats(); st.Timeouts != 1 || st.Spawned != 1 || st.Reaped != 1 || st.BadGateway != 0 {
 				t.Errorf("Stats() = %+v; want 1 timeout, 1 spawned and reaped", st)
 			}
-			if log := logs.String(); !strings.Contains(log, "status=504") || !strings.Contains(log, "signal: killed") {
-				t.Errorf("log = %q; want the 504 and the kill", log)
+			if log := logs.String(); !strings.Contains(log, "status=504") || !strings.Contains(log, "signal: terminated") {
+				t.Errorf("log = %q; want the 504 and the SIGTERM", log)
 			}
 		})
 		if !ok {
@@ -462,36 +565,94 @@ func TestTimeoutKillsGroup(t *testing.T) {
 }
 
 // TestChildOutlivesStdout checks that a child that closes stdout after a
-// complete response but does not exit is still bounded by Timeout, killed
-// and reaped, while the client gets the whole response.
+// complete response but does not exit does not hold the response until
+// Timeout (it used to): after ExitDrain its group is killed and the client
+// has the whole response.
 func TestChildOutlivesStdout(t *testing.T) {
-	for timeout := 250 * time.Millisecond; ; timeout *= 2 {
-		if timeout > 30*time.Second {
-			t.Fatal("the child never answered before its timeout")
-		}
-		h, logs := newHost(t, func(h *Host) { h.Timeout = timeout })
-		srv := serve(t, h)
-		got := get(t, srv.URL+"/detach")
-		srv.Close()
-		if got.status == http.StatusGatewayTimeout {
-			continue // killed before it answered: try a longer timeout
-		}
-		if got.status != 200 || got.body != "done\n" {
-			t.Fatalf("GET /detach = %d %q; want 200 %q", got.status, got.body, "done\n")
-		}
-		if st := h.Stats(); st.Timeouts != 1 || st.Reaped != 1 {
-			t.Errorf("Stats() = %+v; want 1 timeout and 1 reaped", st)
-		}
-		if log := logs.String(); !strings.Contains(log, "child timed out after sending its head") {
-			t.Errorf("log = %q; want the timeout after the head", log)
-		}
-		pid, err := strconv.Atoi(got.header.Get("X-Pid"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		assertGone(t, "child", pid)
-		return
+	h, logs := newHost(t, nil) // Timeout is a minute
+	srv := serve(t, h)
+	got := get(t, srv.URL+"/detach")
+	srv.Close()
+	if got.status != 200 || got.body != "done\n" {
+		t.Fatalf("GET /detach = %d %q; want 200 %q", got.status, got.body, "done\n")
 	}
+	if st := h.Stats(); st.Timeouts != 0 || st.Reaped != 1 || st.Failed != 0 {
+		t.Errorf("Stats() = %+v; want no timeout, 1 reaped, none failed", st)
+	}
+	if log := logs.String(); !strings.Contains(log, "kept running after closing its stdout") {
+		t.Errorf("log = %q; want the lingering child", log)
+	}
+	pid, err := strconv.Atoi(got.header.Get("X-Pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, "child", pid)
+}
+
+// TestBackgroundHoldsStdout checks that a child that exits at once but
+// leaves a background process holding its stdout ends the response after
+// ExitDrain, not at Timeout (it used to hang for the whole timeout), and
+// that the background process is killed.
+func TestBackgroundHoldsStdout(t *testing.T) {
+	tests := []struct {
+		path       string
+		wantStatus int
+		wantBody   string
+		wantLog    string
+	}{
+		{"/background", 200, "foreground done\n", "another process kept its stdout open"},
+		{"/background-nohead", 502, "Bad Gateway\n", "another process kept its stdout open"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			pidsFile := filepath.Join(t.TempDir(), "pids")
+			h, logs := newHost(t, func(h *Host) { h.Env = append(h.Env, pidsEnv+"="+pidsFile) })
+			srv := serve(t, h)
+			got := get(t, srv.URL+tt.path)
+			srv.Close()
+			if got.status != tt.wantStatus || got.body != tt.wantBody {
+				t.Errorf("GET %s = %d %q; want %d %q", tt.path, got.status, got.body, tt.wantStatus, tt.wantBody)
+			}
+			if st := h.Stats(); st.Timeouts != 0 || st.Reaped != 1 {
+				t.Errorf("Stats() = %+v; want no timeout, 1 reaped", st)
+			}
+			if log := logs.String(); !strings.Contains(log, tt.wantLog) {
+				t.Errorf("log = %q; want %q", log, tt.wantLog)
+			}
+			pid, gpid, ok := readPids(t, pidsFile)
+			if !ok {
+				t.Fatal("the child did not report its pids")
+			}
+			assertGone(t, "child", pid)
+			assertGone(t, "background process", gpid)
+		})
+	}
+}
+
+// TestSIGTERMThenSIGKILL checks that a child is asked to stop first and
+// killed when it does not: /ignore-term records the SIGTERM and carries on.
+func TestSIGTERMThenSIGKILL(t *testing.T) {
+	fifo := mkfifo(t)
+	termFile := filepath.Join(t.TempDir(), "term")
+	h, logs := newHost(t, func(h *Host) {
+		h.Env = append(h.Env, pidsEnv+"="+fifo, termEnv+"="+termFile)
+		h.KillGrace = 100 * time.Millisecond
+	})
+	srv := serve(t, h)
+	pid, _, cancel, done := hangPath(t, srv.URL+"/ignore-term", fifo)
+	cancel() // the client goes away
+	<-done
+	srv.Close() // waits for the handler, hence for the child's reaping
+	if b, err := os.ReadFile(termFile); err != nil || string(b) != "SIGTERM" {
+		t.Errorf("the child's SIGTERM record = %q, %v; want SIGTERM", b, err)
+	}
+	if st := h.Stats(); st.Aborted != 1 || st.Reaped != 1 {
+		t.Errorf("Stats() = %+v; want 1 aborted and reaped", st)
+	}
+	if log := logs.String(); !strings.Contains(log, "signal: killed") {
+		t.Errorf("log = %q; want the SIGKILL", log)
+	}
+	assertGone(t, "child", pid)
 }
 
 // hang starts GET /hang on srv and returns once the child has reported its
@@ -499,10 +660,16 @@ func TestChildOutlivesStdout(t *testing.T) {
 // cancel makes the client go away; done delivers the client's result.
 func hang(t *testing.T, h *Host, srvURL, fifo string) (pid, gpid int, cancel context.CancelFunc, done <-chan error) {
 	t.Helper()
+	return hangPath(t, srvURL+"/hang", fifo)
+}
+
+// hangPath is hang for any child path that reports its pids to the FIFO.
+func hangPath(t *testing.T, url, fifo string) (pid, gpid int, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {
-		req, _ := http.NewRequestWithContext(ctx, "GET", srvURL+"/hang", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
 			resp.Body.Close()
@@ -521,7 +688,7 @@ func hang(t *testing.T, h *Host, srvURL, fifo string) (pid, gpid int, cancel con
 			t.Fatalf("pids %q: %v", s, err)
 		}
 	case err := <-errc:
-		t.Fatalf("GET /hang ended before the child reported: %v", err)
+		t.Fatalf("GET %s ended before the child reported: %v", url, err)
 	case <-time.After(time.Minute):
 		t.Fatal("the hanging child never reported its pids")
 	}
@@ -561,6 +728,7 @@ func TestMaxChildren(t *testing.T) {
 	}{
 		{"reject at once", -1},
 		{"reject after queueing", 10 * time.Millisecond},
+		{"reject after the default queue wait", 0}, // it used to wait for Timeout, then 504
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -579,14 +747,14 @@ func TestMaxChildren(t *testing.T) {
 			cancel()
 			<-done
 			srv.Close()
-			if st := h.Stats(); st.Rejected != 1 || st.Spawned != 1 || st.Reaped != 1 || st.Aborted != 1 {
+			if st := h.Stats(); st.Rejected != 1 || st.Timeouts != 0 || st.Spawned != 1 || st.Reaped != 1 || st.Aborted != 1 {
 				t.Errorf("Stats() = %+v; want 1 rejected, 1 spawned, reaped and aborted", st)
 			}
 		})
 	}
 }
 
-// TestQueueWaits checks that with QueueTimeout 0 an excess request waits
+// TestQueueWaits checks that within QueueTimeout an excess request waits
 // for a slot rather than being refused.
 // TestQueueWaits: with one slot taken, a second request waits in the
 // queue and is served once the slot frees. Everything it waits for has a
@@ -596,6 +764,7 @@ func TestQueueWaits(t *testing.T) {
 	defer stop()
 	fifo := mkfifo(t)
 	h, _ := newHost(t, func(h *Host) {
+		h.QueueTimeout = time.Minute // 0 now means DefaultQueueTimeout
 		h.MaxChildren = 1
 		h.Env = append(h.Env, pidsEnv+"="+fifo)
 	})

@@ -3,7 +3,9 @@ package cgi
 import (
 	"context"
 	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"forkbench/targets"
 )
 
 func TestTarget(t *testing.T) {
@@ -78,6 +82,58 @@ func TestTargetStartErrors(t *testing.T) {
 			}
 			if err := tg.Stop(context.Background()); err != nil {
 				t.Errorf("Stop() after a failed Start = %v", err)
+			}
+		})
+	}
+}
+
+// TestSlowReaderFreesChild checks that a client that never reads its
+// response does not pin a child: the front's WriteTimeout, or else the
+// Host's Timeout, fails the relay's write, and the child is killed and
+// reaped although it still has output to send.
+func TestSlowReaderFreesChild(t *testing.T) {
+	tests := []struct {
+		name         string
+		writeTimeout time.Duration // the front's
+		timeout      time.Duration // the host's
+		wantAborted  uint64
+		wantTimeouts uint64
+	}{
+		{"front WriteTimeout", 200 * time.Millisecond, time.Minute, 1, 0},
+		{"host Timeout", -1, 300 * time.Millisecond, 0, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newHost(t, func(h *Host) { h.Timeout = tt.timeout })
+			done := make(chan struct{})
+			front := &targets.Front{
+				WriteTimeout: tt.writeTimeout,
+				Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					defer close(done) // runs on the abort panic too
+					h.ServeHTTP(w, r)
+				}),
+				ErrorLog: log.New(io.Discard, "", 0),
+			}
+			if err := front.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer front.Stop(context.Background())
+			c, err := net.Dial("tcp", strings.TrimPrefix(front.URL(), "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			select { // the client reads nothing
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("the request was still being served a minute later")
+			}
+			st := h.Stats()
+			if st.Spawned != 1 || st.Reaped != 1 || st.Running != 0 || st.Aborted != tt.wantAborted || st.Timeouts != tt.wantTimeouts {
+				t.Errorf("Stats() = %+v; want 1 spawned and reaped, Aborted %d, Timeouts %d", st, tt.wantAborted, tt.wantTimeouts)
 			}
 		})
 	}
