@@ -55,13 +55,13 @@ type CgroupConfig struct {
 	// Version is 1 or 2 to force that cgroup version. 0 picks v1 when a
 	// v1 hierarchy with the cpuacct controller is mounted (a machine in
 	// "hybrid" mode keeps its controllers there, and its cgroup2 mount
-	// then offers neither memory nor pids), v2 otherwise.
+	// then offers no memory controller), v2 otherwise.
 	Version int
 }
 
 // Cgroup is a cgroup made for one target: a directory named
 // forkbench-PID-N (PID is this process's) under this process's own cgroup,
-// in each v1 hierarchy of cpuacct, memory and pids, or in the v2
+// in each v1 hierarchy of cpuacct and memory, or in the v2
 // hierarchy. Making it under our own cgroup keeps the target within the
 // limits we run under.
 //
@@ -73,9 +73,9 @@ type CgroupConfig struct {
 type Cgroup struct {
 	version int
 	name    string
-	// cpu, mem and pids are the directories holding each controller's
-	// files ("" when the controller is not available).
-	cpu, mem, pids string
+	// cpu and mem are the directories holding each controller's files
+	// (mem is "" when the memory controller is not available).
+	cpu, mem string
 
 	mu   sync.Mutex
 	dirs []string // created and not yet removed, one per hierarchy
@@ -133,9 +133,6 @@ func newCgroup(cfg CgroupConfig, hs []hierarchy, pid int) (*Cgroup, error) {
 		if slices.Contains(ctrls, "memory") {
 			c.mem = c.cpu
 		}
-		if slices.Contains(ctrls, "pids") {
-			c.pids = c.cpu
-		}
 		return c, nil
 	}
 	for i, h := range parents {
@@ -145,9 +142,6 @@ func newCgroup(cfg CgroupConfig, hs []hierarchy, pid int) (*Cgroup, error) {
 		}
 		if slices.Contains(h.controllers, "memory") {
 			c.mem = d
-		}
-		if slices.Contains(h.controllers, "pids") {
-			c.pids = d
 		}
 	}
 	return c, nil

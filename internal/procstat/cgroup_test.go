@@ -372,7 +372,7 @@ func TestNewCgroupDirs(t *testing.T) {
 		}
 		return d
 	}
-	acct, mem, pids := mk("cpu,cpuacct/a"), mk("memory/a"), mk("pids/a")
+	acct, mem := mk("cpu,cpuacct/a"), mk("memory/a")
 	v2 := mk("unified/a")
 	// A name in use, and a stale cgroup of a process that is gone.
 	mk("cpu,cpuacct/a/forkbench-42-1")
@@ -384,7 +384,6 @@ func TestNewCgroupDirs(t *testing.T) {
 	hs := []hierarchy{
 		{controllers: []string{"cpuacct"}, dir: acct},
 		{controllers: []string{"memory"}, dir: mem},
-		{controllers: []string{"pids"}, dir: pids},
 		{v2: true, dir: v2},
 	}
 	cases := []struct {
@@ -396,10 +395,10 @@ func TestNewCgroupDirs(t *testing.T) {
 		mem     bool
 		wantErr error
 	}{
-		{"hybrid picks v1", CgroupConfig{}, hs, []string{acct + "/forkbench-42-2", mem + "/forkbench-42-2", pids + "/forkbench-42-2"}, SourceCgroupV1, true, nil},
+		{"hybrid picks v1", CgroupConfig{}, hs, []string{acct + "/forkbench-42-2", mem + "/forkbench-42-2"}, SourceCgroupV1, true, nil},
 		{"forced v2", CgroupConfig{Version: 2}, hs, []string{v2 + "/forkbench-42-1"}, SourceCgroupV2, false, nil},
-		{"pure v2", CgroupConfig{}, hs[3:], []string{v2 + "/forkbench-42-2"}, SourceCgroupV2, false, nil},
-		{"v1 without cpuacct", CgroupConfig{Version: 1}, hs[1:3], nil, "", false, ErrCgroupUnavailable},
+		{"pure v2", CgroupConfig{}, hs[2:], []string{v2 + "/forkbench-42-2"}, SourceCgroupV2, false, nil},
+		{"v1 without cpuacct", CgroupConfig{Version: 1}, hs[1:2], nil, "", false, ErrCgroupUnavailable},
 		{"nothing mounted", CgroupConfig{}, nil, nil, "", false, ErrCgroupUnavailable},
 		{"not writable", CgroupConfig{}, []hierarchy{{v2: true, dir: filepath.Join(root, "missing")}}, nil, "", false, ErrCgroupUnavailable},
 	}
@@ -457,7 +456,6 @@ func TestFindHierarchies(t *testing.T) {
 			{v2: true, dir: "/sys/fs/cgroup/unified/user.slice/s"},
 			{controllers: []string{"cpuacct"}, dir: "/sys/fs/cgroup/cpu,cpuacct"},
 			{controllers: []string{"memory"}, dir: "/sys/fs/cgroup/memory/user.slice/s"},
-			{controllers: []string{"pids"}, dir: "/sys/fs/cgroup/pids/user.slice"},
 		}},
 		{"pure v2", "25 1 0:23 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
 			"0::/user.slice/user-1000.slice/session-2.scope\n",

@@ -27,9 +27,10 @@ type hierarchy struct {
 	dir string
 }
 
-// wantV1 are the v1 controllers a Cgroup uses: cpuacct is required, the
-// others add figures.
-var wantV1 = []string{"cpuacct", "memory", "pids"}
+// wantV1 are the v1 controllers a Cgroup uses: cpuacct is required,
+// memory adds the peak. (Processes are counted from cgroup.procs, forks by
+// ForkCounter: the pids controller would add nothing.)
+var wantV1 = []string{"cpuacct", "memory"}
 
 // findHierarchies lists the cgroup hierarchies mounted in this mount
 // namespace in which this process's cgroup can be located, from the text
