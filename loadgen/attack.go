@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -262,7 +263,8 @@ type meter struct {
 	forks   *procstat.ForkCounter // nil when the target has no pids
 	genNs   int64
 	sampler *procstat.Sampler
-	end     time.Time // end of the window
+	cgroup  *procstat.CgroupWindow // nil when the target has no cgroup
+	end     time.Time              // end of the window
 	ended   bool
 	result  cost
 }
@@ -282,7 +284,22 @@ type cost struct {
 	spawnsOK  bool
 	genCPU    int64
 	ctxSwitch uint64
-	err       error
+	// source is where server's CPU was read (procstat.Source*); with a
+	// cgroup, cgroupPeak is its peak memory, over the window when
+	// peakInWindow.
+	source       string
+	cgroupPeak   uint64
+	peakInWindow bool
+	err          error
+}
+
+// cgrouped is a target that runs in a cgroup of its own
+// (targets.Process): its CPU is read from the cgroup, which also charges
+// children that no process in the tree waits for (the kernel reaps them
+// itself when their parent ignores SIGCHLD, as Apache's mod_cgid and
+// fcgiwrap do) and that /proc's tree accounting therefore misses.
+type cgrouped interface {
+	Cgroup() *procstat.Cgroup // nil when it has none
 }
 
 func newMeter(t Target, start, end time.Time) *meter {
@@ -332,10 +349,25 @@ func (m *meter) snapshot(ctx context.Context) {
 	defer m.mu.Unlock()
 	m.started = true
 	pids := m.t.PIDs()
+	var cg *procstat.Cgroup
+	if t, ok := m.t.(cgrouped); ok {
+		cg = t.Cgroup()
+	}
 	if len(pids) > 0 {
 		// Counting starts first: subscribing may wait for the kernel,
 		// and a fork between two snapshots is in the window anyway.
-		m.forks = procstat.StartForkCounter(ctx, pids)
+		// The cgroup's processes are roots too: a daemon that left
+		// the tree is still in its cgroup.
+		roots := pids
+		if cg != nil {
+			if in, err := cg.PIDs(); err == nil {
+				roots = append(slices.Clone(pids), in...)
+			}
+		}
+		m.forks = procstat.StartForkCounter(ctx, roots)
+	}
+	if cg != nil {
+		m.cgroup, _ = cg.StartWindow() // on error, /proc's figures stand
 	}
 	m.at = time.Now()
 	if len(pids) > 0 {
@@ -369,6 +401,13 @@ func (m *meter) endSnapshot() {
 		fc, err := m.forks.Stop()
 		c.spawns, c.spawnsOK = fc, err == nil
 	}
+	var cgc procstat.CgroupCost
+	cgOK := false
+	if m.cgroup != nil {
+		var err error
+		cgc, err = m.cgroup.Stop()
+		cgOK = err == nil
+	}
 	if m.srvOK {
 		peak, _, _ := m.sampler.Stop()
 		end, err := procstat.Tree(m.t.PIDs())
@@ -377,6 +416,11 @@ func (m *meter) endSnapshot() {
 			SysNs:        end.SysNs - m.server.SysNs,
 			OnCPUNs:      end.OnCPUNs - m.server.OnCPUNs,
 			ResolutionNs: max(end.ResolutionNs, m.server.ResolutionNs),
+		}
+		c.source = procstat.SourceProc
+		if cgOK {
+			d = procstat.Usage{UserNs: cgc.UserNs, SysNs: cgc.SysNs, OnCPUNs: cgc.CPUNs, ResolutionNs: cgc.ResolutionNs}
+			c.source, c.cgroupPeak, c.peakInWindow = cgc.Source, cgc.PeakBytes, cgc.PeakInWindow
 		}
 		// The tree's CPU only grows; a drop means the processes were
 		// replaced (a restart) and the delta means nothing.
@@ -431,6 +475,9 @@ func fillCost(p *results.Point, c cost, answered uint64, genCPUs int) {
 	s.CPUResolutionNs = c.server.ResolutionNs
 	s.PeakRSSBytes = c.peakRSS
 	s.CtxSwitches = c.ctxSwitch
+	s.CPUSource = c.source
+	s.CgroupPeakBytes = c.cgroupPeak
+	s.CgroupPeakSinceStart = c.cgroupPeak > 0 && !c.peakInWindow
 	if c.spawnsOK {
 		// Processes created in the target's trees, or every clone on
 		// the machine when the kernel's process events cannot be read;

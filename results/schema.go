@@ -169,8 +169,8 @@ type Bucket struct {
 }
 
 // ServerCost is what the target's whole process tree spent during the
-// measured window, read from /proc (so it includes reaped CGI children and
-// the FastCGI daemon). Zero-valued with Observed false for targets whose
+// measured window, read from its cgroup or from /proc (see CPUSource), so
+// it includes CGI children and the FastCGI daemon. Zero-valued with Observed false for targets whose
 // processes cannot be seen (external URLs).
 type ServerCost struct {
 	Observed bool `json:"observed"`
@@ -203,6 +203,21 @@ type ServerCost struct {
 	RequestsPerCPUSec float64 `json:"requests_per_cpu_sec"`
 	RequestsPerMB     float64 `json:"requests_per_mb"` // throughput per MB of peak RSS
 	Restarts          int     `json:"restarts,omitempty"`
+	// CPUSource says where CPUNs, UserNs and SysNs were read:
+	// "cgroup-v1" or "cgroup-v2", the target's own cgroup, which charges
+	// every process in it, children that no parent waits for included
+	// (the kernel reaps them itself when their parent ignores SIGCHLD,
+	// as Apache's mod_cgid and fcgiwrap do); or "proc", the /proc tree,
+	// which sees a reaped child only when its parent waited for it.
+	// Empty in files written before it was recorded.
+	CPUSource string `json:"cpu_source,omitempty"`
+	// CgroupPeakBytes is the peak memory charged to the target's cgroup
+	// (anonymous memory and page cache, a shared page counted once,
+	// short-lived children included), over the window unless
+	// CgroupPeakSinceStart: the kernel could not reset the peak, and it
+	// is the peak since the target started. 0 when not measured.
+	CgroupPeakBytes      uint64 `json:"cgroup_peak_bytes,omitempty"`
+	CgroupPeakSinceStart bool   `json:"cgroup_peak_since_start,omitempty"`
 }
 
 // GeneratorCost is the load generator's own CPU during the window.

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"forkbench/internal/affinity"
+	"forkbench/internal/procstat"
 )
 
 // Process is a target that runs as a separate process: `bench serve` for
@@ -43,11 +44,20 @@ type Process struct {
 	// StartTimeout bounds how long the child may take to print its URL;
 	// 0 means 30 s.
 	StartTimeout time.Duration
+	// NoCgroup runs the process without a cgroup of its own. By default
+	// it is started inside a new one (when this machine allows: root,
+	// a writable cgroup filesystem), whose counters include children
+	// that no process in the tree waits for; without one its cost is
+	// read from /proc, which misses those.
+	NoCgroup bool
+	// CgroupVersion forces cgroup v1 or v2; 0 lets procstat choose.
+	CgroupVersion int
 
 	cmd    *exec.Cmd
+	cg     *procstat.Cgroup // nil without a cgroup, and once removed
 	url    string
 	done   chan struct{}
-	mu     sync.Mutex // guards reaped and werr
+	mu     sync.Mutex // guards cg, reaped and werr
 	reaped bool       // the child is being reaped: its pid may be reused
 	werr   error
 }
@@ -68,6 +78,14 @@ func (p *Process) PIDs() []int {
 	return []int{p.cmd.Process.Pid}
 }
 
+// Cgroup is the process's own cgroup, from which loadgen reads its cost;
+// nil when it runs without one (NoCgroup, or cgroups unavailable here).
+func (p *Process) Cgroup() *procstat.Cgroup {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cg
+}
+
 // Start runs the command and waits for its "listening on" line.
 func (p *Process) Start(ctx context.Context) error {
 	cmd := exec.Command(p.Path, p.Args...)
@@ -82,7 +100,7 @@ func (p *Process) Start(ctx context.Context) error {
 		return fmt.Errorf("targets: %s: %w", p.Label, err)
 	}
 	cmd.Stdout = pw
-	err = affinity.Start(cmd, p.CPUs)
+	err = p.startCmd(cmd)
 	_ = pw.Close()
 	if err != nil {
 		_ = out.Close()
@@ -158,10 +176,53 @@ func (p *Process) signal(pid int, sig syscall.Signal) {
 	p.mu.Unlock()
 }
 
+// startCmd starts cmd pinned to p.CPUs, inside a new cgroup unless
+// NoCgroup or cgroups are unavailable.
+func (p *Process) startCmd(cmd *exec.Cmd) error {
+	start := func(cmd *exec.Cmd) error { return affinity.Start(cmd, p.CPUs) }
+	if p.NoCgroup {
+		return start(cmd)
+	}
+	cg, err := procstat.NewCgroup(procstat.CgroupConfig{Version: p.CgroupVersion})
+	if errors.Is(err, procstat.ErrCgroupUnavailable) {
+		return start(cmd) // accounted from /proc
+	}
+	if err != nil {
+		return err
+	}
+	if err := cg.Start(cmd, start); err != nil {
+		return errors.Join(err, cg.Remove(context.Background()))
+	}
+	p.mu.Lock()
+	p.cg = cg
+	p.mu.Unlock()
+	return nil
+}
+
+// removeCgroup kills what is left in the process's cgroup (it is all
+// ours, wherever it was re-parented) and removes the cgroup. It is given
+// its own time: ctx may have run out waiting for the process.
+func (p *Process) removeCgroup(ctx context.Context) error {
+	p.mu.Lock()
+	cg := p.cg
+	p.mu.Unlock()
+	if cg == nil {
+		return nil
+	}
+	if err := cg.Remove(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("targets: %s: %w", p.Label, err)
+	}
+	p.mu.Lock()
+	p.cg = nil
+	p.mu.Unlock()
+	return nil
+}
+
 // Stop sends SIGTERM to the child, waits for it within ctx (or 10 s), then
-// kills its whole process group. Only the processes this target started
-// are signalled, and never after the child has been reaped. Whatever the
-// child leaves in its group when it exits is killed then.
+// kills its whole process group and what is left in its cgroup. Only the
+// processes this target started are signalled, and never after the child
+// has been reaped. Whatever the child leaves in its group when it exits is
+// killed then.
 func (p *Process) Stop(ctx context.Context) error {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return nil
@@ -169,7 +230,7 @@ func (p *Process) Stop(ctx context.Context) error {
 	pid := p.cmd.Process.Pid
 	select {
 	case <-p.done:
-		return p.exitErr()
+		return errors.Join(p.exitErr(), p.removeCgroup(ctx))
 	default:
 	}
 	p.signal(pid, syscall.SIGTERM)
@@ -181,8 +242,11 @@ func (p *Process) Stop(ctx context.Context) error {
 	case <-grace.C:
 	}
 	p.signal(-pid, syscall.SIGKILL)
+	// Then what left the group: it may hold the child's stdout open,
+	// which done waits for.
+	rerr := p.removeCgroup(ctx)
 	<-p.done
-	return p.exitErr()
+	return errors.Join(p.exitErr(), rerr)
 }
 
 // exitErr reports an abnormal exit; exiting on our SIGTERM is normal.

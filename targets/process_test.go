@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -95,4 +96,56 @@ func zombie(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(data), ')')
 	return i > 0 && strings.HasPrefix(string(data[i+1:]), " Z")
+}
+
+// TestProcessCgroup checks that a Process runs in a cgroup of its own from
+// its start, and that Stop kills what escaped its process group (a daemon
+// in a session of its own) and removes the cgroup.
+func TestProcessCgroup(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		t.Run("v"+strconv.Itoa(version), func(t *testing.T) {
+			pidFile := filepath.Join(t.TempDir(), "daemon")
+			script := "setsid sleep 300 & echo $! > " + pidFile + "\necho 'listening on http://127.0.0.1:9'\nwait"
+			p := &Process{Label: "test", Path: "/bin/sh", Args: []string{"-c", script}, CgroupVersion: version, StartTimeout: 20 * time.Second}
+			if err := p.Start(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			cg := p.Cgroup()
+			if cg == nil {
+				_ = p.Stop(context.Background())
+				if os.Getenv("FORKBENCH_STRICT") == "1" && version == 1 {
+					t.Fatal("FORKBENCH_STRICT=1: no cgroup v1 here")
+				}
+				t.Skipf("no cgroup v%d here", version)
+			}
+			dirs := cg.Dirs()
+			in, err := cg.PIDs()
+			if err != nil || !slices.Contains(in, p.PIDs()[0]) {
+				t.Errorf("cgroup PIDs = %v, %v; want the process %d in them", in, err, p.PIDs()[0])
+			}
+			// The daemon holds the child's stdout: Stop waits for it
+			// until ctx is done, then kills it with the cgroup.
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			if err := p.Stop(ctx); err != nil {
+				t.Errorf("Stop: %v", err)
+			}
+			data, _ := os.ReadFile(pidFile)
+			daemon, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+			if daemon <= 0 || !slices.Contains(in, daemon) {
+				t.Fatalf("daemon pid %q not in the cgroup's %v", data, in)
+			}
+			if !gone(daemon) {
+				t.Errorf("daemon %d outside the process group still alive after Stop", daemon)
+			}
+			if p.Cgroup() != nil {
+				t.Error("Cgroup() not nil after Stop")
+			}
+			for _, d := range dirs {
+				if _, err := os.Stat(d); !os.IsNotExist(err) {
+					t.Errorf("cgroup %s still there after Stop (%v)", d, err)
+				}
+			}
+		})
+	}
 }

@@ -21,6 +21,12 @@
 //     events connector, which follows a tree as it forks; where that is
 //     unavailable (not in the initial namespaces, or before Linux 6.6
 //     without CAP_NET_ADMIN) it falls back to SystemForks and says so.
+//   - A child whose parent never waits for it (the parent ignores SIGCHLD,
+//     as Apache's mod_cgid daemon and fcgiwrap do, and the kernel reaps
+//     it) reaches no one's cutime: its CPU is lost to Tree. Cgroup
+//     (cgroup.go) accounts a target through a cgroup of its own instead,
+//     which charges every task in it; it needs root (or a delegated
+//     cgroup) and a writable cgroup filesystem, v1 or v2.
 //   - Linux only.
 package procstat
 

@@ -100,6 +100,9 @@ func child(mode string) int {
 		if code, ok := forkChild(mode); ok {
 			return code
 		}
+		if code, ok := cgroupChild(mode); ok {
+			return code
+		}
 		return 2
 	}
 	_, _ = io.Copy(io.Discard, os.Stdin)
