@@ -52,6 +52,13 @@ type File struct {
 	// Notes are facts that make a figure less trustworthy (generator
 	// saturated, errors seen, a target restarted), in plain sentences.
 	Notes []string `json:"notes,omitempty"`
+	// Remote describes a target beyond this machine's loopback or read
+	// through an agent (remote.go); nil for a local run.
+	Remote *Remote `json:"remote,omitempty"`
+	// Shard is set when this file is one shard of a sharded load.
+	Shard *Shard `json:"shard,omitempty"`
+	// Shards lists the inputs of a merged file (merge.go).
+	Shards []ShardSource `json:"shards,omitempty"`
 }
 
 // Environment describes where and with what the run was made.
@@ -154,6 +161,9 @@ type Point struct {
 
 	Server    ServerCost    `json:"server"`
 	Generator GeneratorCost `json:"generator"`
+
+	// Shards keeps each shard's own figures and flags in a merged point.
+	Shards []ShardPoint `json:"shards,omitempty"`
 }
 
 // Latency is a latency distribution: its percentiles and the raw HDR
@@ -217,6 +227,9 @@ type ServerCost struct {
 	RequestsPerCPUSec float64 `json:"requests_per_cpu_sec"`
 	RequestsPerMB     float64 `json:"requests_per_mb"` // throughput per MB of peak RSS
 	Restarts          int     `json:"restarts,omitempty"`
+	// Remote is true when these figures were read through `bench agent`
+	// on the server's host rather than from this machine's /proc.
+	Remote bool `json:"remote,omitempty"`
 }
 
 // GeneratorCost is the load generator's own CPU during the window.
