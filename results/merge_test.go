@@ -40,7 +40,7 @@ func shardFile(t *testing.T, i, n int, samples []time.Duration) *File {
 			StatusCodes: map[string]uint64{"200": reqs}, AchievedRate: float64(reqs), Throughput: float64(reqs),
 			BytesIn: 10 * reqs, BytesOut: 20 * reqs, Latency: lat, Corrected: &cor,
 			Saturated: i == 1, GeneratorBound: i == 0,
-			Timeline: []Bucket{{OffsetNs: 0, Requests: reqs, MaxNs: lat.MaxNs, P50Ns: lat.P50Ns, P99Ns: lat.P99Ns}},
+			Timeline:  []Bucket{{OffsetNs: 0, Requests: reqs, MaxNs: lat.MaxNs, P50Ns: lat.P50Ns, P99Ns: lat.P99Ns}},
 			Server:    ServerCost{Observed: true, Remote: true, CPUNs: 1_000_000 + int64(i), PeakRSSBytes: 10 << 20, Spawns: 3},
 			Generator: GeneratorCost{CPUNs: 500_000, CoreShare: 0.1 * float64(i+1)},
 		}},
