@@ -25,9 +25,11 @@ type Selector struct {
 	// matching processes whose parent does not match, and the agent's
 	// own process is never one.
 	Pattern string
-	// Cgroup is a cgroup v2 directory, absolute or relative to
-	// /sys/fs/cgroup; the roots are the processes in it and in the
-	// cgroups below it.
+	// Cgroup is a cgroup directory: a path under /sys/fs/cgroup, or a
+	// cgroup path as /proc/PID/cgroup writes it ("/system.slice/x"),
+	// looked up under /sys/fs/cgroup and then under the hybrid layout's
+	// /sys/fs/cgroup/unified. The roots are the processes in it and in
+	// the cgroups below it.
 	Cgroup string
 
 	re *regexp.Regexp
@@ -58,10 +60,7 @@ func (s *Selector) compile() error {
 	}
 	if s.Cgroup != "" {
 		n++
-		if !filepath.IsAbs(s.Cgroup) {
-			s.Cgroup = filepath.Join(CgroupRoot, s.Cgroup)
-		}
-		s.Cgroup = filepath.Clean(s.Cgroup)
+		s.Cgroup = cgroupDir(s.Cgroup)
 	}
 	if n != 1 {
 		return fmt.Errorf("%w: give exactly one of a pid, a process-name pattern or a cgroup", ErrSelector)
@@ -142,6 +141,23 @@ func ppid(pid int) int {
 	}
 	p, _ := strconv.Atoi(string(f[1]))
 	return p
+}
+
+// cgroupDir finds the directory of a cgroup path (see Selector.Cgroup);
+// when none holds a cgroup.procs the first candidate is returned, for
+// Roots to report.
+func cgroupDir(p string) string {
+	var cands []string
+	if strings.HasPrefix(filepath.Clean(p), CgroupRoot+"/") {
+		cands = append(cands, filepath.Clean(p))
+	}
+	cands = append(cands, filepath.Join(CgroupRoot, p), filepath.Join(CgroupRoot, "unified", p))
+	for _, c := range cands {
+		if _, err := os.Stat(filepath.Join(c, "cgroup.procs")); err == nil {
+			return c
+		}
+	}
+	return cands[0]
 }
 
 // cgroupProcs lists the processes of dir and of every cgroup below it.
