@@ -69,6 +69,9 @@ type Options struct {
 
 	// URL is the address of an "external" target.
 	URL string
+	// AllowRemote accepts an external URL that is not on loopback
+	// (`bench run --allow-remote`); it is not a `bench serve` flag.
+	AllowRemote bool
 
 	// ErrorLog receives front errors; nil means stderr.
 	ErrorLog *log.Logger
@@ -239,6 +242,9 @@ func New(kind string, o Options) (targets.Target, error) {
 	case "external":
 		if o.URL == "" {
 			return nil, fmt.Errorf("catalog: target external needs --url")
+		}
+		if o.AllowRemote {
+			return external.NewAllowRemote("external", o.URL)
 		}
 		return external.New("external", o.URL)
 	}
