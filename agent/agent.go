@@ -55,6 +55,11 @@ const (
 	MaxWindows = 64
 )
 
+// TokenEnv names the environment variable `bench agent` and `bench run`
+// read the shared token from when no token file is given (a token on the
+// command line would show in ps).
+const TokenEnv = "FORKBENCH_AGENT_TOKEN"
+
 // ErrTokenRequired is returned by CheckListen for a non-loopback address
 // without a token.
 var ErrTokenRequired = errors.New("agent: a token is required to listen beyond loopback (--token-file or FORKBENCH_AGENT_TOKEN)")

@@ -1,8 +1,10 @@
 package results
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strings"
@@ -387,4 +389,19 @@ func mergeServer(ps []Point, answered uint64, throughput float64) ServerCost {
 		s.RequestsPerMB = throughput / (float64(s.PeakRSSBytes) / 1e6)
 	}
 	return s
+}
+
+// Encode writes f to w as Write stores it.
+func Encode(w io.Writer, f *File) error {
+	if f.SchemaVersion == 0 {
+		f.SchemaVersion = SchemaVersion
+	}
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results: encode: %w", err)
+	}
+	if _, err := w.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("results: %w", err)
+	}
+	return nil
 }

@@ -44,7 +44,12 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.BoolVar(&cfg.NoPin, "no-pin", false, "do not pin generator and targets to different CPUs")
 	fs.BoolVar(&cfg.NoVerify, "no-verify", false, "skip verification (for external URLs that are not the sample app)")
 	noReport := fs.Bool("no-report", false, "do not write the report next to results.json")
+	var bf beyondFlags
+	bf.register(fs)
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if err := bf.apply(&cfg); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -60,6 +60,16 @@ type Config struct {
 	// NoVerify skips the verification before measuring (for external
 	// targets that are not the sample app).
 	NoVerify bool
+
+	// Beyond one machine (beyond.go). Shard makes this run one of
+	// Shard.Count generators sharing the load; StartAt (zero: at once) is
+	// when its first load point starts, agreed between the shards. Agent
+	// is the URL of a `bench agent` beside an external target, read with
+	// AgentToken, for the server's figures.
+	Shard      scenario.Shard
+	StartAt    time.Time
+	Agent      string
+	AgentToken string
 }
 
 // ErrVerify is returned when a deployment answers wrongly: the run refuses
@@ -88,6 +98,10 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 	if err := cfg.Targets.Resolve(ctx); err != nil {
 		return nil, err
 	}
+	bx, berr := newBeyond(ctx, cfg)
+	if berr != nil {
+		return nil, berr
+	}
 	path := filepath.Join(cfg.OutDir, "results.json")
 	f := &results.File{
 		SchemaVersion: results.SchemaVersion,
@@ -106,7 +120,8 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		defer logf.Close()
 		cfg.TargetStderr = logf
 	}
-	r := &run{cfg: cfg, file: f, path: path, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
+	bx.fill(f)
+	r := &run{cfg: cfg, file: f, path: path, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc), beyond: bx}
 	r.pin()
 
 	err := r.execute(ctx)
@@ -135,6 +150,7 @@ type run struct {
 	// sweepFactor is the sweep step of the point being measured (0 when
 	// not sweeping).
 	sweepFactor float64
+	beyond      *beyond
 }
 
 // pin confines this process (the generator) to one CPU and the targets to
@@ -345,6 +361,7 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 	if len(r.genCPUs) == 0 {
 		opts.GeneratorCPUs = runtime.NumCPU()
 	}
+	r.beyond.share(&opts, r.sweepFactor != 0)
 	var raw *os.File
 	if r.cfg.Raw {
 		name := fmt.Sprintf("%s-%s-%s-%g-r%d.bin", t.Name(), req.Endpoint, model, rate, round)
@@ -363,7 +380,7 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 		label += fmt.Sprintf(" @%g/s", rate)
 	}
 	opts.Progress = r.progress.point(label, round, sc.Rounds, sc.Warmup.Duration+sc.Duration.Duration)
-	p, err := loadgen.Attack(ctx, t, req, opts)
+	p, err := r.beyond.attack(ctx, t, req, opts)
 	if raw != nil {
 		if cerr := raw.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("runner: %w", cerr)
