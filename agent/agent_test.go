@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,8 +29,11 @@ func TestMain(m *testing.M) {
 			buf[i%len(buf)]++
 		}
 	case "fork":
-		for {
+		for i := 0; ; i++ {
 			_ = exec.Command("/bin/true").Run()
+			if i == 0 {
+				fmt.Println("forking") // the test measures from here on
+			}
 		}
 	}
 	os.Exit(m.Run())
@@ -199,7 +203,19 @@ func TestWindowSpinningProcess(t *testing.T) {
 }
 
 func TestWindowCountsSpawns(t *testing.T) {
-	cmd := child(t, "fork")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "AGENT_TEST_CHILD=fork")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "forking\n" {
+		t.Fatalf("child's first line %q, %v; want \"forking\"", line, err)
+	}
 	c := serve(t, Selector{PID: cmd.Process.Pid}, "")
 	start := time.Now().Add(50 * time.Millisecond)
 	cost, err := c.Window(context.Background(), start, start.Add(300*time.Millisecond))
