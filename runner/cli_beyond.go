@@ -21,7 +21,7 @@ type beyondFlags struct {
 func (b *beyondFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&b.shard, "shard", "", "INDEX/COUNT: this generator is shard INDEX (0-based) of COUNT sharing the load: 1/COUNT of the rate and connections")
 	fs.StringVar(&b.startAt, "start-at", "", "RFC 3339 time at which the first load point starts (shards agree on it), e.g. 2026-12-02T10:00:00Z")
-	fs.StringVar(&b.agent, "agent", "", "URL of a `bench agent` beside the --url target: server CPU, memory and spawns are read through it")
+	fs.StringVar(&b.agent, "agent", "", "URL of the agent (bench agent) beside the --url target: server CPU, memory and spawns are read through it")
 	fs.StringVar(&b.tokenFile, "agent-token-file", "", "file holding the agent's shared token (default: $"+agent.TokenEnv+")")
 	fs.BoolVar(&b.allowRemote, "allow-remote", false, "accept a --url that is not on this machine's loopback (load is sent to another machine)")
 }
