@@ -127,7 +127,7 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 			vegeta.Workers(uint64(o.Connections)),
 			vegeta.MaxBody(-1),
 		)
-		pacer := ratePacer{interval: interval, rate: o.Rate}
+		pacer := ratePacer{interval: interval, rate: o.Rate, offset: o.Shard.offset(interval)}
 		ch := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, total, name)
 		fin := make(chan struct{})
 		go func() {
@@ -203,16 +203,18 @@ func vegetaTarget(t Target, req Request) (vegeta.Target, error) {
 	return vegeta.Target{Method: method, URL: u.String(), Body: req.Body, Header: h}, nil
 }
 
-// ratePacer sends request k at k/rate after the attack's start: unlike
-// vegeta's ConstantPacer it takes fractional rates and sends the first
-// request at once, which is what Corrected assumes.
+// ratePacer sends request k at offset + k/rate after the attack's start:
+// unlike vegeta's ConstantPacer it takes fractional rates and sends the
+// first request at once (after offset, a shard's place in a combined
+// schedule, see Shard), which is what Corrected assumes.
 type ratePacer struct {
 	interval float64 // ns between sends
 	rate     float64
+	offset   float64 // ns before the first send
 }
 
 func (p ratePacer) Pace(elapsed time.Duration, hits uint64) (time.Duration, bool) {
-	return time.Duration(float64(hits)*p.interval) - elapsed, false
+	return time.Duration(p.offset+float64(hits)*p.interval) - elapsed, false
 }
 
 func (p ratePacer) Rate(time.Duration) float64 { return p.rate }

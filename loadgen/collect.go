@@ -24,6 +24,7 @@ type collector struct {
 	model    results.Model
 	offered  float64
 	interval float64 // open model: ns between intended sends
+	offset   float64 // open model: ns before the first intended send (Shard)
 	began    time.Time
 	start    time.Time // measured window: requests sent in [start, end]
 	end      time.Time
@@ -53,6 +54,7 @@ func newCollector(o Options, interval float64) *collector {
 		model:    o.Model,
 		offered:  o.Rate,
 		interval: interval,
+		offset:   o.Shard.offset(interval),
 		bucket:   o.TimelineInterval,
 		lat:      results.NewHistogram(),
 		codes:    make(map[uint16]uint64),
@@ -114,7 +116,7 @@ func (c *collector) add(r *vegeta.Result) bool {
 	}
 	results.Record(c.lat, r.Latency)
 	if c.cor != nil {
-		intended := c.began.Add(time.Duration(float64(r.Seq) * c.interval))
+		intended := c.began.Add(time.Duration(c.offset + float64(r.Seq)*c.interval))
 		results.Record(c.cor, max(done.Sub(intended), r.Latency))
 	}
 	i := int(r.Timestamp.Sub(c.start) / c.bucket)

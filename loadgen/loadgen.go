@@ -127,6 +127,10 @@ type Options struct {
 	// gob encoding, which `vegeta report` and `vegeta plot` read. Encoding
 	// costs generator CPU; response headers are kept only when Raw is set.
 	Raw io.Writer
+	// Shard, when Count > 1, makes this attack one of Count generators
+	// sharing a load: see Shard for how the open model's sends are
+	// offset. Rate and Connections are this shard's share.
+	Shard Shard
 	// Progress, if non-nil, is called about every 500ms with the time
 	// elapsed and the total (Warmup+Duration). It must return quickly.
 	Progress func(done, total time.Duration)
@@ -165,6 +169,9 @@ func Validate(o Options) error {
 		return bad("generator CPUs must not be negative, got %d", o.GeneratorCPUs)
 	case o.TimelineInterval < 0:
 		return bad("timeline interval must not be negative, got %v", o.TimelineInterval)
+	}
+	if err := o.Shard.Validate(); err != nil {
+		return err
 	}
 	switch o.Transport {
 	case "", TransportFastHTTP, TransportNetHTTP:

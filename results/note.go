@@ -17,6 +17,16 @@ const (
 	// NoteVerifySkipped: the run measured without checking the
 	// deployments' answers against the app's specification.
 	NoteVerifySkipped NoteKind = "verify-skipped"
+	// NoteShardNotInStep: a shard (Subject "i/N") ran without --start-at,
+	// so its load points were not in step with the other shards'.
+	NoteShardNotInStep NoteKind = "shard-not-in-step"
+	// NoteAgent: server figures were read through a remote agent
+	// (Subject its URL; figures clock_offset_ns, clock_error_ns, cpus).
+	NoteAgent NoteKind = "agent"
+	// NoteMerged: the file merges shards (figure shards).
+	NoteMerged NoteKind = "merged"
+	// NoteKneesNotMerged: a merged file's knees were not recomputed.
+	NoteKneesNotMerged NoteKind = "knees-not-merged"
 )
 
 // Note is a fact about a run, as data: a kind, what it is about, and the

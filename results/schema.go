@@ -38,6 +38,13 @@ type File struct {
 	// Notes are facts about the run that its points do not show (e.g.
 	// verification skipped), as data; reports turn them into sentences.
 	Notes []Note `json:"notes,omitempty"`
+	// Remote describes a target beyond this machine's loopback or read
+	// through an agent (remote.go); nil for a local run.
+	Remote *Remote `json:"remote,omitempty"`
+	// Shard is set when this file is one shard of a sharded load.
+	Shard *Shard `json:"shard,omitempty"`
+	// Shards lists the inputs of a merged file (merge.go).
+	Shards []ShardSource `json:"shards,omitempty"`
 }
 
 // Environment describes where and with what the run was made.
@@ -140,6 +147,9 @@ type Point struct {
 
 	Server    ServerCost    `json:"server"`
 	Generator GeneratorCost `json:"generator"`
+
+	// Shards keeps each shard's own figures and flags in a merged point.
+	Shards []ShardPoint `json:"shards,omitempty"`
 }
 
 // Latency is a latency distribution: its percentiles and the raw HDR
@@ -218,6 +228,9 @@ type ServerCost struct {
 	// is the peak since the target started. 0 when not measured.
 	CgroupPeakBytes      uint64 `json:"cgroup_peak_bytes,omitempty"`
 	CgroupPeakSinceStart bool   `json:"cgroup_peak_since_start,omitempty"`
+	// Remote is true when these figures were read through `bench agent`
+	// on the server's host rather than from this machine's /proc.
+	Remote bool `json:"remote,omitempty"`
 }
 
 // GeneratorCost is the load generator's own CPU during the window.

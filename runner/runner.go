@@ -69,6 +69,18 @@ type Config struct {
 	// NoVerify skips the verification before measuring (for external
 	// targets that are not the sample app).
 	NoVerify bool
+
+	// Beyond one machine (beyond.go). Shard makes this run one of
+	// Shard.Count generators sharing the load; StartAt (zero: at once) is
+	// when its first load point starts, agreed between the shards. Agent
+	// is the URL of a `bench agent` beside an external target, read with
+	// AgentToken, for the server's figures. AllowRemote records that an
+	// external URL beyond loopback was accepted (--allow-remote).
+	Shard       scenario.Shard
+	StartAt     time.Time
+	Agent       string
+	AgentToken  string
+	AllowRemote bool
 }
 
 // ErrVerify is returned when a deployment answers wrongly: the run refuses
@@ -87,6 +99,10 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 	}
 	if sc.Fork && cfg.Fork == nil {
 		return nil, errors.New("runner: the scenario asks for the spawn-cost decomposition and Config.Fork is nil")
+	}
+	bx, err := newBeyond(ctx, cfg) // checked before anything is written
+	if err != nil {
+		return nil, err
 	}
 	rd, err := NewRunDir(cfg.OutDir, time.Now())
 	if err != nil {
@@ -113,7 +129,8 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		defer logf.Close()
 		cfg.TargetStderr = logf
 	}
-	r := &run{cfg: cfg, file: f, path: path, rd: rd, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc)}
+	bx.fill(f)
+	r := &run{cfg: cfg, file: f, path: path, rd: rd, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc), beyond: bx}
 
 	err = r.execute(ctx)
 	f.FinishedAt = time.Now().UTC()
@@ -156,6 +173,7 @@ type run struct {
 	// sweepFactor is the sweep step of the point being measured (0 when
 	// not sweeping).
 	sweepFactor float64
+	beyond      *beyond
 }
 
 func (r *run) newTarget(kind string) (targets.Target, error) {
@@ -317,6 +335,7 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 	if len(r.cfg.Pinning.GeneratorCPUs) == 0 {
 		opts.GeneratorCPUs = runtime.NumCPU()
 	}
+	r.beyond.share(&opts, r.sweepFactor != 0)
 	var raw *os.File
 	if r.cfg.Raw {
 		name := fmt.Sprintf("%s-%s-%s-%g-r%d.bin", t.Name(), req.Endpoint, model, rate, round)
@@ -335,7 +354,7 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 		label += fmt.Sprintf(" @%g/s", rate)
 	}
 	opts.Progress = r.progress.point(label, round, sc.Rounds, sc.Warmup.Duration+sc.Duration.Duration)
-	p, err := loadgen.Attack(ctx, t, req, opts)
+	p, err := r.beyond.attack(ctx, t, req, opts)
 	if raw != nil {
 		if cerr := raw.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("runner: %w", cerr)

@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
 )
 
 type command struct {
@@ -40,6 +39,8 @@ func commands() []command {
 		{"calibrate", "measure the machine's noise floor from two runs of the same build", calibrateCmd},
 		{"export", "write a result file in Go benchmark format (for benchstat)", exportCmd},
 		{"history", "add runs to the history store, pick a baseline, draw trends", historyCmd},
+		{"agent", "serve a target's CPU, memory and spawns on this host to a remote `bench run --agent`", agentCmd},
+		{"merge", "merge the result files of a sharded run (bench run --shard i/N) into one", mergeCmd},
 	}
 }
 

@@ -127,6 +127,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&cfg.OutDir, "out", "out/latest", "output directory")
 	fs.BoolVar(&cfg.Raw, "raw", false, "also write every request's result in vegeta's encoding under OUT/raw/")
 	fs.BoolVar(&cfg.NoVerify, "no-verify", false, "skip verification (for external URLs that are not the sample app)")
+	var bf beyondFlags
+	bf.register(fs)
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -137,6 +139,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	opts := catalog.Options{TargetOptions: cfg.Targets}
+	if err := bf.apply(&cfg, &opts); err != nil {
+		return err
+	}
 	if slices.Contains(sc.Targets, "external") {
 		// A bad URL is refused here, before anything is written.
 		if _, err := catalog.New("external", opts); err != nil {

@@ -90,6 +90,9 @@ var ErrUnknownKind = errors.New("catalog: unknown target")
 // concern it. The zero value plus AppBin and DataDir is a working default.
 type Options struct {
 	results.TargetOptions
+	// AllowRemote accepts an external URL that is not on loopback
+	// (`bench run --allow-remote`); it is not a `bench serve` option.
+	AllowRemote bool
 	// ErrorLog receives front errors; nil means stderr.
 	ErrorLog *log.Logger
 }
@@ -216,6 +219,9 @@ func newFCGI(o Options, errLog *log.Logger) (targets.Target, error) {
 func newExternal(o Options, _ *log.Logger) (targets.Target, error) {
 	if o.URL == "" {
 		return nil, fmt.Errorf("catalog: target external needs --url")
+	}
+	if o.AllowRemote {
+		return external.NewAllowRemote("external", o.URL)
 	}
 	return external.New("external", o.URL)
 }

@@ -24,9 +24,26 @@ type Target struct {
 var _ targets.Target = (*Target)(nil)
 
 // New checks that raw is an http URL on a loopback address and returns a
-// target for it. Only loopback is allowed: forkbench never sends load to
-// another machine.
-func New(name, raw string) (*Target, error) {
+// target for it. Only loopback is allowed: forkbench sends load to another
+// machine only when the user says so (NewAllowRemote, --allow-remote).
+func New(name, raw string) (*Target, error) { return open(name, raw, false) }
+
+// NewAllowRemote is New for a URL on any host: the user asked for load to
+// be sent beyond this machine (--allow-remote), and the result file
+// records it.
+func NewAllowRemote(name, raw string) (*Target, error) { return open(name, raw, true) }
+
+// IsLoopback reports whether host (a name or an address) is this
+// machine's loopback: "localhost", 127.0.0.0/8 or ::1.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func open(name, raw string, allowRemote bool) (*Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, fmt.Errorf("external: bad URL %q: %w", raw, err)
@@ -34,12 +51,8 @@ func New(name, raw string) (*Target, error) {
 	if u.Scheme != "http" || u.Host == "" {
 		return nil, fmt.Errorf("external: bad URL %q: want http://HOST:PORT", raw)
 	}
-	host := u.Hostname()
-	if host != "localhost" {
-		ip := net.ParseIP(host)
-		if ip == nil || !ip.IsLoopback() {
-			return nil, fmt.Errorf("external: %q is not a loopback address; forkbench only sends load to this machine", host)
-		}
+	if host := u.Hostname(); !allowRemote && !IsLoopback(host) {
+		return nil, fmt.Errorf("external: %q is not a loopback address; forkbench sends load to another machine only with --allow-remote", host)
 	}
 	if name == "" {
 		name = "external"
