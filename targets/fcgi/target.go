@@ -66,16 +66,32 @@ type Config struct {
 	// Daemon is the FastCGI application.
 	Daemon DaemonConfig
 	// KeepConn sets FCGI_KEEP_CONN and pools connections, as production
-	// fronts (nginx fastcgi_keep_conn, Apache mod_proxy_fcgi) can. False,
-	// the zero value, opens a connection per request as a plain FastCGI
-	// front does; set it explicitly to measure the pooled deployment.
+	// fronts (nginx fastcgi_keep_conn, Apache mod_proxy_fcgi) can, where
+	// that is safe for the daemon (see MaxConns). False, the zero value,
+	// opens a connection per request as a plain FastCGI front does; set
+	// it explicitly to measure the pooled deployment.
 	KeepConn bool
-	// MaxConns bounds the connections to the daemon; 0 means
-	// DefaultMaxOpen. Requests beyond it wait for a free connection.
+	// MaxConns bounds the connections to the daemon. 0 means: ask the
+	// daemon (FCGI_GET_VALUES) and use its FCGI_MAX_CONNS; if it declares
+	// none, up to DefaultMaxOpen, kept only if it multiplexes
+	// (FCGI_MPXS_CONNS=1), since a daemon with one worker per connection
+	// (PHP-FPM) would be starved by idle kept connections. Set it to the
+	// daemon's worker count (PHP-FPM's pm.max_children) to keep that
+	// many. Requests beyond it wait up to QueueTimeout, then get 503.
 	MaxConns int
-	// Timeout bounds each request to the daemon; 0 means no bound other
+	// QueueTimeout bounds the wait for a free connection (see
+	// Pool.QueueTimeout); 0 means DefaultQueueTimeout.
+	QueueTimeout time.Duration
+	// Timeout bounds each request to the daemon, the wait for a
+	// connection and relaying the reply included; 0 means no bound other
 	// than the client's. A request that runs out of time is answered 504.
 	Timeout time.Duration
+	// Params are "NAME=VALUE" FastCGI parameters sent with every request,
+	// replacing any meta-variable of the same name: e.g.
+	// SCRIPT_FILENAME=/srv/www/index.php and DOCUMENT_ROOT=/srv/www,
+	// without which PHP-FPM answers 404 "Primary script unknown". Start
+	// rejects malformed ones (see ParseParam).
+	Params []string
 	// Gateway is how the application is mounted (SCRIPT_NAME and extra
 	// parameters).
 	Gateway gateway.Config
@@ -91,6 +107,7 @@ type Target struct {
 	dir    string // private socket directory, removed by Stop
 	daemon *Daemon
 	pool   *Pool
+	plan   poolPlan
 	front  targets.Front
 
 	stopOnce sync.Once
@@ -118,6 +135,11 @@ func (t *Target) Start(ctx context.Context) error {
 }
 
 func (t *Target) start(ctx context.Context) error {
+	for _, kv := range t.cfg.Params {
+		if _, _, err := ParseParam(kv); err != nil {
+			return err
+		}
+	}
 	dc := t.cfg.Daemon
 	network, address := dc.Network, dc.Address
 	if network == "" {
@@ -162,22 +184,48 @@ func (t *Target) start(ctx context.Context) error {
 		}
 	}
 
-	t.pool = &Pool{Network: network, Address: address, MaxOpen: t.cfg.MaxConns}
+	t.pool = &Pool{Network: network, Address: address, QueueTimeout: t.cfg.QueueTimeout, ErrorLog: t.cfg.ErrorLog}
+	plan := t.sizePool(ctx)
 	client := &Client{
 		Pool:            t.pool,
-		DisableKeepConn: !t.cfg.KeepConn,
+		DisableKeepConn: !plan.keep,
 		Timeout:         t.cfg.Timeout,
 		ErrorLog:        t.cfg.ErrorLog,
 	}
 	t.front = targets.Front{
 		Listen:   t.cfg.Listen,
-		Handler:  &Proxy{Client: client, Gateway: t.cfg.Gateway, ErrorLog: t.cfg.ErrorLog},
+		Handler:  &Proxy{Client: client, Gateway: t.cfg.Gateway, Params: t.cfg.Params, ErrorLog: t.cfg.ErrorLog},
 		ErrorLog: t.cfg.ErrorLog,
 	}
 	if err := t.front.Start(); err != nil {
 		return fmt.Errorf("fcgi: %w", err)
 	}
 	return nil
+}
+
+// sizePool asks the daemon what it can take and sizes the pool from the
+// answer (see planPool), logging the decision so that a report can explain
+// the figures.
+func (t *Target) sizePool(ctx context.Context) poolPlan {
+	var (
+		vals map[string]string
+		err  error
+	)
+	if t.cfg.MaxConns <= 0 {
+		pctx, cancel := context.WithTimeout(ctx, valuesTimeout)
+		vals, err = t.pool.GetValues(pctx, ValueMaxConns, ValueMaxReqs, ValueMpxsConns)
+		cancel()
+	}
+	plan := planPool(t.cfg, vals, err)
+	t.pool.MaxOpen = plan.maxOpen
+	t.pool.MaxIdle = min(DefaultMaxIdle, plan.maxOpen)
+	t.plan = plan
+	keep := "kept"
+	if !plan.keep {
+		keep = "one per request"
+	}
+	t.logf("fcgi: connections to the daemon: at most %d, %s: %s", plan.maxOpen, keep, plan.why)
+	return plan
 }
 
 // substitute returns ss with AddrPlaceholder replaced by addr.
@@ -219,6 +267,14 @@ func (t *Target) PoolStats() PoolStats {
 	return t.pool.Stats()
 }
 
+// KeepConn reports whether the target keeps connections to the daemon,
+// as decided at Start from Config and the daemon's answer (see MaxConns),
+// and MaxConns the bound it chose.
+func (t *Target) KeepConn() bool { return t.plan.keep }
+
+// MaxConns reports the bound on connections to the daemon chosen at Start.
+func (t *Target) MaxConns() int { return t.plan.maxOpen }
+
 // Stop stops the front, then the daemon, and removes the socket.
 func (t *Target) Stop(ctx context.Context) error {
 	t.stopOnce.Do(func() { t.stopErr = t.stop(ctx) })
@@ -229,8 +285,8 @@ func (t *Target) stop(ctx context.Context) error {
 	err := t.front.Stop(ctx)
 	if t.pool != nil {
 		if s := t.pool.Stats(); s.Waits > 0 || s.IdleFull > 0 {
-			t.logf("fcgi: connection pool bounds were hit: %d requests waited for one of MaxConns=%d connections, %d connections closed beyond MaxIdle",
-				s.Waits, t.pool.maxOpen(), s.IdleFull)
+			t.logf("fcgi: connection pool bounds were hit: %d requests waited for one of MaxConns=%d connections (%d gave up: 503), %d connections closed beyond MaxIdle",
+				s.Waits, t.pool.maxOpen(), s.Exhausted, s.IdleFull)
 		}
 		_ = t.pool.Close()
 	}
