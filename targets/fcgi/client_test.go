@@ -32,7 +32,7 @@ func newTestFront(t testing.TB, network, address string, configure func(*Client)
 	lb := &logBuffer{}
 	logger := log.New(lb, "", 0)
 	c := &Client{
-		Pool:     &Pool{Network: network, Address: address},
+		Pool:     &Pool{Network: network, Address: address, ErrorLog: logger},
 		Timeout:  30 * time.Second, // a backstop: no test should get near it
 		ErrorLog: logger,
 	}

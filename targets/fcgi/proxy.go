@@ -107,15 +107,39 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(resp.Status)
 
 	bp := p.getCopyBuf()
-	_, err = io.CopyBuffer(writerOnly{w}, resp.Body, *bp)
+	werr, rerr := relay(w, resp.Body, *bp)
 	p.copyBufs.Put(bp)
-	if err != nil {
+	switch {
+	case rerr != nil:
+		p.logf("fcgi: %s %s: response body: %v", r.Method, r.URL.Path, rerr)
+	case errors.Is(werr, os.ErrDeadlineExceeded):
+		p.logf("fcgi: %s %s: the client did not take the reply within %v; connection to the daemon closed", r.Method, r.URL.Path, p.Client.Timeout)
+	}
+	if rerr != nil || werr != nil {
 		// The status line is out: all that is left is to make sure the
 		// client cannot mistake the truncated body for a whole one.
-		if r.Context().Err() == nil {
-			p.logf("fcgi: %s %s: response body: %v", r.Method, r.URL.Path, err)
-		}
+		// Closing the body (deferred) drops the daemon's connection.
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// relay copies the reply body to the client, each chunk as it arrives,
+// and tells a failure to write (werr: the client left or is too slow)
+// from a failure to read (rerr: the daemon's reply broke off).
+func relay(w io.Writer, body io.Reader, buf []byte) (werr, rerr error) {
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr = w.Write(buf[:n]); werr != nil {
+				return werr, nil
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 }
 
@@ -125,10 +149,6 @@ func bodyAllowed(method string, status int) bool {
 	return method != http.MethodHead && status != http.StatusNoContent &&
 		status != http.StatusNotModified && status >= 200
 }
-
-// writerOnly hides ResponseWriter's ReadFrom so that CopyBuffer uses our
-// pooled buffer and writes each chunk as it arrives.
-type writerOnly struct{ io.Writer }
 
 func (p *Proxy) getCopyBuf() *[]byte {
 	if bp, ok := p.copyBufs.Get().(*[]byte); ok {
