@@ -105,6 +105,18 @@ func testHandler() http.Handler {
 	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
 		panic("test handler panics on purpose")
 	})
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		// Says so on stdout, for a test to kill the daemon mid-request.
+		fmt.Println("entered /hang")
+		select {}
+	})
+	mux.HandleFunc("/hanghead", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		fmt.Println("entered /hanghead")
+		select {}
+	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		d, _ := time.ParseDuration(r.URL.Query().Get("d"))
 		time.Sleep(d)

@@ -40,9 +40,7 @@ func (p *Pool) GetValues(ctx context.Context, names ...string) (map[string]strin
 		return nil, err
 	}
 	defer c.Close()
-	if d, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(d)
-	}
+	// Only ctx ends the exchange, so that its error is the one reported.
 	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(aLongTimeAgo) })
 	defer stop()
 
