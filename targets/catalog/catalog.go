@@ -66,6 +66,9 @@ type Options struct {
 	FCGIMaxConns int
 	FCGINoKeep   bool
 	FCGITimeout  time.Duration
+	// FCGIParams are "NAME=VALUE" FastCGI parameters sent with every
+	// request (fcgi.Config.Params), e.g. PHP-FPM's SCRIPT_FILENAME.
+	FCGIParams []string
 
 	// URL is the address of an "external" target.
 	URL string
@@ -86,9 +89,14 @@ func (o *Options) Register(fs *flag.FlagSet) {
 	fs.StringVar(&o.FCGIAddr, "fcgi-addr", "", "FastCGI daemon address unix:PATH or tcp:HOST:PORT (default: private unix socket)")
 	fs.StringVar(&o.FCGIDaemon, "fcgi-daemon", "", "FastCGI daemon program (default: the sample app)")
 	fs.BoolVar(&o.FCGIExternal, "fcgi-external", false, "connect to an already running daemon at --fcgi-addr instead of starting one")
-	fs.IntVar(&o.FCGIMaxConns, "fcgi-max-conns", 0, "FastCGI connections to the daemon (default: client's)")
+	fs.IntVar(&o.FCGIMaxConns, "fcgi-max-conns", 0, "FastCGI connections to the daemon (default: the daemon's FCGI_MAX_CONNS; if it declares none, kept only for a multiplexing daemon); set to PHP-FPM's pm.max_children")
 	fs.BoolVar(&o.FCGINoKeep, "fcgi-no-keep-conn", false, "one FastCGI connection per request (no FCGI_KEEP_CONN)")
 	fs.DurationVar(&o.FCGITimeout, "fcgi-timeout", 30*time.Second, "FastCGI per-request timeout")
+	fs.Func("fcgi-param", "FastCGI parameter `NAME=VALUE` sent with every request, e.g. SCRIPT_FILENAME=/srv/index.php (repeatable)", func(s string) error {
+		_, _, err := fcgi.ParseParam(s)
+		o.FCGIParams = append(o.FCGIParams, s)
+		return err
+	})
 	fs.StringVar(&o.URL, "url", "", "base URL of an external target (loopback only)")
 }
 
@@ -127,6 +135,9 @@ func (o *Options) Args() []string {
 	}
 	if o.FCGITimeout != 0 {
 		add("fcgi-timeout", o.FCGITimeout.String())
+	}
+	for _, kv := range o.FCGIParams {
+		a = append(a, "--fcgi-param", kv)
 	}
 	add("url", o.URL)
 	return a
@@ -214,6 +225,7 @@ func New(kind string, o Options) (targets.Target, error) {
 			KeepConn: !o.FCGINoKeep,
 			MaxConns: o.FCGIMaxConns,
 			Timeout:  o.FCGITimeout,
+			Params:   o.FCGIParams,
 			ErrorLog: errLog,
 			Gateway:  gateway.Config{},
 		}

@@ -16,7 +16,8 @@ func TestArgsRoundTrip(t *testing.T) {
 		Listen: "127.0.0.1:0", AppBin: "/b/sampleapp", DataDir: "/d", CGIBin: "/x.cgi",
 		CGITimeout: 5 * time.Second, CGIMaxChildren: 3, CGIQueueTimeout: -1,
 		FCGIAddr: "unix:/s.sock", FCGIDaemon: "/b/d", FCGIExternal: true, FCGIMaxConns: 9,
-		FCGINoKeep: true, FCGITimeout: time.Second, URL: "http://127.0.0.1:1",
+		FCGINoKeep: true, FCGITimeout: time.Second, FCGIParams: []string{"SCRIPT_FILENAME=/x.php", "A=b=c"},
+		URL: "http://127.0.0.1:1",
 	}
 	var out Options
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
