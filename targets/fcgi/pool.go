@@ -352,10 +352,15 @@ func (p *Pool) Put(c *Conn, reusable bool) {
 	if c.served > 1 {
 		p.oneShots = 0 // the daemon does keep connections
 	}
+	if p.noKeep && !p.closed {
+		// The daemon closes it anyway; its slot goes to a waiter.
+		p.mu.Unlock()
+		_ = c.Close()
+		p.release(func(s *PoolStats) { s.Discarded++ })
+		return
+	}
 	switch {
 	case p.closed:
-	case p.noKeep:
-		p.stats.Discarded++
 	case len(p.waiters) > 0:
 		w := p.waiters[0]
 		p.waiters = p.waiters[1:]

@@ -521,6 +521,16 @@ func TestStopKeepingOneShotDaemon(t *testing.T) {
 	if !strings.Contains(f.log.String(), "no longer keeping connections") {
 		t.Errorf("log %q; want the decision logged", f.log.String())
 	}
+	mu.Unlock()
+
+	// Connections not kept still hand their slot on: 8 clients share
+	// one connection slot and none waits forever.
+	f.client.Pool.MaxOpen, f.client.Pool.QueueTimeout = 1, time.Hour
+	codes, oddity := hammer(t, f.srv.URL+"/c", 8, 10, "ok")
+	if codes[200] != 80 {
+		t.Errorf("8×10 GETs on one slot: statuses %v, first odd %s; want 80 × 200", codes, oddity)
+	}
+	mu.Lock()
 }
 
 func TestDaemonRemoveSocket(t *testing.T) {
