@@ -8,9 +8,14 @@
 // FCGI_STDOUT back to the client. Daemon starts the daemon and restarts it
 // when it dies; Target wires the three together as a targets.Target.
 //
-// Limits: one request per connection at a time (no multiplexing, which
-// net/http/fcgi does not offer); the responder role only; FastCGI
-// local redirects are relayed as redirects to the client (see gateway).
+// Limits: one request per connection at a time (no multiplexing); the
+// responder role only; FastCGI local redirects are relayed as redirects to
+// the client (see gateway). The daemon side, Go's net/http/fcgi, keeps
+// fewer promises than the front: on FCGI_ABORT_REQUEST it only fails the
+// request body's reads (the handler's context is never cancelled, so an
+// aborted handler runs to completion), and it does not recover a handler's
+// panic, which kills the whole daemon unless the handler is wrapped (the
+// sample app's is: a panic gives 500 and the daemon serves on).
 package fcgi
 
 // This file is the deployment: daemon, pool, client and front wired into a
