@@ -144,8 +144,8 @@ func TestProxyStdlibDaemon(t *testing.T) {
 			})
 			t.Run("handler panic", func(t *testing.T) {
 				code, b := f.get(t, "/panic")
-				if code != 500 || string(b) != "internal error\n" {
-					t.Errorf("GET /panic = %d %q; want 500 \"internal error\\n\"", code, b)
+				if code != 500 || string(b) != "internal server error\n" {
+					t.Errorf("GET /panic = %d %q; want 500 \"internal server error\\n\"", code, b)
 				}
 			})
 		})
