@@ -79,6 +79,7 @@ nightly: build
 fuzz:
 	$(GO) test -run=NONE -fuzz=FuzzReadRecord -fuzztime=60s ./targets/fcgi/
 	$(GO) test -run=NONE -fuzz=FuzzClientResponse -fuzztime=60s ./targets/fcgi/
+	$(GO) test -run=NONE -fuzz=FuzzGetValues -fuzztime=60s ./targets/fcgi/
 	$(GO) test -run=NONE -fuzz=FuzzReadResponseHeader -fuzztime=60s ./internal/gateway/
 	$(GO) test -run=NONE -fuzz=FuzzParseResponse -fuzztime=60s ./loadgen/
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -46,6 +47,9 @@ type TargetOptions struct {
 	FCGIMaxConns   int           `json:"fcgi_max_conns,omitempty"`
 	FCGINoKeepConn bool          `json:"fcgi_no_keep_conn,omitempty"`
 	FCGITimeout    time.Duration `json:"fcgi_timeout_ns,omitempty"`
+	// FCGIParams are "NAME=VALUE" FastCGI parameters sent with every
+	// request, e.g. PHP-FPM's SCRIPT_FILENAME.
+	FCGIParams []string `json:"fcgi_params,omitempty"`
 
 	// URL is the address of an "external" target.
 	URL string `json:"url,omitempty"`
@@ -93,6 +97,7 @@ func (o TargetOptions) fields() []option {
 		{"fcgi_max_conns", n(o.FCGIMaxConns), false},
 		{"fcgi_no_keep_conn", b(o.FCGINoKeepConn), false},
 		{"fcgi_timeout", d(o.FCGITimeout), false},
+		{"fcgi_params", strings.Join(o.FCGIParams, " "), false},
 		{"url", o.URL, true},
 	}
 }

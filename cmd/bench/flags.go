@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"forkbench/results"
+	"forkbench/targets/fcgi"
 )
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
@@ -104,8 +105,15 @@ func targetFlags(fs *flag.FlagSet, o *results.TargetOptions) {
 	fs.StringVar(&o.FCGIAddr, "fcgi-addr", "", "FastCGI daemon address unix:PATH or tcp:HOST:PORT (default: private unix socket)")
 	fs.StringVar(&o.FCGIDaemon, "fcgi-daemon", "", "FastCGI daemon program (default: the sample app)")
 	fs.BoolVar(&o.FCGIExternal, "fcgi-external", false, "connect to an already running daemon at --fcgi-addr instead of starting one")
-	fs.IntVar(&o.FCGIMaxConns, "fcgi-max-conns", 0, "FastCGI connections to the daemon (default: client's)")
+	fs.IntVar(&o.FCGIMaxConns, "fcgi-max-conns", 0, "FastCGI connections to the daemon (default: the daemon's FCGI_MAX_CONNS; if it declares none, kept only for a multiplexing daemon); set to PHP-FPM's pm.max_children")
 	fs.BoolVar(&o.FCGINoKeepConn, "fcgi-no-keep-conn", false, "one FastCGI connection per request (no FCGI_KEEP_CONN)")
+	fs.Func("fcgi-param", "FastCGI parameter `NAME=VALUE` sent with every request, e.g. SCRIPT_FILENAME=/srv/index.php (repeatable)", func(s string) error {
+		if _, _, err := fcgi.ParseParam(s); err != nil {
+			return err
+		}
+		o.FCGIParams = append(o.FCGIParams, s)
+		return nil
+	})
 	fs.DurationVar(&o.FCGITimeout, "fcgi-timeout", 30*time.Second, "FastCGI per-request timeout")
 	fs.StringVar(&o.URL, "url", "", "base URL of an external target (loopback only)")
 }

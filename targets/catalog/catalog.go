@@ -192,6 +192,7 @@ func newFCGI(o Options, errLog *log.Logger) (targets.Target, error) {
 		Timeout:  o.FCGITimeout,
 		ErrorLog: errLog,
 		Gateway:  gateway.Config{PassAuth: o.PassAuth},
+		Params:   o.FCGIParams,
 	}
 	network, addr, err := parseAddr(o.FCGIAddr)
 	if err != nil {

@@ -30,6 +30,11 @@ var ErrUnexpectedRecord = errors.New("fcgi: unexpected record")
 // refused the role, or cannot multiplex.
 var ErrRequestRejected = errors.New("fcgi: request rejected by the application")
 
+// ErrOverloaded is wrapped, with ErrRequestRejected, by the error for an
+// END_REQUEST whose protocol status is FCGI_OVERLOADED: the application is
+// out of a resource and a front answers 503, not 502.
+var ErrOverloaded = errors.New("fcgi: application overloaded")
+
 // Client defaults; each applies where the matching field is zero.
 const (
 	// DefaultMaxParamsBytes bounds the encoded parameters of one request.
@@ -40,6 +45,10 @@ const (
 	// log; the rest is counted, not kept.
 	DefaultStderrBytes = 4 << 10
 )
+
+// maxAttempts bounds how many connections one request is tried on; only
+// kept connections that turn out to be dead earn another try (see Do).
+const maxAttempts = 3
 
 // requestID is the id of every request: without multiplexing a
 // connection carries one request at a time, so one id suffices.
@@ -95,40 +104,77 @@ type Response struct {
 
 // Do sends one request with params (the "K=V" pairs of gateway.Env) and the
 // body read from stdin (nil for none), and returns once the response head
-// has arrived.
+// has arrived. Timeout, if set, bounds the whole request from here: the
+// wait for a pooled connection included.
 //
 // Cancelling ctx while the request is in flight sends ABORT_REQUEST and
-// closes the connection; the error then wraps ctx.Err(). A request on a
-// kept connection that turns out to be dead (the daemon restarted) is sent
-// again on a new connection if it has no body, since nothing of it can have
-// reached the application.
+// closes the connection; the error then wraps ctx.Err().
+//
+// A request on a kept connection that turns out to be dead (the daemon
+// restarted, or closed it after the last request) is sent again on
+// another connection, as Go's HTTP transport does: always if not one byte
+// of it could be written, and otherwise only if the daemon sent not one
+// byte back and the request is idempotent (RFC 9110 §9.2.2: its
+// REQUEST_METHOD is GET, HEAD, OPTIONS, TRACE, PUT or DELETE) without a
+// body, since the daemon may have acted on it.
 func (c *Client) Do(ctx context.Context, params []string, stdin io.Reader) (*Response, error) {
-	x := c.getExchange()
-	var err error
-	x.head, err = c.appendHead(x.head[:0], params, stdin == nil)
-	if err != nil {
-		c.exchanges.Put(x)
-		return nil, err
+	var deadline time.Time
+	if c.Timeout > 0 {
+		deadline = time.Now().Add(c.Timeout)
 	}
-	for attempt := 0; ; attempt++ {
-		conn, err := c.Pool.Get(ctx)
+	for attempt := 1; ; attempt++ {
+		x := c.getExchange()
+		var err error
+		x.head, err = c.appendHead(x.head[:0], params, stdin == nil)
 		if err != nil {
 			c.exchanges.Put(x)
 			return nil, err
 		}
-		resp, retry, err := x.roundTrip(ctx, c, conn, stdin)
+		conn, err := c.Pool.get(ctx, deadline)
+		if err != nil {
+			c.exchanges.Put(x)
+			return nil, err
+		}
+		resp, lost, err := x.roundTrip(ctx, c, conn, stdin, deadline)
 		if err == nil {
 			return resp, nil
 		}
-		if !retry || attempt > 0 {
+		if lost == keptAlive {
+			return nil, err
+		}
+		c.Pool.lostKept(conn)
+		retry := lost == lostBeforeSend || (stdin == nil && idempotent(params))
+		if !retry || attempt == maxAttempts || ctx.Err() != nil {
 			return nil, err
 		}
 		// Every kept connection most likely leads to the same dead
 		// process; drop them all rather than fail on each in turn.
 		c.Pool.CloseIdle()
-		x = c.getExchange()
-		x.head, _ = c.appendHead(x.head[:0], params, true)
 	}
+}
+
+// lostKind says whether a request failed because the kept connection it
+// was sent on was already dead, and how far it got.
+type lostKind uint8
+
+const (
+	keptAlive      lostKind = iota // the connection was fresh, or the failure lies elsewhere
+	lostBeforeSend                 // no byte of the request was written
+	lostNoReply                    // the request went out; the daemon closed without a byte back
+)
+
+// idempotent reports whether params carry an idempotent REQUEST_METHOD.
+func idempotent(params []string) bool {
+	for _, kv := range params {
+		if m, ok := strings.CutPrefix(kv, "REQUEST_METHOD="); ok {
+			switch m {
+			case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE":
+				return true
+			}
+			return false
+		}
+	}
+	return false
 }
 
 func (c *Client) getExchange() *exchange {
@@ -158,7 +204,7 @@ func (c *Client) appendHead(dst []byte, params []string, noBody bool) ([]byte, e
 		}
 	}
 	var flags uint8
-	if !c.DisableKeepConn {
+	if !c.DisableKeepConn && (c.Pool == nil || !c.Pool.KeepingStopped()) {
 		flags = flagKeepConn
 	}
 	dst = appendBeginRequest(dst, requestID, roleResponder, flags)
@@ -206,31 +252,28 @@ type exchange struct {
 	broken  bool       // a write stopped inside a record
 }
 
-// roundTrip runs the request on conn up to the response head. retry
-// reports whether the failure happened on a kept connection before any
-// byte of a reply, so the request may be sent again.
-func (x *exchange) roundTrip(ctx context.Context, c *Client, conn *Conn, stdin io.Reader) (resp *Response, retry bool, err error) {
+// roundTrip runs the request on conn up to the response head. lost says
+// whether the failure was a kept connection found dead (see Do).
+func (x *exchange) roundTrip(ctx context.Context, c *Client, conn *Conn, stdin io.Reader, deadline time.Time) (resp *Response, lost lostKind, err error) {
 	x.client, x.conn = c, conn
 	x.out.reset(conn.br, c.stderrLimit())
 	x.aborted, x.cause, x.broken, x.stdinRuns = false, nil, false, false
 
-	var deadline time.Time
-	if c.Timeout > 0 {
-		deadline = time.Now().Add(c.Timeout)
-	}
 	if err := conn.SetDeadline(deadline); err != nil {
 		x.finish(false)
-		return nil, false, fmt.Errorf("fcgi: set deadline: %w", err)
+		return nil, keptAlive, fmt.Errorf("fcgi: set deadline: %w", err)
 	}
 	if ctx.Done() != nil {
 		x.stopAbort = context.AfterFunc(ctx, func() { x.abort(ctx.Err()) })
 	}
 
 	if err := x.write(x.head); err != nil {
-		retry = conn.reused && stdin == nil && isConnGone(err)
+		if conn.reused() && !x.broken && isConnGone(err) {
+			lost = lostBeforeSend
+		}
 		err = x.failure("sending request", err)
 		x.finish(false)
-		return nil, retry, err
+		return nil, lost, err
 	}
 	if stdin != nil {
 		x.stdinRuns = true
@@ -242,18 +285,20 @@ func (x *exchange) roundTrip(ctx context.Context, c *Client, conn *Conn, stdin i
 	if err != nil {
 		// The head parser reports any EOF as a malformed head; whether
 		// the connection was dead on arrival is in the record reader.
-		retry = conn.reused && stdin == nil && !x.out.any && x.out.err != nil && isConnGone(x.out.err)
+		if conn.reused() && !x.out.any && x.out.err != nil && isConnGone(x.out.err) {
+			lost = lostNoReply
+		}
 		err = x.failure("reading response head", err)
 		x.finish(false)
-		return nil, retry, err
+		return nil, lost, err
 	}
-	return &Response{Status: status, Header: h, Body: &body{x: x}}, false, nil
+	return &Response{Status: status, Header: h, Body: &body{x: x}}, keptAlive, nil
 }
 
 // isConnGone reports whether err is what a connection closed by the peer
 // gives, as opposed to a timeout, a cancellation or a bad reply.
 func isConnGone(err error) bool {
-	return errors.Is(err, io.EOF) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrClosedPipe) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // failure turns err into the error to report: the abort's cause if the
@@ -543,7 +588,11 @@ func (s *stdout) next() error {
 			return truncated(err)
 		}
 		s.end, s.appStatus = true, appStatus
-		if protoStatus != statusRequestComplete {
+		switch protoStatus {
+		case statusRequestComplete:
+		case statusOverloaded:
+			return fmt.Errorf("%w: %w", ErrRequestRejected, ErrOverloaded)
+		default:
 			return fmt.Errorf("%w: %s", ErrRequestRejected, protocolStatusText(protoStatus))
 		}
 		return io.EOF
@@ -585,8 +634,6 @@ func protocolStatusText(s uint8) string {
 	switch s {
 	case statusCantMultiplex:
 		return "CANT_MPX_CONN"
-	case statusOverloaded:
-		return "OVERLOADED"
 	case statusUnknownRole:
 		return "UNKNOWN_ROLE"
 	}

@@ -32,7 +32,7 @@ func newTestFront(t testing.TB, network, address string, configure func(*Client)
 	lb := &logBuffer{}
 	logger := log.New(lb, "", 0)
 	c := &Client{
-		Pool:     &Pool{Network: network, Address: address},
+		Pool:     &Pool{Network: network, Address: address, ErrorLog: logger},
 		Timeout:  30 * time.Second, // a backstop: no test should get near it
 		ErrorLog: logger,
 	}
@@ -144,8 +144,8 @@ func TestProxyStdlibDaemon(t *testing.T) {
 			})
 			t.Run("handler panic", func(t *testing.T) {
 				code, b := f.get(t, "/panic")
-				if code != 500 || string(b) != "internal error\n" {
-					t.Errorf("GET /panic = %d %q; want 500 \"internal error\\n\"", code, b)
+				if code != 500 || string(b) != "internal server error\n" {
+					t.Errorf("GET /panic = %d %q; want 500 \"internal server error\\n\"", code, b)
 				}
 			})
 		})
@@ -348,7 +348,8 @@ func TestProxyFakeDaemon(t *testing.T) {
 		{"management record", appendRecords(nil, typeGetValuesResult, 0, nil), 502, "Bad Gateway\n"},
 		{"unknown type record", appendRecords(nil, typeUnknownType, 0, make([]byte, 8)), 502, "Bad Gateway\n"},
 		{"END_REQUEST without STDOUT", endRec(statusRequestComplete), 502, "Bad Gateway\n"},
-		{"overloaded", endRec(statusOverloaded), 502, "Bad Gateway\n"},
+		{"overloaded", endRec(statusOverloaded), 503, "Service Unavailable\n"},
+		{"cannot multiplex", endRec(statusCantMultiplex), 502, "Bad Gateway\n"},
 		{"not a CGI head", reply(stdoutRec("no colon here\r\n\r\n"), endRec(0)), 502, "Bad Gateway\n"},
 		{"head never ends", reply(stdoutRec("A: b\r\n"), stdoutRec(""), endRec(0)), 502, "Bad Gateway\n"},
 		{"truncated inside a record", stdoutRec(head + "body")[:20], 502, "Bad Gateway\n"},

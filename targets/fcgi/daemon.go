@@ -338,9 +338,16 @@ func (d *Daemon) Stop(ctx context.Context) error {
 	return nil
 }
 
+// ErrSocketInUse is returned by Start when the unix socket file at Address
+// accepts connections: another daemon is serving there, and unlinking its
+// socket would silently take it off the air.
+var ErrSocketInUse = errors.New("fcgi: socket in use by a running daemon")
+
 // removeSocket removes a unix socket file at Address, left by a daemon
-// that died or about to be recreated. Anything other than a socket is left
-// alone.
+// that died or about to be recreated. It dials the socket first and leaves
+// it alone if anything accepts (ErrSocketInUse): only a socket nobody
+// listens on (ECONNREFUSED) is stale. Anything other than a socket is left
+// alone too.
 func (d *Daemon) removeSocket() error {
 	if d.Network != "unix" || d.Address == "" || d.Address[0] == '@' {
 		return nil
@@ -348,6 +355,17 @@ func (d *Daemon) removeSocket() error {
 	fi, err := os.Lstat(d.Address)
 	if err != nil || fi.Mode()&os.ModeSocket == 0 {
 		return nil
+	}
+	dl := net.Dialer{Timeout: time.Second}
+	c, err := dl.Dial("unix", d.Address)
+	if err == nil {
+		_ = c.Close()
+		return fmt.Errorf("%w: %s", ErrSocketInUse, d.Address)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		// Not provably stale (e.g. EACCES, or a backlog so full the dial
+		// timed out): someone may still be serving on it.
+		return fmt.Errorf("%w: %s: dial: %w", ErrSocketInUse, d.Address, err)
 	}
 	if err := os.Remove(d.Address); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("fcgi: remove stale socket: %w", err)

@@ -104,7 +104,7 @@ func TestTargetDaemonLifecycle(t *testing.T) {
 			t.Fatalf("GET /pid #%d = %d %q; want 200 %d", i, code, body, pid)
 		}
 	}
-	if code, body := getURL(t, tg.URL()+"/panic"); code != 500 {
+	if code, body := getURL(t, tg.URL()+"/panic"); code != 500 || body != "internal server error\n" {
 		t.Errorf("GET /panic = %d %q; want 500", code, body)
 	}
 	if code, body := getURL(t, tg.URL()+"/pid"); code != 200 || body != strconv.Itoa(pid) {

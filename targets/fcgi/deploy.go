@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -30,7 +31,8 @@ type Deployment struct {
 	// Network and Address are where the daemon listens.
 	Network, Address string
 
-	dir string // private socket directory, removed by Close
+	plan poolPlan // how the pool was sized, and why
+	dir  string   // private socket directory, removed by Close
 }
 
 // Deploy starts cfg.Daemon (unless its Path is "": a daemon already
@@ -57,6 +59,11 @@ func deploy(ctx context.Context, cfg Config, hook func(*Daemon)) (*Deployment, e
 }
 
 func (d *Deployment) start(ctx context.Context, cfg Config, hook func(*Daemon)) error {
+	for _, kv := range cfg.Params {
+		if _, _, err := ParseParam(kv); err != nil {
+			return err
+		}
+	}
 	dc := cfg.Daemon
 	if err := d.resolve(dc); err != nil {
 		return err
@@ -81,15 +88,44 @@ func (d *Deployment) start(ctx context.Context, cfg Config, hook func(*Daemon)) 
 			return err
 		}
 	}
-	d.Pool = &Pool{Network: d.Network, Address: d.Address, MaxOpen: cfg.MaxConns}
+	d.Pool = &Pool{Network: d.Network, Address: d.Address, QueueTimeout: cfg.QueueTimeout, ErrorLog: cfg.ErrorLog}
+	d.sizePool(ctx, cfg)
 	client := &Client{
 		Pool:            d.Pool,
-		DisableKeepConn: !cfg.KeepConn,
+		DisableKeepConn: !d.plan.keep,
 		Timeout:         cfg.Timeout,
 		ErrorLog:        cfg.ErrorLog,
 	}
-	d.Handler = &Proxy{Client: client, Gateway: cfg.Gateway, ErrorLog: cfg.ErrorLog}
+	d.Handler = &Proxy{Client: client, Gateway: cfg.Gateway, Params: cfg.Params, ErrorLog: cfg.ErrorLog}
 	return nil
+}
+
+// sizePool asks the daemon what it can take and sizes the pool from the
+// answer (see planPool), logging the decision so that a report can explain
+// the figures.
+func (d *Deployment) sizePool(ctx context.Context, cfg Config) {
+	var (
+		vals map[string]string
+		err  error
+	)
+	if cfg.MaxConns <= 0 {
+		pctx, cancel := context.WithTimeout(ctx, valuesTimeout)
+		vals, err = d.Pool.GetValues(pctx, ValueMaxConns, ValueMaxReqs, ValueMpxsConns)
+		cancel()
+	}
+	d.plan = planPool(cfg, vals, err)
+	d.Pool.MaxOpen = d.plan.maxOpen
+	d.Pool.MaxIdle = min(DefaultMaxIdle, d.plan.maxOpen)
+	keep := "kept"
+	if !d.plan.keep {
+		keep = "one per request"
+	}
+	msg := fmt.Sprintf("fcgi: connections to the daemon: at most %d, %s: %s", d.plan.maxOpen, keep, d.plan.why)
+	if cfg.ErrorLog != nil {
+		cfg.ErrorLog.Print(msg)
+	} else {
+		log.Print(msg)
+	}
 }
 
 // resolve sets where the daemon listens: dc's Network and Address, or a

@@ -1,11 +1,13 @@
 package fcgi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log"
+	"maps"
 	"net"
 	"testing"
 	"time"
@@ -21,6 +23,7 @@ func FuzzReadRecord(f *testing.F) {
 	f.Add([]byte{1, 6, 0, 1, 0xFF, 0xFF, 0xFF, 0})
 	f.Add([]byte{2, 6, 0, 1, 0, 0, 0, 0})
 	buf := make([]byte, maxRecord)
+	buf2 := make([]byte, maxRecord)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
 		for {
@@ -40,7 +43,7 @@ func FuzzReadRecord(f *testing.F) {
 				t.Fatalf("record consumed %d bytes, content %d; header says %d, %d", used, len(content), want, h.ContentLength)
 			}
 			again := appendRecords(nil, h.Type, h.ID, content)
-			h2, c2, err := readRecord(bytes.NewReader(again), make([]byte, maxRecord))
+			h2, c2, err := readRecord(bytes.NewReader(again), buf2)
 			if err != nil || h2.Type != h.Type || h2.ID != h.ID || !bytes.Equal(c2, content) {
 				t.Fatalf("round trip = %+v %x, %v; want %+v %x", h2, c2, err, h, content)
 			}
@@ -121,3 +124,37 @@ func FuzzClientResponse(f *testing.F) {
 }
 
 var errStatusRange = errors.New("status out of range")
+
+// FuzzGetValues feeds arbitrary bytes as the daemon's reply to
+// FCGI_GET_VALUES: the reader must return an error or variables that
+// survive a round trip, and the pool plan drawn from them must be sane.
+func FuzzGetValues(f *testing.F) {
+	f.Add(appendRecords(nil, typeGetValuesResult, 0, appendPair(nil, ValueMpxsConns, "0")))
+	f.Add(appendRecords(nil, typeGetValuesResult, 0, appendPair(appendPair(nil, ValueMaxConns, "4"), ValueMaxReqs, "4")))
+	f.Add(appendRecords(nil, typeUnknownType, 0, []byte{byte(typeGetValues), 0, 0, 0, 0, 0, 0, 0}))
+	f.Add(appendRecords(nil, typeGetValuesResult, 1, nil))
+	f.Add(appendRecords(nil, typeGetValuesResult, 0, []byte{0x80, 0, 0}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vals, err := readValues(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			if vals != nil {
+				t.Fatalf("readValues = %v with error %v; want no values", vals, err)
+			}
+			return
+		}
+		var pairs []byte
+		for k, v := range vals {
+			pairs = appendPair(pairs, k, v)
+		}
+		again, err := readValues(bufio.NewReader(bytes.NewReader(appendRecords(nil, typeGetValuesResult, 0, pairs))))
+		if err != nil || !maps.Equal(again, vals) {
+			t.Fatalf("round trip = %v, %v; want %v", again, err, vals)
+		}
+		for _, cfg := range []Config{{KeepConn: true}, {KeepConn: false}, {KeepConn: true, MaxConns: 3}} {
+			p := planPool(cfg, vals, nil)
+			if p.maxOpen <= 0 || p.why == "" || (p.keep && !cfg.KeepConn) {
+				t.Fatalf("planPool(%+v, %v) = %+v; want a positive bound, a reason, no keeping unless configured", cfg, vals, p)
+			}
+		}
+	})
+}

@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"forkbench/app"
 )
 
 const (
@@ -55,19 +57,10 @@ func runTestDaemon(addr string) int {
 	return 1
 }
 
-// recoverHandler turns a panic into a 500, as cmd/sampleapp does:
-// net/http/fcgi does not recover, so a panicking handler would otherwise
-// take the daemon down.
-func recoverHandler(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		defer func() {
-			if v := recover(); v != nil {
-				http.Error(w, "internal error", http.StatusInternalServerError)
-			}
-		}()
-		h.ServeHTTP(w, r)
-	})
-}
+// recoverHandler is the sample app's own panic recovery (app.Recover),
+// which cmd/sampleapp wraps around its handler: net/http/fcgi does not
+// recover, so a panicking handler would otherwise take the daemon down.
+func recoverHandler(h http.Handler) http.Handler { return app.Recover(h, nil) }
 
 // bigBody is the deterministic 1 MiB body of /big.
 var bigBody = func() []byte {
@@ -104,6 +97,18 @@ func testHandler() http.Handler {
 	})
 	mux.HandleFunc("/panic", func(w http.ResponseWriter, r *http.Request) {
 		panic("test handler panics on purpose")
+	})
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		// Says so on stdout, for a test to kill the daemon mid-request.
+		fmt.Println("entered /hang")
+		select {}
+	})
+	mux.HandleFunc("/hanghead", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		fmt.Println("entered /hanghead")
+		select {}
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		d, _ := time.ParseDuration(r.URL.Query().Get("d"))

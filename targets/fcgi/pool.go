@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"sync"
 	"time"
@@ -16,6 +17,12 @@ import (
 
 // ErrPoolClosed is returned by Get after Close.
 var ErrPoolClosed = errors.New("fcgi: pool closed")
+
+// ErrPoolExhausted is returned by Get when MaxOpen connections stayed busy
+// for QueueTimeout, or until the request's deadline: the daemon is at
+// capacity, which a front answers promptly with 503 Service Unavailable and
+// Retry-After rather than letting requests pile up.
+var ErrPoolExhausted = errors.New("fcgi: every connection to the daemon is busy")
 
 // Pool defaults; each applies where the matching field is zero.
 const (
@@ -27,6 +34,13 @@ const (
 	DefaultMaxIdle = 64
 	// DefaultDialTimeout bounds one connect to the daemon.
 	DefaultDialTimeout = 5 * time.Second
+	// DefaultQueueTimeout bounds the wait for a busy pool, as the CGI
+	// host bounds the wait for a child slot: about a second, then 503.
+	DefaultQueueTimeout = time.Second
+	// closedAfterOneLimit is how many kept connections in a row the daemon
+	// may close after their first request before the pool stops keeping
+	// connections (see Pool.KeepingStopped).
+	closedAfterOneLimit = 3
 )
 
 // readBufSize is the size of each connection's read buffer: large enough
@@ -52,13 +66,23 @@ type Pool struct {
 	// negative value keeps none. Extra connections are closed when
 	// returned (Stats counts them).
 	MaxIdle int
+	// QueueTimeout bounds how long Get waits while MaxOpen connections
+	// are busy before it fails with ErrPoolExhausted; 0 means
+	// DefaultQueueTimeout, a negative value fails at once. The wait never
+	// outlasts the deadline Get is given.
+	QueueTimeout time.Duration
+	// ErrorLog receives the one line saying the pool stopped keeping
+	// connections; nil means the log package's standard logger.
+	ErrorLog *log.Logger
 
-	mu      sync.Mutex
-	idle    []*Conn
-	open    int
-	waiters []chan *Conn // FIFO; a nil send transfers a slot to dial with
-	closed  bool
-	stats   PoolStats
+	mu       sync.Mutex
+	idle     []*Conn
+	open     int
+	waiters  []chan *Conn // FIFO; a nil send transfers a slot to dial with
+	closed   bool
+	stats    PoolStats
+	oneShots int  // kept connections in a row the daemon closed after one request
+	noKeep   bool // the daemon closes kept connections: stop keeping them
 }
 
 // PoolStats counts what the pool did, so that its bounds, when hit, show in
@@ -68,20 +92,29 @@ type PoolStats struct {
 	DialErrs  int // connects that failed
 	Reuses    int // requests served on a kept connection
 	Waits     int // Gets that found MaxOpen connections busy and waited
+	Exhausted int // Gets that gave up waiting (ErrPoolExhausted)
 	Discarded int // connections closed because they saw an error or were not kept
 	IdleFull  int // healthy connections closed because MaxIdle were idle
+	PeerGone  int // kept connections found closed by the daemon before reuse
 	Open      int // connections open now
 	Idle      int // connections idle now
+	// KeepStopped reports that the daemon closed closedAfterOneLimit kept
+	// connections in a row after their first request, so the pool stopped
+	// keeping any (see Pool.KeepingStopped).
+	KeepStopped bool
 }
 
-// Conn is one connection to the daemon with its read buffer. Reused
-// reports whether it already served a request, which decides whether a
-// failure may be retried on a fresh connection.
+// Conn is one connection to the daemon with its read buffer. served counts
+// the requests it completed; a failure on a connection that already served
+// one may be retried on a fresh connection.
 type Conn struct {
 	net.Conn
 	br     *bufio.Reader
-	reused bool
+	served int
 }
+
+// reused reports whether c already served a request.
+func (c *Conn) reused() bool { return c.served > 0 }
 
 func (p *Pool) maxOpen() int {
 	if p.MaxOpen > 0 {
@@ -101,17 +134,36 @@ func (p *Pool) maxIdle() int {
 }
 
 // Get returns an idle connection or dials a new one, waiting within ctx
-// while MaxOpen connections are busy.
+// (and at most QueueTimeout) while MaxOpen connections are busy.
 func (p *Pool) Get(ctx context.Context) (*Conn, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, ErrPoolClosed
-	}
-	if n := len(p.idle); n > 0 {
+	return p.get(ctx, time.Time{})
+}
+
+// get is Get with the request's deadline (zero for none), which bounds the
+// wait for a busy pool: the wait is part of the request's time.
+func (p *Pool) get(ctx context.Context, deadline time.Time) (*Conn, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrPoolClosed
+		}
+		n := len(p.idle)
+		if n == 0 {
+			break
+		}
 		c := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		if peerClosed(c.Conn) {
+			// The daemon closed it while idle (a restart, an idle
+			// timeout, or a daemon that ignores FCGI_KEEP_CONN).
+			_ = c.Close()
+			p.release(func(s *PoolStats) { s.PeerGone++; p.noteOneShot(c) })
+			continue
+		}
+		p.mu.Lock()
 		p.stats.Reuses++
 		p.mu.Unlock()
 		return c, nil
@@ -121,32 +173,93 @@ func (p *Pool) Get(ctx context.Context) (*Conn, error) {
 		p.mu.Unlock()
 		return p.dial(ctx)
 	}
+	wait := p.QueueTimeout
+	if wait == 0 {
+		wait = DefaultQueueTimeout
+	}
+	if !deadline.IsZero() {
+		wait = min(wait, time.Until(deadline))
+	}
+	if wait <= 0 {
+		p.stats.Exhausted++
+		p.mu.Unlock()
+		return nil, fmt.Errorf("%w (MaxOpen=%d, no wait allowed)", ErrPoolExhausted, p.maxOpen())
+	}
 	ch := make(chan *Conn, 1)
 	p.waiters = append(p.waiters, ch)
 	p.stats.Waits++
 	p.mu.Unlock()
 
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	var err error
 	select {
 	case c := <-ch:
 		return p.handed(ctx, c)
 	case <-ctx.Done():
-		p.mu.Lock()
-		for i, w := range p.waiters {
-			if w == ch {
-				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
-				p.mu.Unlock()
-				return nil, fmt.Errorf("fcgi: waiting for a connection: %w", ctx.Err())
-			}
-		}
-		p.mu.Unlock()
-		// Put handed us something after all; give it back.
-		if c := <-ch; c != nil {
-			p.Put(c, true)
-		} else {
-			p.release(nil)
-		}
-		return nil, fmt.Errorf("fcgi: waiting for a connection: %w", ctx.Err())
+		err = fmt.Errorf("fcgi: waiting for a connection: %w", ctx.Err())
+	case <-t.C:
+		err = fmt.Errorf("%w: waited %v for one of MaxOpen=%d", ErrPoolExhausted, wait.Round(time.Millisecond), p.maxOpen())
 	}
+	p.mu.Lock()
+	if errors.Is(err, ErrPoolExhausted) {
+		p.stats.Exhausted++
+	}
+	for i, w := range p.waiters {
+		if w == ch {
+			p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
+			p.mu.Unlock()
+			return nil, err
+		}
+	}
+	p.mu.Unlock()
+	// Put handed us something after all; give it back.
+	if c := <-ch; c != nil {
+		p.Put(c, true)
+	} else {
+		p.release(nil)
+	}
+	return nil, err
+}
+
+// noteOneShot records that the daemon closed c, a kept connection; p.mu is
+// held. After closedAfterOneLimit such connections in a row that had
+// served exactly one request, the daemon evidently closes every
+// connection after its request whatever FCGI_KEEP_CONN says (uWSGI's
+// FastCGI socket does), and keeping them only sets up requests to fail.
+func (p *Pool) noteOneShot(c *Conn) {
+	if c.served != 1 {
+		p.oneShots = 0
+		return
+	}
+	p.oneShots++
+	if p.oneShots < closedAfterOneLimit || p.noKeep {
+		return
+	}
+	p.noKeep = true
+	l := p.ErrorLog
+	if l == nil {
+		l = log.Default()
+	}
+	l.Printf("fcgi: the daemon at %s %s closed %d kept connections in a row after one request each; no longer keeping connections (FCGI_KEEP_CONN off)", p.Network, p.Address, p.oneShots)
+}
+
+// KeepingStopped reports whether the pool found that the daemon closes
+// every connection after one request and stopped keeping them: the client
+// then stops asking for FCGI_KEEP_CONN.
+func (p *Pool) KeepingStopped() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.noKeep
+}
+
+// lostKept records that c, a kept connection, turned out to be closed by
+// the daemon when a request was sent on it.
+func (p *Pool) lostKept(c *Conn) {
+	p.mu.Lock()
+	p.stats.PeerGone++
+	p.noteOneShot(c)
+	p.mu.Unlock()
 }
 
 // handed turns what Put passed a waiter into a connection: a kept one, or
@@ -174,6 +287,19 @@ func (p *Pool) handed(ctx context.Context, c *Conn) (*Conn, error) {
 // dial opens a connection for a slot already counted in p.open, giving the
 // slot back on failure.
 func (p *Pool) dial(ctx context.Context) (*Conn, error) {
+	c, err := p.connect(ctx)
+	if err != nil {
+		p.release(func(s *PoolStats) { s.DialErrs++ })
+		return nil, err
+	}
+	p.mu.Lock()
+	p.stats.Dials++
+	p.mu.Unlock()
+	return c, nil
+}
+
+// connect dials the daemon within DialTimeout, outside the accounting.
+func (p *Pool) connect(ctx context.Context) (*Conn, error) {
 	timeout := p.DialTimeout
 	if timeout <= 0 {
 		timeout = DefaultDialTimeout
@@ -191,12 +317,8 @@ func (p *Pool) dial(ctx context.Context) (*Conn, error) {
 		nc, err = d.DialContext(dctx, p.Network, p.Address)
 	}
 	if err != nil {
-		p.release(func(s *PoolStats) { s.DialErrs++ })
 		return nil, fmt.Errorf("fcgi: dial %s %s: %w", p.Network, p.Address, err)
 	}
-	p.mu.Lock()
-	p.stats.Dials++
-	p.mu.Unlock()
 	return &Conn{Conn: nc, br: bufio.NewReaderSize(nc, readBufSize)}, nil
 }
 
@@ -225,8 +347,18 @@ func (p *Pool) Put(c *Conn, reusable bool) {
 		p.release(func(s *PoolStats) { s.Discarded++ })
 		return
 	}
-	c.reused = true
+	c.served++
 	p.mu.Lock()
+	if c.served > 1 {
+		p.oneShots = 0 // the daemon does keep connections
+	}
+	if p.noKeep && !p.closed {
+		// The daemon closes it anyway; its slot goes to a waiter.
+		p.mu.Unlock()
+		_ = c.Close()
+		p.release(func(s *PoolStats) { s.Discarded++ })
+		return
+	}
 	switch {
 	case p.closed:
 	case len(p.waiters) > 0:
@@ -285,5 +417,6 @@ func (p *Pool) Stats() PoolStats {
 	s := p.stats
 	s.Open = p.open
 	s.Idle = len(p.idle)
+	s.KeepStopped = p.noKeep
 	return s
 }

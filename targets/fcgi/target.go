@@ -8,9 +8,14 @@
 // FCGI_STDOUT back to the client. Daemon starts the daemon and restarts it
 // when it dies; Target wires the three together as a targets.Target.
 //
-// Limits: one request per connection at a time (no multiplexing, which
-// net/http/fcgi does not offer); the responder role only; FastCGI
-// local redirects are relayed as redirects to the client (see gateway).
+// Limits: one request per connection at a time (no multiplexing); the
+// responder role only; FastCGI local redirects are relayed as redirects to
+// the client (see gateway). The daemon side, Go's net/http/fcgi, keeps
+// fewer promises than the front: on FCGI_ABORT_REQUEST it only fails the
+// request body's reads (the handler's context is never cancelled, so an
+// aborted handler runs to completion), and it does not recover a handler's
+// panic, which kills the whole daemon unless the handler is wrapped (the
+// sample app's is: a panic gives 500 and the daemon serves on).
 package fcgi
 
 // This file is the deployment as a targets.Target: the daemon, pool,
@@ -64,16 +69,32 @@ type Config struct {
 	// Daemon is the FastCGI application.
 	Daemon DaemonConfig
 	// KeepConn sets FCGI_KEEP_CONN and pools connections, as production
-	// fronts (nginx fastcgi_keep_conn, Apache mod_proxy_fcgi) can. False,
-	// the zero value, opens a connection per request as a plain FastCGI
-	// front does; set it explicitly to measure the pooled deployment.
+	// fronts (nginx fastcgi_keep_conn, Apache mod_proxy_fcgi) can, where
+	// that is safe for the daemon (see MaxConns). False, the zero value,
+	// opens a connection per request as a plain FastCGI front does; set
+	// it explicitly to measure the pooled deployment.
 	KeepConn bool
-	// MaxConns bounds the connections to the daemon; 0 means
-	// DefaultMaxOpen. Requests beyond it wait for a free connection.
+	// MaxConns bounds the connections to the daemon. 0 means: ask the
+	// daemon (FCGI_GET_VALUES) and use its FCGI_MAX_CONNS; if it declares
+	// none, up to DefaultMaxOpen, kept only if it multiplexes
+	// (FCGI_MPXS_CONNS=1), since a daemon with one worker per connection
+	// (PHP-FPM) would be starved by idle kept connections. Set it to the
+	// daemon's worker count (PHP-FPM's pm.max_children) to keep that
+	// many. Requests beyond it wait up to QueueTimeout, then get 503.
 	MaxConns int
-	// Timeout bounds each request to the daemon; 0 means no bound other
+	// QueueTimeout bounds the wait for a free connection (see
+	// Pool.QueueTimeout); 0 means DefaultQueueTimeout.
+	QueueTimeout time.Duration
+	// Timeout bounds each request to the daemon, the wait for a
+	// connection and relaying the reply included; 0 means no bound other
 	// than the client's. A request that runs out of time is answered 504.
 	Timeout time.Duration
+	// Params are "NAME=VALUE" FastCGI parameters sent with every request,
+	// replacing any meta-variable of the same name: e.g.
+	// SCRIPT_FILENAME=/srv/www/index.php and DOCUMENT_ROOT=/srv/www,
+	// without which PHP-FPM answers 404 "Primary script unknown". Start
+	// rejects malformed ones (see ParseParam).
+	Params []string
 	// Gateway is how the application is mounted (SCRIPT_NAME and extra
 	// parameters).
 	Gateway gateway.Config
@@ -90,6 +111,7 @@ type Target struct {
 	dir    string      // its private socket directory, removed by its Close
 	daemon *Daemon
 	pool   *Pool
+	plan   poolPlan
 	front  targets.Front
 
 	stopOnce sync.Once
@@ -122,7 +144,7 @@ func (t *Target) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	t.dep, t.daemon, t.pool = dep, dep.Daemon, dep.Pool
+	t.dep, t.daemon, t.pool, t.plan = dep, dep.Daemon, dep.Pool, dep.plan
 	t.front = targets.Front{
 		Listen:   t.cfg.Listen,
 		Handler:  dep.Handler,
@@ -161,6 +183,14 @@ func (t *Target) PoolStats() PoolStats {
 	return t.pool.Stats()
 }
 
+// KeepConn reports whether the target keeps connections to the daemon,
+// as decided at Start from Config and the daemon's answer (see MaxConns),
+// and MaxConns the bound it chose.
+func (t *Target) KeepConn() bool { return t.plan.keep }
+
+// MaxConns reports the bound on connections to the daemon chosen at Start.
+func (t *Target) MaxConns() int { return t.plan.maxOpen }
+
 // Stop stops the front, then the daemon, and removes the socket.
 func (t *Target) Stop(ctx context.Context) error {
 	t.stopOnce.Do(func() { t.stopErr = t.stop(ctx) })
@@ -171,8 +201,8 @@ func (t *Target) stop(ctx context.Context) error {
 	err := t.front.Stop(ctx)
 	if t.pool != nil {
 		if s := t.pool.Stats(); s.Waits > 0 || s.IdleFull > 0 {
-			t.logf("fcgi: connection pool bounds were hit: %d requests waited for one of MaxConns=%d connections, %d connections closed beyond MaxIdle",
-				s.Waits, t.pool.maxOpen(), s.IdleFull)
+			t.logf("fcgi: connection pool bounds were hit: %d requests waited for one of MaxConns=%d connections (%d gave up: 503), %d connections closed beyond MaxIdle",
+				s.Waits, t.pool.maxOpen(), s.Exhausted, s.IdleFull)
 		}
 	}
 	if t.dep != nil {
