@@ -1,9 +1,10 @@
-//go:build forkbench_slow
+//go:build forkbench_slow || forkbench_slow_small
 
-// This file exists for the regression suite's own acceptance test: built
-// with -tags forkbench_slow, the sample app burns a fixed amount of CPU
-// before every request, a deliberate regression that `bench compare` must
-// flag. It is never part of a normal build.
+// This file exists for the regression suite's own acceptance tests: built
+// with -tags forkbench_slow (or forkbench_slow_small), the sample app burns
+// a fixed amount of CPU before every request (slowCPU), a deliberate
+// regression that `bench compare` and `bench ab` must flag. It is never
+// part of a normal build.
 
 package main
 
@@ -15,11 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-// slowCPU is the CPU time added to every request: far above the sample
-// app's own cost per request (tens of microseconds), so the regression is
-// unmistakable even on a noisy machine.
-const slowCPU = 2 * time.Millisecond
 
 // slowdown wraps h so that every request first burns slowCPU of CPU time.
 func slowdown(h http.Handler) http.Handler {
@@ -47,7 +43,7 @@ func burnCPU(d time.Duration) {
 	}
 	var sum [32]byte
 	for {
-		for range 64 {
+		for range 2 { // ~0.3 µs a round: fine enough for slowCPU of microseconds
 			sum = sha256.Sum256(sum[:])
 		}
 		if now, _ := threadCPU(); now-start >= d {

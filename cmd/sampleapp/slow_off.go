@@ -1,4 +1,4 @@
-//go:build !forkbench_slow
+//go:build !forkbench_slow && !forkbench_slow_small
 
 package main
 

@@ -1,0 +1,67 @@
+package targets
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func knownNames(n string) bool {
+	switch n {
+	case "embedded", "cgi", "fcgi", "nginx-fcgi":
+		return true
+	}
+	return false
+}
+
+func TestParseSpecs(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []Spec
+	}{
+		{"embedded,cgi", []Spec{
+			{Label: "embedded", Kind: SpecNamed, Name: "embedded"},
+			{Label: "cgi", Kind: SpecNamed, Name: "cgi"},
+		}},
+		{"cgi:./guestbook.cgi", []Spec{{Label: "cgi-guestbook", Kind: SpecCGI, Path: "./guestbook.cgi"}}},
+		{"gb=cgi:'/srv/my app/gb.cgi'", []Spec{{Label: "gb", Kind: SpecCGI, Path: "/srv/my app/gb.cgi"}}},
+		{"fcgi-cmd:'php-fpm8.2 -F -y /tmp/fpm.conf'@unix:/tmp/fpm.sock,url:http://127.0.0.1:8080", []Spec{
+			{Label: "fcgi-php-fpm8.2", Kind: SpecFCGICommand, Argv: []string{"php-fpm8.2", "-F", "-y", "/tmp/fpm.conf"}, Addr: "unix:/tmp/fpm.sock"},
+			{Label: "url-127.0.0.1-8080", Kind: SpecURL, URL: "http://127.0.0.1:8080"},
+		}},
+		{`fcgi-cmd:"uwsgi --ini 'a b.ini'"`, []Spec{{Label: "fcgi-uwsgi", Kind: SpecFCGICommand, Argv: []string{"uwsgi", "--ini", "a b.ini"}}}},
+		{"php=fcgi-addr:unix:/run/php/php-fpm.sock, nginx-fcgi", []Spec{
+			{Label: "php", Kind: SpecFCGIAddr, Addr: "unix:/run/php/php-fpm.sock"},
+			{Label: "nginx-fcgi", Kind: SpecNamed, Name: "nginx-fcgi"},
+		}},
+		{"fcgi-addr:tcp:127.0.0.1:9000", []Spec{{Label: "fcgi-127.0.0.1-9000", Kind: SpecFCGIAddr, Addr: "tcp:127.0.0.1:9000"}}},
+		{"url:http://127.0.0.1:8080/x?a=b", []Spec{{Label: "url-127.0.0.1-8080", Kind: SpecURL, URL: "http://127.0.0.1:8080/x?a=b"}}},
+	}
+	for _, tt := range tests {
+		got, err := ParseSpecs(tt.in, knownNames)
+		if err != nil {
+			t.Errorf("ParseSpecs(%q): %v", tt.in, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("ParseSpecs(%q) =\n %+v\nwant\n %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestParseSpecsErrors(t *testing.T) {
+	for _, in := range []string{
+		"",
+		"nosuch",
+		"cgi:",
+		"ftp:x",
+		"cgi:a.cgi,cgi:b/a.cgi", // same derived label
+		"x y=cgi:a",
+		"fcgi-cmd:'php-fpm",
+		"embedded,embedded",
+	} {
+		if _, err := ParseSpecs(in, knownNames); !errors.Is(err, ErrSpec) {
+			t.Errorf("ParseSpecs(%q) error = %v; want ErrSpec", in, err)
+		}
+	}
+}
