@@ -409,6 +409,8 @@ func (r rangeY) ok() bool { return r.lo <= r.hi }
 // median written above each bar. When the bars span more than logBarsRatio
 // the Y axis is logarithmic, so that a bar 1000× shorter than its
 // neighbour (CGI's throughput beside embedded's) is still visible.
+// (Long: one figure's bars, error bars, labels and axes share their
+// scale and positions; split, the pieces would pass all of it around.)
 func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Row) Stat) (Chart, bool) {
 	var rows []*Row
 	for _, r := range s.Rows {

@@ -79,11 +79,10 @@ func loadgenCheck(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if err := t.Start(ctx); err != nil {
-		_ = t.Stop(context.Background())
+	if err := targets.Start(ctx, t); err != nil {
 		return err
 	}
-	defer stopAll([]targets.Target{t})
+	defer targets.StopAll(t)
 	c.target = t
 	fmt.Fprintf(stderr, "loadgen-check: embedded /plaintext, %d connections, %v per tool, generator CPUs %v, target CPUs %v\n",
 		c.conns, c.dur, c.pinning.GeneratorCPUs, c.pinning.TargetCPUs)

@@ -9,6 +9,7 @@ import (
 	"log"
 	"time"
 
+	"forkbench/targets"
 	"forkbench/targets/catalog"
 )
 
@@ -42,10 +43,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = t.Start(startCtx)
+	err = targets.Start(startCtx, t)
 	cancel()
 	if err != nil {
-		_ = t.Stop(context.Background())
 		return err
 	}
 	if _, err := fmt.Fprintf(stdout, "listening on %s\n", t.URL()); err != nil {
