@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -51,8 +52,7 @@ type genCheck struct {
 // few rounds, and prints throughput, the generator's CPU per request, how
 // busy the target was and the ratio to wrk. It fails when our generator
 // stays below --min-ratio of wrk.
-func loadgenCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench loadgen-check", stderr)
+func loadgenCheck(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var o catalog.Options
 	targetFlags(fs, &o.TargetOptions)
 	c := genCheck{progress: stderr}

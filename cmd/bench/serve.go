@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -18,8 +19,7 @@ import (
 // cancelled (SIGINT/SIGTERM), then stops it, leaving no child process or
 // socket file behind. `bench run` starts its targets this way, handing
 // them its options as data (--options JSON).
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench serve", stderr)
+func serve(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var o catalog.Options
 	kind := fs.String("target", "embedded", "deployment: embedded, cgi, fcgi or external")
 	targetFlags(fs, &o.TargetOptions)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -18,8 +19,7 @@ import (
 // by --targets in this process, sends each the verification set, and
 // fails naming the first difference from the specification or between
 // deployments. Every target it started is stopped before it returns.
-func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench verify", stderr)
+func verifyCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var o catalog.Options
 	names := fs.String("targets", strings.Join(catalog.Kinds(), ","), "deployments to verify, comma-separated")
 	targetFlags(fs, &o.TargetOptions)
