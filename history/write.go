@@ -23,7 +23,7 @@ func WriteTrend(dir string, charts []Chart) ([]string, error) {
 			for _, p := range s.Points {
 				if p.Change != nil {
 					flagged = append(flagged, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %+.1f%% | %.3f |",
-						p.Time.UTC().Format("2006-01-02 15:04"), short(p.Commit), s.Metric, s.Key.Target, s.Key.Endpoint, s.Key.Load(), 100**p.Change, p.P))
+						p.Time.UTC().Format("2006-01-02 15:04"), ShortCommit(p.Commit), s.Metric, s.Key.Target, s.Key.Endpoint, s.Key.Load(), 100**p.Change, p.P))
 				}
 			}
 		}
@@ -55,16 +55,13 @@ func WriteTrend(dir string, charts []Chart) ([]string, error) {
 	return append(paths, p), nil
 }
 
-func short(c string) string {
-	if len(c) > 12 {
+// ShortCommit is a commit's first 12 characters, "-" when unknown.
+func ShortCommit(c string) string {
+	switch {
+	case len(c) > 12:
 		return c[:12]
-	}
-	return orDash(c)
-}
-
-func orDash(s string) string {
-	if s == "" {
+	case c == "":
 		return "-"
 	}
-	return s
+	return c
 }

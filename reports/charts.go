@@ -409,6 +409,8 @@ func (r rangeY) ok() bool { return r.lo <= r.hi }
 // median written above each bar. When the bars span more than logBarsRatio
 // the Y axis is logarithmic, so that a bar 1000× shorter than its
 // neighbour (CGI's throughput beside embedded's) is still visible.
+// (Long: one figure's bars, error bars, labels and axes share their
+// scale and positions; split, the pieces would pass all of it around.)
 func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Row) Stat) (Chart, bool) {
 	var rows []*Row
 	for _, r := range s.Rows {
@@ -468,7 +470,13 @@ func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Ro
 			p.Add(b)
 			top := v.Median
 			if v.N > 1 {
-				eb, err := plotter.NewYErrorBars(errBars{x: x, y: v.Median, lo: v.Median - v.Min, hi: v.Max - v.Median})
+				low := v.Min
+				if logY {
+					// A round at zero (a target that answered nothing)
+					// has no place on a log axis: the bar runs to its foot.
+					low = math.Max(low, logFloor(yr.lo))
+				}
+				eb, err := plotter.NewYErrorBars(errBars{x: x, y: v.Median, lo: v.Median - low, hi: v.Max - v.Median})
 				if err == nil {
 					eb.LineStyle.Width = vg.Points(1)
 					p.Add(eb)
@@ -498,14 +506,18 @@ func barsChart(s *Summary, st styler, name, title, ylabel string, value func(*Ro
 	}
 	if logY {
 		useLogY(p, yr.lo, yr.hi)
-		p.Y.Min = math.Pow10(int(math.Floor(math.Log10(yr.lo / 1.15)))) // bars rise from a whole decade
-		p.Y.Max = yr.hi * 1.6                                           // room for the value labels
+		p.Y.Min = logFloor(yr.lo) // bars rise from a whole decade
+		p.Y.Max = yr.hi * 1.6     // room for the value labels
 	} else {
 		p.Y.Min = 0
 		p.Y.Max = math.Max(p.Y.Max, yr.hi) * 1.1
 	}
 	return Chart{Name: name, Title: title, plot: p, legend: leg}, true
 }
+
+// logFloor is the foot of a log-scale bar chart whose smallest positive
+// value is lo: the whole decade below it.
+func logFloor(lo float64) float64 { return math.Pow10(int(math.Floor(math.Log10(lo / 1.15)))) }
 
 // logBarsRatio is the largest/smallest bar above which a bar chart's Y
 // axis becomes logarithmic.

@@ -141,3 +141,23 @@ func TestRoundsNeedTwo(t *testing.T) {
 		t.Errorf("Charts(one round) = %v; want the other charts still drawn", names)
 	}
 }
+
+// TestBarsZeroRound: a round in which a target answered nothing (0 req/s)
+// on a log-scale bar chart draws its error bar to the chart's foot
+// instead of failing to draw.
+func TestBarsZeroRound(t *testing.T) {
+	f := readFixture(t)
+	for i := range f.Points {
+		p := &f.Points[i]
+		if p.Target == "cgi" && p.Model == results.ModelClosed && p.Round == 1 {
+			p.Throughput = 0
+		}
+	}
+	cs, err := Charts([]*results.File{f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := chartText(t, cs, "throughput"); !strings.Contains(text, "log scale") {
+		t.Error("throughput chart not on a log scale")
+	}
+}

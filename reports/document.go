@@ -11,8 +11,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/olekukonko/tablewriter/renderer"
-
 	"forkbench/results"
 )
 
@@ -65,15 +63,8 @@ func writeMarkdown(w io.Writer, s *Summary, links []chartLink) error {
 		fmt.Fprintln(ew)
 	}
 	fmt.Fprintf(ew, "## Results\n\n")
-	for _, t := range tables(s) {
-		fmt.Fprintf(ew, "**%s**\n\n", t.Title)
-		if ew.err != nil {
-			return ew.err
-		}
-		if err := t.render(w, renderer.NewMarkdown(), mdEscape); err != nil {
-			return err
-		}
-		fmt.Fprintln(ew)
+	if err := writeTables(ew, tables(s), StyleMarkdown, "**%s**\n\n"); err != nil {
+		return err
 	}
 	if len(links) > 0 {
 		fmt.Fprintf(ew, "## Charts\n\n")

@@ -419,10 +419,7 @@ func runNotes(f *results.File) []string {
 func notes(s *Summary) []string {
 	var out []string
 	for fi, f := range s.Files {
-		prefix := ""
-		if len(s.Files) > 1 {
-			prefix = s.Labels[fi] + ": "
-		}
+		prefix := s.prefix(fi)
 		if p := partialNote(s, fi); p != "" {
 			out = append(out, p)
 		}
@@ -443,18 +440,7 @@ func notes(s *Summary) []string {
 			if r.File != fi {
 				continue
 			}
-			if r.GeneratorBoundRounds > 0 {
-				out = append(out, fmt.Sprintf("%s%s: the generator used ≥ 90%% of its CPUs in %d of %d rounds (core share up to %s); the figure may be the generator's limit, not the target's.",
-					prefix, where(r), r.GeneratorBoundRounds, r.Rounds, sig(r.GeneratorShare, 2)))
-			}
-			if r.Errors > 0 {
-				var kinds []string
-				for _, k := range slices.Sorted(maps.Keys(r.ErrorsByKind)) {
-					kinds = append(kinds, fmt.Sprintf("%s %d", k, r.ErrorsByKind[k]))
-				}
-				out = append(out, fmt.Sprintf("%s%s: %d errors in %d requests (%s).",
-					prefix, where(r), r.Errors, r.Requests, strings.Join(kinds, ", ")))
-			}
+			out = append(out, rowNotes(prefix, r)...)
 			if r.Model == results.ModelOpen && r.SaturatedRounds > 0 {
 				k := r.Target + " " + r.Endpoint
 				if _, ok := saturated[k]; !ok {
@@ -466,40 +452,58 @@ func notes(s *Summary) []string {
 				}
 				saturated[k] = append(saturated[k], at)
 			}
-			if r.Model == results.ModelOpen && r.LatencySource != SourceCorrected {
-				out = append(out, fmt.Sprintf("%s%s: no intended-send latency recorded; its latency is measured from the actual send and hides queueing.", prefix, where(r)))
-			}
-			var wide []string
-			for _, w := range []struct {
-				name string
-				st   Stat
-				ok   bool
-			}{
-				{"throughput", r.Throughput, true},
-				{"p50", r.P50, r.LatencyValid},
-				{"CPU per request", r.CPUPerRequest, true},
-			} {
-				if w.ok && w.st.Spread() > spreadLimit {
-					wide = append(wide, fmt.Sprintf("%s %.0f%%", w.name, 100*w.st.Spread()))
-				}
-			}
-			if len(wide) > 0 {
-				out = append(out, fmt.Sprintf("%s%s: wide spread across %d rounds ((max−min)/median: %s).",
-					prefix, where(r), r.Rounds, strings.Join(wide, ", ")))
-			}
-			if r.CPUPerRequest.Valid() && r.CPUResolution > cpuResolutionLimit*r.CPUPerRequest.Median {
-				out = append(out, fmt.Sprintf("%s%s: CPU per request (%s µs) is only known to ±%s µs: the CPU of reaped processes comes from /proc in 10 ms clock ticks, and the window held too few requests to spread them.",
-					prefix, where(r), us(r.CPUPerRequest.Median), us(r.CPUResolution)))
-			}
-			if !r.ServerObserved && r.Rounds > 0 {
-				out = append(out, fmt.Sprintf("%s%s: the server's processes were not observed; CPU, memory and spawns are not available.", prefix, where(r)))
-			}
 		}
 		for _, k := range satOrder {
 			out = append(out, fmt.Sprintf("%s%s (open): saturated at %s: the answers in the window fell more than 1%% short of the offered rate, because the target could not keep up or, in a round that alone fell short, because it stalled near the end of the window; latency there is not valid and is not shown.",
 				prefix, k, strings.Join(saturated[k], ", ")))
 		}
+	}
+	return out
+}
 
+// rowNotes are the notes on one row but its saturation, which notes
+// gathers per target and endpoint.
+func rowNotes(prefix string, r *Row) []string {
+	var out []string
+	if r.GeneratorBoundRounds > 0 {
+		out = append(out, fmt.Sprintf("%s%s: the generator used ≥ 90%% of its CPUs in %d of %d rounds (core share up to %s); the figure may be the generator's limit, not the target's.",
+			prefix, where(r), r.GeneratorBoundRounds, r.Rounds, sig(r.GeneratorShare, 2)))
+	}
+	if r.Errors > 0 {
+		var kinds []string
+		for _, k := range slices.Sorted(maps.Keys(r.ErrorsByKind)) {
+			kinds = append(kinds, fmt.Sprintf("%s %d", k, r.ErrorsByKind[k]))
+		}
+		out = append(out, fmt.Sprintf("%s%s: %d errors in %d requests (%s).",
+			prefix, where(r), r.Errors, r.Requests, strings.Join(kinds, ", ")))
+	}
+	if r.Model == results.ModelOpen && r.LatencySource != SourceCorrected {
+		out = append(out, fmt.Sprintf("%s%s: no intended-send latency recorded; its latency is measured from the actual send and hides queueing.", prefix, where(r)))
+	}
+	var wide []string
+	for _, w := range []struct {
+		name string
+		st   Stat
+		ok   bool
+	}{
+		{"throughput", r.Throughput, true},
+		{"p50", r.P50, r.LatencyValid},
+		{"CPU per request", r.CPUPerRequest, true},
+	} {
+		if w.ok && w.st.Spread() > spreadLimit {
+			wide = append(wide, fmt.Sprintf("%s %.0f%%", w.name, 100*w.st.Spread()))
+		}
+	}
+	if len(wide) > 0 {
+		out = append(out, fmt.Sprintf("%s%s: wide spread across %d rounds ((max−min)/median: %s).",
+			prefix, where(r), r.Rounds, strings.Join(wide, ", ")))
+	}
+	if r.CPUPerRequest.Valid() && r.CPUResolution > cpuResolutionLimit*r.CPUPerRequest.Median {
+		out = append(out, fmt.Sprintf("%s%s: CPU per request (%s µs) is only known to ±%s µs: the CPU of reaped processes comes from /proc in 10 ms clock ticks, and the window held too few requests to spread them.",
+			prefix, where(r), us(r.CPUPerRequest.Median), us(r.CPUResolution)))
+	}
+	if !r.ServerObserved && r.Rounds > 0 {
+		out = append(out, fmt.Sprintf("%s%s: the server's processes were not observed; CPU, memory and spawns are not available.", prefix, where(r)))
 	}
 	return out
 }

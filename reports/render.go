@@ -17,6 +17,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -101,18 +102,48 @@ func Render(ctx context.Context, files []*results.File, outDir string, formats [
 			return written, err
 		}
 	}
+	inline, links, err := writeCharts(cs, want, write)
+	if err != nil {
+		return written, err
+	}
+	// The documents, report.html last.
+	for _, d := range []struct {
+		format, name string
+		render       func(io.Writer) error
+	}{
+		{FormatCSV, "report.csv", func(w io.Writer) error { return writeCSV(w, s) }},
+		{FormatMD, "report.md", func(w io.Writer) error { return writeMarkdown(w, s, links) }},
+		{FormatHTML, "report.html", func(w io.Writer) error { return writeHTML(w, s, inline) }},
+	} {
+		if !want(d.format) {
+			continue
+		}
+		var b bytes.Buffer
+		if err := d.render(&b); err != nil {
+			return written, err
+		}
+		if err := write(d.name, b.Bytes()); err != nil {
+			return written, err
+		}
+	}
+	return written, nil
+}
+
+// writeCharts writes each chart as SVG and PNG as the formats want, and
+// returns the charts to inline in report.html and to link from report.md.
+func writeCharts(cs []Chart, want func(string) bool, write func(string, []byte) error) ([]htmlChart, []chartLink, error) {
 	var inline []htmlChart
 	var links []chartLink
 	for _, c := range cs {
 		if want(FormatSVG) || want(FormatHTML) {
 			svg, err := c.SVG()
 			if err != nil {
-				return written, err
+				return nil, nil, err
 			}
 			if want(FormatSVG) {
 				rel := filepath.Join("charts", c.Name+".svg")
 				if err := write(rel, svg); err != nil {
-					return written, err
+					return nil, nil, err
 				}
 				links = append(links, chartLink{c.Title, filepath.ToSlash(rel)})
 			}
@@ -121,43 +152,16 @@ func Render(ctx context.Context, files []*results.File, outDir string, formats [
 		if want(FormatPNG) {
 			png, err := c.PNG()
 			if err != nil {
-				return written, err
+				return nil, nil, err
 			}
 			rel := filepath.Join("charts", c.Name+".png")
 			if err := write(rel, png); err != nil {
-				return written, err
+				return nil, nil, err
 			}
 			if !want(FormatSVG) {
 				links = append(links, chartLink{c.Title, filepath.ToSlash(rel)})
 			}
 		}
 	}
-	if want(FormatCSV) {
-		var b bytes.Buffer
-		if err := writeCSV(&b, s); err != nil {
-			return written, err
-		}
-		if err := write("report.csv", b.Bytes()); err != nil {
-			return written, err
-		}
-	}
-	if want(FormatMD) {
-		var b bytes.Buffer
-		if err := writeMarkdown(&b, s, links); err != nil {
-			return written, err
-		}
-		if err := write("report.md", b.Bytes()); err != nil {
-			return written, err
-		}
-	}
-	if want(FormatHTML) {
-		var b bytes.Buffer
-		if err := writeHTML(&b, s, inline); err != nil {
-			return written, err
-		}
-		if err := write("report.html", b.Bytes()); err != nil {
-			return written, err
-		}
-	}
-	return written, nil
+	return inline, links, nil
 }

@@ -289,6 +289,15 @@ func (s *Summary) Find(fi int, target, endpoint string, model results.Model, rat
 	return nil
 }
 
+// prefix starts the titles and notes of file fi: its label when files
+// are overlaid, else nothing.
+func (s *Summary) prefix(fi int) string {
+	if len(s.Files) > 1 {
+		return s.Labels[fi] + ": "
+	}
+	return ""
+}
+
 // rowsOf returns the rows of file fi in model m, in summary order.
 func (s *Summary) rowsOf(fi int, m results.Model) []*Row {
 	var out []*Row

@@ -60,10 +60,7 @@ func (t Table) Render(w io.Writer, style Style) error {
 func tables(s *Summary) []table {
 	var out []table
 	for fi, f := range s.Files {
-		prefix := ""
-		if len(s.Files) > 1 {
-			prefix = s.Labels[fi] + ": "
-		}
+		prefix := s.prefix(fi)
 		for _, m := range []results.Model{results.ModelClosed, results.ModelOpen} {
 			if rows := s.rowsOf(fi, m); len(rows) > 0 {
 				out = append(out, pointTable(prefix, f, m, rows))
@@ -272,21 +269,30 @@ func WriteTerminal(w io.Writer, files []*results.File) error {
 	if h := headline(s); h != "" {
 		fmt.Fprintf(ew, "%s\n\n", h)
 	}
-	for _, t := range tables(s) {
-		fmt.Fprintf(ew, "%s\n", t.Title)
-		if ew.err != nil {
-			return ew.err
-		}
-		if err := t.render(w, renderer.NewBlueprint(), noEscape); err != nil {
-			return err
-		}
-		fmt.Fprintln(ew)
+	if err := writeTables(ew, tables(s), StyleText, "%s\n"); err != nil {
+		return err
 	}
 	if ns := notes(s); len(ns) > 0 {
 		fmt.Fprintln(ew, "Notes:")
 		for _, n := range ns {
 			fmt.Fprintf(ew, "  - %s\n", n)
 		}
+	}
+	return ew.err
+}
+
+// writeTables writes each table's title (through titleFormat) and the
+// table in style, a blank line after each.
+func writeTables(ew *errWriter, ts []Table, style Style, titleFormat string) error {
+	for _, t := range ts {
+		fmt.Fprintf(ew, titleFormat, t.Title)
+		if ew.err != nil {
+			return ew.err
+		}
+		if err := t.Render(ew.w, style); err != nil {
+			return err
+		}
+		fmt.Fprintln(ew)
 	}
 	return ew.err
 }

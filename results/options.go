@@ -143,33 +143,29 @@ func hasLegacyKey(m map[string]string) bool {
 
 // fromFlags reads the legacy flag-name map.
 func (o *TargetOptions) fromFlags(m map[string]string) error {
-	var err error
-	dur := func(s string) time.Duration {
-		if s == "" {
-			return 0
-		}
-		d, e := time.ParseDuration(s)
-		if e != nil && err == nil {
-			err = fmt.Errorf("results: target option %q: %w", s, e)
-		}
-		return d
-	}
-	num := func(s string) int {
-		if s == "" {
-			return 0
-		}
-		n, e := strconv.Atoi(s)
-		if e != nil && err == nil {
-			err = fmt.Errorf("results: target option %q: %w", s, e)
-		}
-		return n
-	}
 	*o = TargetOptions{
 		Listen: m["listen"], AppBin: m["app-bin"], DataDir: m["data"], CGIBin: m["cgi-bin"],
-		CGITimeout: dur(m["cgi-timeout"]), CGIMaxChildren: num(m["cgi-max-children"]), CGIQueueTimeout: dur(m["cgi-queue-timeout"]),
-		FCGIAddr: m["fcgi-addr"], FCGIDaemon: m["fcgi-daemon"], FCGIExternal: m["fcgi-external"] == "true",
-		FCGIMaxConns: num(m["fcgi-max-conns"]), FCGINoKeepConn: m["fcgi-no-keep-conn"] == "true",
-		FCGITimeout: dur(m["fcgi-timeout"]), URL: m["url"],
+		FCGIAddr: m["fcgi-addr"], FCGIDaemon: m["fcgi-daemon"], URL: m["url"],
+		FCGIExternal: m["fcgi-external"] == "true", FCGINoKeepConn: m["fcgi-no-keep-conn"] == "true",
 	}
-	return err
+	for key, dst := range map[string]any{
+		"cgi-timeout": &o.CGITimeout, "cgi-queue-timeout": &o.CGIQueueTimeout, "fcgi-timeout": &o.FCGITimeout,
+		"cgi-max-children": &o.CGIMaxChildren, "fcgi-max-conns": &o.FCGIMaxConns,
+	} {
+		v := m[key]
+		if v == "" {
+			continue
+		}
+		var err error
+		switch d := dst.(type) {
+		case *time.Duration:
+			*d, err = time.ParseDuration(v)
+		case *int:
+			*d, err = strconv.Atoi(v)
+		}
+		if err != nil {
+			return fmt.Errorf("results: target option %s=%q: %w", key, v, err)
+		}
+	}
+	return nil
 }

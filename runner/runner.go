@@ -215,16 +215,13 @@ func (r *run) execute(ctx context.Context) error {
 func (r *run) verify(ctx context.Context) error {
 	var ds []verify.Deployment
 	var started []targets.Target
-	defer func() {
-		stopAll(started)
-	}()
+	defer func() { targets.StopAll(started...) }()
 	for _, kind := range r.cfg.Scenario.Targets {
 		t, err := r.newTarget(kind)
 		if err != nil {
 			return err
 		}
-		if err := t.Start(ctx); err != nil {
-			_ = t.Stop(context.Background())
+		if err := targets.Start(ctx, t); err != nil {
 			return err
 		}
 		started = append(started, t)
@@ -238,14 +235,6 @@ func (r *run) verify(ctx context.Context) error {
 	return nil
 }
 
-func stopAll(ts []targets.Target) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for _, t := range ts {
-		_ = t.Stop(ctx)
-	}
-}
-
 // measureTarget starts a fresh target and measures every endpoint and model
 // on it.
 func (r *run) measureTarget(ctx context.Context, kind string, round, order int) error {
@@ -254,11 +243,10 @@ func (r *run) measureTarget(ctx context.Context, kind string, round, order int) 
 	if err != nil {
 		return err
 	}
-	if err := t.Start(ctx); err != nil {
-		_ = t.Stop(context.Background())
+	if err := targets.Start(ctx, t); err != nil {
 		return err
 	}
-	defer stopAll([]targets.Target{t})
+	defer targets.StopAll(t)
 	for _, name := range sc.Endpoints {
 		ep, err := sc.Endpoint(name)
 		if err != nil {

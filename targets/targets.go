@@ -17,6 +17,7 @@ package targets
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Target is a running deployment under test.
@@ -45,3 +46,23 @@ type Target interface {
 
 // ErrNotStarted is returned by operations that need a started target.
 var ErrNotStarted = errors.New("targets: target not started")
+
+// Start starts t and, when that fails, stops it (reaping whatever it had
+// started) before returning the error.
+func Start(ctx context.Context, t Target) error {
+	if err := t.Start(ctx); err != nil {
+		_ = t.Stop(context.Background())
+		return err
+	}
+	return nil
+}
+
+// StopAll stops ts on the way out, giving them 15 seconds together; their
+// errors are dropped (a stopped target has nothing left to report).
+func StopAll(ts ...Target) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, t := range ts {
+		_ = t.Stop(ctx)
+	}
+}

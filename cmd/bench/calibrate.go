@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,8 +16,7 @@ import (
 // calibrateCmd implements `bench calibrate A.json B.json`, or with --run
 // makes the two runs itself: `bench calibrate --run [--out DIR] -- RUN
 // FLAGS…` executes `bench run RUN FLAGS… --out DIR/a` and then `…/b`.
-func calibrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench calibrate", stderr)
+func calibrateCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]")
 		fs.PrintDefaults()

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,6 +40,16 @@ func writeResults(t *testing.T, dir, name string, f *results.File) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// cmdByName returns the named command as main dispatches it.
+func cmdByName(name string) func(context.Context, []string, io.Writer, io.Writer) error {
+	for _, c := range commands() {
+		if c.name == name {
+			return c.run
+		}
+	}
+	panic("no command " + name)
 }
 
 // code is the exit status bench gives err.
@@ -104,7 +115,7 @@ func TestCompareExitCodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := compareCmd(context.Background(), tt.args, &out, new(bytes.Buffer))
+			err := cmdByName("compare")(context.Background(), tt.args, &out, new(bytes.Buffer))
 			if c := code(err); c != tt.code {
 				t.Errorf("exit code = %d (err %v); want %d", c, err, tt.code)
 			}
@@ -117,7 +128,7 @@ func TestCompareExitCodes(t *testing.T) {
 		})
 	}
 	out := filepath.Join(dir, "compare.md")
-	err := compareCmd(context.Background(), append([]string{base, slowPath, "--format", "md", "--out", out}, loose...), new(bytes.Buffer), new(bytes.Buffer))
+	err := cmdByName("compare")(context.Background(), append([]string{base, slowPath, "--format", "md", "--out", out}, loose...), new(bytes.Buffer), new(bytes.Buffer))
 	if !errors.Is(err, compare.ErrRegression) {
 		t.Fatalf("--out: err = %v; want ErrRegression", err)
 	}
@@ -130,23 +141,23 @@ func TestExportAndCalibrate(t *testing.T) {
 	dir := t.TempDir()
 	in := writeResults(t, dir, "results.json", readFixture(t))
 	var out bytes.Buffer
-	if err := exportCmd(context.Background(), []string{in}, &out, new(bytes.Buffer)); err != nil {
+	if err := cmdByName("export")(context.Background(), []string{in}, &out, new(bytes.Buffer)); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(out.String(), "BenchmarkServe/"); n != len(readFixture(t).Points) {
 		t.Errorf("export wrote %d result lines; want one per point", n)
 	}
-	if c := code(exportCmd(context.Background(), []string{filepath.Join(dir, "missing.json")}, new(bytes.Buffer), new(bytes.Buffer))); c != 2 {
+	if c := code(cmdByName("export")(context.Background(), []string{filepath.Join(dir, "missing.json")}, new(bytes.Buffer), new(bytes.Buffer))); c != 2 {
 		t.Errorf("export of a missing file: exit %d; want 2", c)
 	}
 	out.Reset()
-	if err := calibrateCmd(context.Background(), []string{in, in}, &out, new(bytes.Buffer)); err != nil {
+	if err := cmdByName("calibrate")(context.Background(), []string{in, in}, &out, new(bytes.Buffer)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "suggested: --threshold") {
 		t.Errorf("calibrate output lacks the suggestion:\n%s", out.String())
 	}
-	if c := code(calibrateCmd(context.Background(), []string{in}, new(bytes.Buffer), new(bytes.Buffer))); c != 2 {
+	if c := code(cmdByName("calibrate")(context.Background(), []string{in}, new(bytes.Buffer), new(bytes.Buffer))); c != 2 {
 		t.Errorf("calibrate with one file: exit %d; want 2", c)
 	}
 }
@@ -219,7 +230,7 @@ func TestReportBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			err := reportCmd(context.Background(), append(tc.args, "--out", t.TempDir()), &stdout, &stderr)
+			err := cmdByName("report")(context.Background(), append(tc.args, "--out", t.TempDir()), &stdout, &stderr)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("Run(%v) error = %v; want %v", tc.args, err, tc.want)
 			}
@@ -244,7 +255,7 @@ func TestReportPrintsPaths(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
 	// Flags after the files, two files overlaid.
-	if err := reportCmd(context.Background(), []string{fixturePath, src, "--out", out, "--format", "html,csv"}, &stdout, &stderr); err != nil {
+	if err := cmdByName("report")(context.Background(), []string{fixturePath, src, "--out", out, "--format", "html,csv"}, &stdout, &stderr); err != nil {
 		t.Fatalf("Run: %v (stderr %s)", err, stderr.String())
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
@@ -264,7 +275,7 @@ func TestReportPrintsPaths(t *testing.T) {
 
 	// Default --out is the directory of the first file.
 	stdout.Reset()
-	if err := reportCmd(context.Background(), []string{"--format", "md", src}, &stdout, &stderr); err != nil {
+	if err := cmdByName("report")(context.Background(), []string{"--format", "md", src}, &stdout, &stderr); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.TrimSpace(stdout.String()), filepath.Join(dir, "in", "report.md"); got != want {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -15,8 +16,7 @@ import (
 // compareCmd implements `bench compare BASE.json NEW.json`. It exits 0
 // when nothing regressed, 1 when a row regressed beyond the threshold, 2
 // on bad input or incomparable files.
-func compareCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench compare", stderr)
+func compareCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: bench compare BASE.json NEW.json [flags]")
 		fs.PrintDefaults()
@@ -138,8 +138,7 @@ func writeOut(stdout io.Writer, path string, data []byte) error {
 // exportCmd implements `bench export results.json [--out FILE]`: the
 // file's points in the Go benchmark format, for benchstat and continuous
 // benchmarking services.
-func exportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench export", stderr)
+func exportCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "write to `file` instead of stdout")
 	files, err := parseArgs(fs, args)
 	if err != nil {

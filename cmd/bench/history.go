@@ -63,7 +63,7 @@ func historyAdd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "added %s (commit %s, branch %s)\n", filepath.Join(*store, e.File), shortCommit(e.Commit), orDash(e.Branch))
+	_, err = fmt.Fprintf(stdout, "added %s (commit %s, branch %s)\n", filepath.Join(*store, e.File), history.ShortCommit(e.Commit), orDash(e.Branch))
 	return err
 }
 
@@ -150,13 +150,6 @@ func historyTrend(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	return nil
-}
-
-func shortCommit(c string) string {
-	if len(c) > 12 {
-		return c[:12]
-	}
-	return orDash(c)
 }
 
 func orDash(s string) string {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -51,8 +52,7 @@ type genCheck struct {
 // few rounds, and prints throughput, the generator's CPU per request, how
 // busy the target was and the ratio to wrk. It fails when our generator
 // stays below --min-ratio of wrk.
-func loadgenCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench loadgen-check", stderr)
+func loadgenCheck(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var o catalog.Options
 	targetFlags(fs, &o.TargetOptions)
 	c := genCheck{progress: stderr}
@@ -79,11 +79,10 @@ func loadgenCheck(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if err := t.Start(ctx); err != nil {
-		_ = t.Stop(context.Background())
+	if err := targets.Start(ctx, t); err != nil {
 		return err
 	}
-	defer stopAll([]targets.Target{t})
+	defer targets.StopAll(t)
 	c.target = t
 	fmt.Fprintf(stderr, "loadgen-check: embedded /plaintext, %d connections, %v per tool, generator CPUs %v, target CPUs %v\n",
 		c.conns, c.dur, c.pinning.GeneratorCPUs, c.pinning.TargetCPUs)

@@ -29,18 +29,26 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"serve", "run one deployment until SIGINT/SIGTERM", serve},
-		{"verify", "check every deployment answers identically and to spec", verifyCmd},
-		{"run", "measure the deployments; writes results.json and the report", runCmd},
-		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", loadgenCheck},
+		{"serve", "run one deployment until SIGINT/SIGTERM", flagged("bench serve", serve)},
+		{"verify", "check every deployment answers identically and to spec", flagged("bench verify", verifyCmd)},
+		{"run", "measure the deployments; writes results.json and the report", flagged("bench run", runCmd)},
+		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", flagged("bench loadgen-check", loadgenCheck)},
 		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", runFork},
-		{"report", "render tables, charts and report.html from results files", reportCmd},
-		{"compare", "compare two result files: improved, regressed or no significant change", compareCmd},
-		{"calibrate", "measure the machine's noise floor from two runs of the same build", calibrateCmd},
-		{"export", "write a result file in Go benchmark format (for benchstat)", exportCmd},
+		{"report", "render tables, charts and report.html from results files", flagged("bench report", reportCmd)},
+		{"compare", "compare two result files: improved, regressed or no significant change", flagged("bench compare", compareCmd)},
+		{"calibrate", "measure the machine's noise floor from two runs of the same build", flagged("bench calibrate", calibrateCmd)},
+		{"export", "write a result file in Go benchmark format (for benchstat)", flagged("bench export", exportCmd)},
 		{"history", "add runs to the history store, pick a baseline, draw trends", historyCmd},
 		{"agent", "serve a target's CPU, memory and spawns on this host to a remote `bench run --agent`", agentCmd},
 		{"merge", "merge the result files of a sharded run (bench run --shard i/N) into one", mergeCmd},
+	}
+}
+
+// flagged gives a command its flag set, named after it and reporting
+// errors to stderr: the one place commands' flag sets are made.
+func flagged(name string, run func(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error) func(context.Context, []string, io.Writer, io.Writer) error {
+	return func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		return run(ctx, newFlagSet(name, stderr), args, stdout, stderr)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -17,8 +18,7 @@ import (
 // report and prints the paths written, report.html last. Flags may come
 // before or after the files. A file that is missing, truncated or from a
 // newer forkbench is a one-line error naming it.
-func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench report", stderr)
+func reportCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory (default: the directory of the first file)")
 	format := fs.String("format", strings.Join(reports.AllFormats(), ","), "comma-separated output formats: "+strings.Join(reports.AllFormats(), ", "))
 	fs.Usage = func() {

@@ -118,8 +118,7 @@ func (f *runFlags) scenarioOf(set map[string]bool) (scenario.Scenario, error) {
 // runCmd implements `bench run`. Flags override the scenario (the
 // built-in "quick" unless --scenario or --config names another); every
 // bad value is a one-line error before any load is sent.
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench run", stderr)
+func runCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var cfg runner.Config
 	var f runFlags
 	targetFlags(fs, &cfg.Targets)

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
 	"time"
 
+	"forkbench/targets"
 	"forkbench/targets/catalog"
 )
 
@@ -17,8 +19,7 @@ import (
 // cancelled (SIGINT/SIGTERM), then stops it, leaving no child process or
 // socket file behind. `bench run` starts its targets this way, handing
 // them its options as data (--options JSON).
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench serve", stderr)
+func serve(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var o catalog.Options
 	kind := fs.String("target", "embedded", "deployment: embedded, cgi, fcgi or external")
 	targetFlags(fs, &o.TargetOptions)
@@ -42,10 +43,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	err = t.Start(startCtx)
+	err = targets.Start(startCtx, t)
 	cancel()
 	if err != nil {
-		_ = t.Stop(context.Background())
 		return err
 	}
 	if _, err := fmt.Fprintf(stdout, "listening on %s\n", t.URL()); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log"
@@ -18,8 +19,7 @@ import (
 // by --targets in this process, sends each the verification set, and
 // fails naming the first difference from the specification or between
 // deployments. Every target it started is stopped before it returns.
-func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench verify", stderr)
+func verifyCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var o catalog.Options
 	names := fs.String("targets", strings.Join(catalog.Kinds(), ","), "deployments to verify, comma-separated")
 	targetFlags(fs, &o.TargetOptions)
@@ -31,15 +31,14 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	o.ErrorLog = log.New(stderr, "", log.LstdFlags)
 	var started []targets.Target
-	defer func() { stopAll(started) }()
+	defer func() { targets.StopAll(started...) }()
 	var ds []verify.Deployment
 	for _, name := range splitList(*names) {
 		t, err := catalog.New(name, o)
 		if err != nil {
 			return err
 		}
-		if err := t.Start(ctx); err != nil {
-			_ = t.Stop(context.Background())
+		if err := targets.Start(ctx, t); err != nil {
 			return fmt.Errorf("verify: start %s: %w", name, err)
 		}
 		started = append(started, t)
@@ -52,13 +51,4 @@ func verifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fmt.Fprintf(stdout, "verify: %d deployments (%s) answered %d requests identically and to spec\n",
 		len(ds), *names, len(verify.Cases()))
 	return nil
-}
-
-// stopAll stops ts, giving them 15 seconds together.
-func stopAll(ts []targets.Target) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for _, t := range ts {
-		_ = t.Stop(ctx)
-	}
 }
