@@ -72,20 +72,23 @@ type Environment struct {
 
 // Settings is the full run plan as it was executed.
 type Settings struct {
-	Scenario     string    `json:"scenario"`
-	Targets      []string  `json:"targets"`
-	Endpoints    []string  `json:"endpoints"`
-	Models       []string  `json:"models"`
-	Rates        []float64 `json:"rates,omitempty"` // offered rates of open-model points, req/s
-	SweepFactors []float64 `json:"sweep_factors,omitempty"`
-	Connections  int       `json:"connections"`
-	DurationNs   int64     `json:"duration_ns"`
-	WarmupNs     int64     `json:"warmup_ns"`
-	TimeoutNs    int64     `json:"timeout_ns"`
-	Rounds       int       `json:"rounds"`
-	SLOP99Ns     int64     `json:"slo_p99_ns,omitempty"`
-	KeepAlive    bool      `json:"keep_alive"`
-	Transport    string    `json:"transport"` // "fasthttp" or "nethttp"
+	Scenario      string            `json:"scenario"`
+	Targets       []string          `json:"targets"`
+	Endpoints     []string          `json:"endpoints"`
+	Models        []string          `json:"models"`
+	Rates         []float64         `json:"rates,omitempty"` // offered rates of open-model points, req/s
+	SweepFactors  []float64         `json:"sweep_factors,omitempty"`
+	Connections   int               `json:"connections"`
+	DurationNs    int64             `json:"duration_ns"`
+	WarmupNs      int64             `json:"warmup_ns"`
+	TimeoutNs     int64             `json:"timeout_ns"`
+	Rounds        int               `json:"rounds"`
+	SLOP99Ns      int64             `json:"slo_p99_ns,omitempty"`
+	KeepAlive     bool              `json:"keep_alive"`
+	Transport     string            `json:"transport"` // "fasthttp" or "nethttp"
+	BodyBytes     int               `json:"body_bytes,omitempty"`
+	TargetOptions map[string]string `json:"target_options,omitempty"`
+
 	// Engine is the open model's engine as asked for: "" (epoll where it
 	// can serve), "epoll" or "vegeta"; each point records the one it ran
 	// on.
@@ -93,10 +96,8 @@ type Settings struct {
 	// Arrivals is the open model's arrival process on the epoll engine:
 	// "uniform" (evenly spaced sends) or "poisson" (exponential gaps drawn
 	// from ArrivalSeed).
-	Arrivals      string            `json:"arrivals,omitempty"`
-	ArrivalSeed   uint64            `json:"arrival_seed,omitempty"`
-	BodyBytes     int               `json:"body_bytes,omitempty"`
-	TargetOptions map[string]string `json:"target_options,omitempty"`
+	Arrivals    string `json:"arrivals,omitempty"`
+	ArrivalSeed uint64 `json:"arrival_seed,omitempty"`
 }
 
 // Pinning records which CPUs the generator and the targets were confined
