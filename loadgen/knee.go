@@ -20,6 +20,11 @@ import (
 // measured itself, so the rates of one step differ a little between
 // rounds. The step's rate is the median of its rounds' rates.
 //
+// A point the generator could not offer (GeneratorLimited: it fell short
+// of its rate while the generator's CPUs were busy) says nothing about the
+// target, so it is left out: neither a pass nor the failure that would
+// end the curve; Note names the rates left out.
+//
 // The result names the target and endpoint of the first point; Note says
 // why nothing was found, or warns when a lower rate failed (the latency
 // curve was not monotonic, so the knee is less certain than it looks) or
@@ -37,12 +42,19 @@ func Knee(points []results.Point, slo time.Duration) results.Knee {
 		v     float64 // the sweep factor, or the offered rate
 	}
 	byKey := map[key]*rate{}
+	var notOffered []float64
 	for _, p := range points {
 		if p.Model != results.ModelOpen {
 			continue
 		}
 		if k.Target == "" && k.Endpoint == "" {
 			k.Target, k.Endpoint = p.Target, p.Endpoint
+		}
+		if p.GeneratorLimited {
+			if !slices.Contains(notOffered, p.OfferedRate) {
+				notOffered = append(notOffered, p.OfferedRate)
+			}
+			continue
 		}
 		kk := key{false, p.OfferedRate}
 		if p.SweepFactor > 0 {
@@ -62,8 +74,16 @@ func Knee(points []results.Point, slo time.Duration) results.Knee {
 		r.failed = r.failed || p.Saturated || p.Requests == 0 || p.Successes != p.Requests || errorCount(p) > 0
 		r.genBound = r.genBound || p.GeneratorBound
 	}
+	slices.Sort(notOffered)
+	var left string
+	if len(notOffered) > 0 {
+		left = fmt.Sprintf("left out %v req/s: the generator could not offer them (saturated while generator-bound)", notOffered)
+	}
 	if len(byKey) == 0 {
 		k.Note = "no open-model points"
+		if left != "" {
+			k.Note = "no open-model point the generator could offer; " + left
+		}
 		return k
 	}
 	// Each group's rate is the median of its rounds' (in milli-req/s so
@@ -111,6 +131,7 @@ func Knee(points []results.Point, slo time.Duration) results.Knee {
 	if !k.Found {
 		k.Note = fmt.Sprintf("no offered rate met p99 <= %v without errors", slo)
 	}
+	k.Note = joinNote(k.Note, left)
 	return k
 }
 

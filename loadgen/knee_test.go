@@ -22,6 +22,12 @@ func pt(rate float64, p99 time.Duration, errs uint64, sat bool) results.Point {
 	return p
 }
 
+// limited marks p as a point the generator could not offer.
+func limited(p results.Point) results.Point {
+	p.Saturated, p.GeneratorBound, p.GeneratorLimited = true, true, true
+	return p
+}
+
 // sw builds a point of a rate sweep at step factor.
 func sw(factor, rate float64, p99 time.Duration) results.Point {
 	p := pt(rate, p99, 0, false)
@@ -90,6 +96,29 @@ func TestKnee(t *testing.T) {
 				sw(1.2, 240, 50*ms), sw(1.2, 264, 50*ms), sw(1.2, 216, 9*ms),
 			},
 			200, true, "",
+		},
+		{
+			"a step the generator could not offer is left out", []results.Point{
+				pt(100, 1*ms, 0, false), pt(200, 5*ms, 0, false), limited(pt(400, 900*ms, 0, true)),
+			},
+			200, true, "left out [400] req/s: the generator could not offer them",
+		},
+		{
+			"nor does it end the curve below the knee", []results.Point{
+				pt(100, 1*ms, 0, false), limited(pt(200, 900*ms, 0, true)), pt(300, 5*ms, 0, false),
+			},
+			300, true, "left out [200]",
+		},
+		{
+			"a sweep step limited in one round keeps its other rounds", []results.Point{
+				sw(0.5, 100, 1*ms), sw(0.5, 110, 2*ms),
+				sw(1.0, 200, 5*ms), limited(sw(1.0, 220, 500*ms)),
+			},
+			200, true, "left out [220]",
+		},
+		{
+			"only steps the generator could not offer", []results.Point{limited(pt(400, 900*ms, 0, true))},
+			0, false, "no open-model point the generator could offer",
 		},
 	}
 	for _, tt := range tests {
