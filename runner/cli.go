@@ -39,6 +39,9 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	rounds := fs.Int("rounds", 0, "interleaved rounds, fresh target processes each")
 	slo := fs.String("slo-p99", "", "p99 latency SLO for the sweep's knee")
 	transport := fs.String("transport", "", "generator HTTP client: fasthttp or nethttp")
+	engine := fs.String("engine", "", "open model's engine: epoll (wrk2-style, the default) or vegeta (vegeta's attacker, for comparison)")
+	arrivals := fs.String("arrivals", "", "open model's arrivals on the epoll engine: uniform or poisson")
+	seed := fs.Uint64("seed", 0, "seed of the poisson arrivals")
 	fs.StringVar(&cfg.OutDir, "out", "out/latest", "output directory")
 	fs.BoolVar(&cfg.Raw, "raw", false, "also write every request's result in vegeta's encoding under OUT/raw/")
 	fs.BoolVar(&cfg.NoPin, "no-pin", false, "do not pin generator and targets to different CPUs")
@@ -103,6 +106,15 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if set["transport"] {
 		sc.Transport = *transport
+	}
+	if set["engine"] {
+		sc.Engine = *engine
+	}
+	if set["arrivals"] {
+		sc.Arrivals = *arrivals
+	}
+	if set["seed"] {
+		sc.Seed = *seed
 	}
 	for _, d := range []struct {
 		name, v string

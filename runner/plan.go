@@ -27,6 +27,15 @@ func settings(sc scenario.Scenario, o catalog.Options) results.Settings {
 		KeepAlive:    true,
 		Transport:    sc.Transport,
 	}
+	if slices.Contains(sc.Models, scenario.ModelOpen) || slices.Contains(sc.Models, scenario.ModelSweep) {
+		s.Engine, s.Arrivals = sc.Engine, sc.Arrivals
+		if s.Arrivals == "" {
+			s.Arrivals = loadgen.ArrivalsUniform
+		}
+		if s.Arrivals == loadgen.ArrivalsPoisson {
+			s.ArrivalSeed = sc.Seed
+		}
+	}
 	if slices.Contains(sc.Endpoints, "echo") {
 		s.BodyBytes = sc.EchoBytes
 	}
@@ -78,7 +87,7 @@ func knees(f *results.File, sc scenario.Scenario) []results.Knee {
 // notes names what makes a figure less trustworthy.
 func notes(f *results.File) []string {
 	var out []string
-	var genBound, saturated, withErrors, clones, lost int
+	var genBound, genLimited, saturated, withErrors, clones, lost int
 	for _, p := range f.Points {
 		if p.Server.SpawnSource == "system-wide-clones" {
 			clones++
@@ -89,6 +98,9 @@ func notes(f *results.File) []string {
 		if p.GeneratorBound {
 			genBound++
 		}
+		if p.GeneratorLimited {
+			genLimited++
+		}
 		if p.Saturated {
 			saturated++
 		}
@@ -98,6 +110,9 @@ func notes(f *results.File) []string {
 	}
 	if genBound > 0 {
 		out = append(out, fmt.Sprintf("%d load point(s) were generator-bound (generator CPU ≥ 90%% of its cores): their throughput is the generator's limit, not the target's.", genBound))
+	}
+	if genLimited > 0 {
+		out = append(out, fmt.Sprintf("%d open-model point(s) could not be offered by the generator (saturated while generator-bound): they describe the generator, not the target, and no knee rests on them.", genLimited))
 	}
 	if saturated > 0 {
 		out = append(out, fmt.Sprintf("%d open-model point(s) were saturated (achieved rate > 1%% below offered): their latency is not a valid figure.", saturated))

@@ -93,6 +93,12 @@ func (p *progress) finish(pt results.Point) {
 	if pt.GeneratorBound {
 		flags += " GENERATOR-BOUND"
 	}
+	if pt.GeneratorLimited {
+		flags += " (not offered: the generator fell behind)"
+	}
+	if pt.SendLag != nil && pt.Unsent > 0 {
+		flags += fmt.Sprintf(", behind schedule: p99 %v late, %d unsent", time.Duration(pt.SendLag.P99Ns).Round(time.Microsecond), pt.Unsent)
+	}
 	p.logf("  %s %s %s: %.0f req/s, p50 %v, p99 %v (%s), errors %d, server CPU %.0f µs/req%s", pt.Target, pt.Endpoint, pt.Model,
 		pt.Throughput, time.Duration(lat.P50Ns).Round(time.Microsecond), time.Duration(lat.P99Ns).Round(time.Microsecond), from,
 		sumErrors(pt), pt.Server.CPUPerRequestNs/1e3, flags)

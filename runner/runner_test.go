@@ -32,10 +32,11 @@ func TestNotes(t *testing.T) {
 		Points: []results.Point{
 			{GeneratorBound: true},
 			{Saturated: true, Errors: map[string]uint64{"timeout": 3}},
+			{Saturated: true, GeneratorBound: true, GeneratorLimited: true},
 		},
 	}
 	got := strings.Join(notes(f), "\n")
-	for _, want := range []string{"1 load point(s) were generator-bound", "1 open-model point(s) were saturated", "1 load point(s) saw errors", "CPU pinning was off (off: 1 CPU(s)"} {
+	for _, want := range []string{"2 load point(s) were generator-bound", "1 open-model point(s) could not be offered by the generator", "2 open-model point(s) were saturated", "1 load point(s) saw errors", "CPU pinning was off (off: 1 CPU(s)"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("notes = %q; want a note containing %q", got, want)
 		}
@@ -57,5 +58,12 @@ func TestSettingsRecordTargetOptions(t *testing.T) {
 	}
 	if s.Rounds != sc.Rounds || s.DurationNs != int64(sc.Duration.Duration) || len(s.Rates) != 1 {
 		t.Errorf("settings = %+v; want the scenario's values", s)
+	}
+	if s.Arrivals != "uniform" || s.Engine != "" || s.ArrivalSeed != 0 {
+		t.Errorf("settings arrivals %q engine %q seed %d; want uniform, the default engine, no seed", s.Arrivals, s.Engine, s.ArrivalSeed)
+	}
+	sc.Engine, sc.Arrivals, sc.Seed = "epoll", "poisson", 9
+	if s := settings(sc, catalog.Options{}); s.Arrivals != "poisson" || s.Engine != "epoll" || s.ArrivalSeed != 9 {
+		t.Errorf("settings arrivals %q engine %q seed %d; want poisson, epoll, 9", s.Arrivals, s.Engine, s.ArrivalSeed)
 	}
 }
