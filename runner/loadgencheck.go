@@ -38,9 +38,17 @@ func CheckGenerator(ctx context.Context, args []string, stdout, stderr io.Writer
 	conns := fs.Int("connections", 32, "connections")
 	dur := fs.Duration("duration", 3*time.Second, "measured duration per tool and round")
 	rounds := fs.Int("rounds", 5, "rounds (tools alternate within each; the ratio is the median of per-round ratios)")
-	minRatio := fs.Float64("min-ratio", 0.95, "fail when the generator reaches less than this fraction of wrk")
+	minRatio := fs.Float64("min-ratio", 0.95, "fail when the generator reaches less than this fraction of wrk (--model open: of the closed model's capacity, default 0.9)")
+	model := fs.String("model", "closed", "closed: our closed model against wrk; open: the open model's highest valid rate against the closed model's capacity, epoll and vegeta engines (see opencheck.go)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *model {
+	case "closed":
+	case "open":
+		return checkOpen(ctx, fs, o, *conns, *dur, *rounds, *minRatio, stdout, stderr)
+	default:
+		return fmt.Errorf("loadgen-check: --model %q is neither closed nor open", *model)
 	}
 	wrk, err := exec.LookPath("wrk")
 	if err != nil {
