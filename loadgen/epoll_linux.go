@@ -60,6 +60,9 @@ type epollLoop struct {
 	idle    []int32       // min-heap by next due time of connections waiting for it
 	unsent  uint64        // slots due before the end that were never sent
 	noPwait bool          // epoll_pwait2 is missing: wait in milliseconds
+	// lastCall is set while the slots due before the end are sent at
+	// its first turn after it (a wait may end late by the timer slack).
+	lastCall bool
 
 	epfd     int
 	conns    []econn
@@ -294,6 +297,13 @@ func (l *epollLoop) run() {
 	for {
 		now := time.Now()
 		if !l.stopping && (l.stopped.Load() || !now.Before(l.end)) {
+			if l.sched != nil && !l.stopped.Load() {
+				// Slots due before the end, on connections idle at
+				// it, when the wait for them ended late.
+				l.lastCall = true
+				l.sendDue(now)
+				l.lastCall = false
+			}
 			l.beginStop(now)
 		}
 		if l.timeout > 0 && !now.Before(l.nextScan) {
@@ -495,7 +505,7 @@ func (l *epollLoop) ready(c *econn) {
 // a request in flight.
 func (l *epollLoop) startRequest(c *econn) bool {
 	now := time.Now()
-	if l.stopping || l.stopped.Load() || !now.Before(l.end) {
+	if l.stopping || l.stopped.Load() || (!l.lastCall && !now.Before(l.end)) {
 		l.closeConn(c)
 		if !l.stopping {
 			l.beginStop(now)
