@@ -86,7 +86,8 @@ func checkOpen(ctx context.Context, fs *flag.FlagSet, o catalog.Options, conns i
 		if err != nil {
 			return fmt.Errorf("loadgen-check: closed model: %w", err)
 		}
-		fmt.Fprintf(stderr, "  round %d closed model (%s): %.0f req/s, %.1f µs generator CPU/req\n", round, closed.Engine, closed.Throughput, closed.Generator.CPUPerRequestNs/1e3)
+		fmt.Fprintf(stderr, "  round %d closed model (%s): %.0f req/s, %.1f µs generator CPU/req, generator %3.0f%% busy, target %3.0f%% busy\n",
+			round, closed.Engine, closed.Throughput, closed.Generator.CPUPerRequestNs/1e3, 100*closed.Generator.CoreShare, 100*targetBusy(closed, len(tgt)))
 		engines := slices.Clone(openCheckEngines)
 		if round%2 == 0 {
 			slices.Reverse(engines)
@@ -101,8 +102,8 @@ func checkOpen(ctx context.Context, fs *flag.FlagSet, o catalog.Options, conns i
 				}
 				s.tried++
 				valid := p.Requests > 0 && !p.Saturated && !p.GeneratorBound && len(p.Errors) == 0
-				fmt.Fprintf(stderr, "  round %d %-16s offered %6.0f (%.2f×): achieved %6.0f req/s, %5.1f µs generator CPU/req, generator %3.0f%% busy, p99 %v from intended send, send lag p99 %v, unsent %d%s\n",
-					round, p.Engine, rate, f, p.AchievedRate, p.Generator.CPUPerRequestNs/1e3, 100*p.Generator.CoreShare,
+				fmt.Fprintf(stderr, "  round %d %-16s offered %6.0f (%.2f×): achieved %6.0f req/s, %5.1f µs generator CPU/req, generator %3.0f%% busy, target %3.0f%% busy, p99 %v from intended send, send lag p99 %v, unsent %d%s\n",
+					round, p.Engine, rate, f, p.AchievedRate, p.Generator.CPUPerRequestNs/1e3, 100*p.Generator.CoreShare, 100*targetBusy(p, len(tgt)),
 					time.Duration(p.Corrected.P99Ns).Round(time.Microsecond), time.Duration(p.SendLag.P99Ns).Round(time.Microsecond), p.Unsent, pointFlags(p))
 				if valid {
 					s.rate, s.pt = rate, p
@@ -113,6 +114,14 @@ func checkOpen(ctx context.Context, fs *flag.FlagSet, o catalog.Options, conns i
 		}
 	}
 	return printOpenCheck(stdout, res, conns, rounds, minRatio, maxCPURatio)
+}
+
+// targetBusy is the share of its CPUs the target used over p's window.
+func targetBusy(p results.Point, cpus int) float64 {
+	if !p.Server.Observed || p.DurationNs == 0 {
+		return 0
+	}
+	return float64(p.Server.CPUNs) / float64(p.DurationNs) / float64(max(1, cpus))
 }
 
 // pointFlags words why a point's latency is not valid.
