@@ -159,12 +159,18 @@ const rawWaitMax = time.Millisecond
 // system call when raw; it allocates nothing.
 func epollPwait2(epfd int, events []unix.EpollEvent, timeout time.Duration, raw bool) (int, error) {
 	ts := unix.NsecToTimespec(int64(timeout))
-	call := unix.Syscall6
+	// Direct calls, so that the compiler keeps ts where the kernel reads
+	// it (the uintptr(unsafe.Pointer) rule holds only in a call's
+	// argument list).
+	var n uintptr
+	var errno unix.Errno
 	if raw {
-		call = unix.RawSyscall6
+		n, _, errno = unix.RawSyscall6(unix.SYS_EPOLL_PWAIT2, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))),
+			uintptr(len(events)), uintptr(unsafe.Pointer(&ts)), 0, 0)
+	} else {
+		n, _, errno = unix.Syscall6(unix.SYS_EPOLL_PWAIT2, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))),
+			uintptr(len(events)), uintptr(unsafe.Pointer(&ts)), 0, 0)
 	}
-	n, _, errno := call(unix.SYS_EPOLL_PWAIT2, uintptr(epfd), uintptr(unsafe.Pointer(unsafe.SliceData(events))),
-		uintptr(len(events)), uintptr(unsafe.Pointer(&ts)), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
