@@ -63,6 +63,7 @@ type epollLoop struct {
 	// lastCall is set while the slots due before the end are sent at
 	// its first turn after it (a wait may end late by the timer slack).
 	lastCall bool
+	yielded  time.Time // when raw waits last yielded the P
 
 	epfd     int
 	conns    []econn

@@ -12,6 +12,7 @@ package loadgen
 
 import (
 	"errors"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -130,8 +131,14 @@ func (l *epollLoop) waitOpen(now time.Time) (int, error) {
 		}
 		wait = max(wait, 0)
 	}
+	raw := wait < rawWaitMax
+	if raw && now.Sub(l.yielded) >= yieldEvery {
+		// Let the goroutines waiting for this P run (see rawWaitMax).
+		runtime.Gosched()
+		l.yielded = now
+	}
 	if !l.noPwait {
-		n, err := epollPwait2(l.epfd, l.events, wait, wait < rawWaitMax)
+		n, err := epollPwait2(l.epfd, l.events, wait, raw)
 		if !errors.Is(err, unix.ENOSYS) {
 			return n, err
 		}
@@ -154,6 +161,9 @@ func (l *epollLoop) waitOpen(now time.Time) (int, error) {
 // until this one next yields or is preempted by signal (which ends the
 // wait with EINTR), so raw waits are kept short.
 const rawWaitMax = time.Millisecond
+
+// yieldEvery is how often a run of raw waits yields the P.
+const yieldEvery = time.Millisecond
 
 // epollPwait2 is epoll_wait with a nanosecond timeout, made as a raw
 // system call when raw; it allocates nothing.
