@@ -78,13 +78,9 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 
 	client := newClient(o.Transport, o.Connections, o.Timeout, o.NoKeepAlive, o.Raw != nil)
 	defer client.CloseIdleConnections()
-	var interval float64 // open model: ns between intended sends
-	if o.Model == results.ModelOpen {
-		interval = float64(time.Second) / o.Rate
-	}
 
 	total := o.Warmup + o.Duration
-	col := newCollector(o, interval)
+	col := newCollector(o)
 	var enc vegeta.Encoder
 	if o.Raw != nil {
 		enc = vegeta.NewEncoder(o.Raw)
@@ -109,34 +105,26 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 	// Every result goes through sink, from whichever goroutine produced
 	// it: the collector and the raw encoder are not shared otherwise.
 	var encErr error
-	sink := &sink{f: func(r *vegeta.Result) {
-		if col.add(r) && enc != nil && encErr == nil {
+	sink := &sink{f: func(r *vegeta.Result, intended time.Time) {
+		if col.add(r, intended) && enc != nil && encErr == nil {
 			encErr = enc.Encode(r)
 		}
 	}}
 	var (
 		finished <-chan struct{} // closed when the last result was delivered
 		stop     func()
+		unsent   func() uint64 // open model on epoll: valid once finished
 	)
 	if o.Model == results.ModelClosed {
 		finished, stop, p.Engine = startClosedModel(client, tgt, name, o, total, sink)
 	} else {
-		p.Engine = "vegeta/" + o.Transport
-		atk := vegeta.NewAttacker(
-			vegeta.Client(client),
-			vegeta.Workers(uint64(o.Connections)),
-			vegeta.MaxBody(-1),
-		)
-		pacer := ratePacer{interval: interval, rate: o.Rate, offset: o.Shard.offset(interval)}
-		ch := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, total, name)
-		fin := make(chan struct{})
-		go func() {
-			defer close(fin)
-			for r := range ch {
-				sink.deliver(r)
-			}
-		}()
-		finished, stop = fin, func() { atk.Stop() }
+		var err error
+		finished, stop, unsent, p.Engine, err = startOpenModel(client, tgt, name, o, began, total, sink)
+		if err != nil {
+			stopProgress()
+			ms.finish()
+			return p, err
+		}
 	}
 	canceled := false
 	select {
@@ -160,6 +148,12 @@ func Attack(ctx context.Context, t Target, req Request, o Options) (results.Poin
 
 	col.fill(&p)
 	fillCost(&p, cost, col.completed, o.GeneratorCPUs)
+	if unsent != nil && !canceled {
+		p.Unsent = unsent()
+	}
+	// A point that fell behind while the generator's CPUs were busy says
+	// how fast the generator went, not the target.
+	p.GeneratorLimited = p.Saturated && p.GeneratorBound
 	if canceled {
 		return p, fmt.Errorf("loadgen: %s %s interrupted: %w", p.Target, p.Endpoint, ctx.Err())
 	}
@@ -201,6 +195,61 @@ func vegetaTarget(t Target, req Request) (vegeta.Target, error) {
 		h.Set("User-Agent", userAgent)
 	}
 	return vegeta.Target{Method: method, URL: u.String(), Body: req.Body, Header: h}, nil
+}
+
+// startOpenModel starts the open model: on epollLoop (the default with
+// the fasthttp transport, for a plain-HTTP target) or on vegeta's
+// Attacker and pacer (Engine "vegeta", the nethttp transport, or https).
+// It returns what Attack waits on, how to stop early, the number of
+// scheduled requests never sent (epoll only, nil otherwise; valid once
+// done is closed) and the engine's name for the point.
+func startOpenModel(client *http.Client, tgt vegeta.Target, name string, o Options, began time.Time, d time.Duration, s *sink) (done <-chan struct{}, stop func(), unsent func() uint64, engine string, err error) {
+	if o.Engine != EngineVegeta && o.Transport == TransportFastHTTP {
+		addr, req, ok := epollRequest(tgt, !o.NoKeepAlive)
+		if ok {
+			method, url := tgt.Method, tgt.URL
+			deliver := func(r *vegeta.Result, intended time.Time) {
+				r.Attack, r.Method, r.URL = name, method, url
+				s.deliver(r, intended)
+			}
+			// o.Rate is this shard's share; the schedule takes the
+			// combined rate and places this shard's sends in it.
+			shards := max(o.Shard.Count, 1)
+			sched := OpenSchedule{Rate: o.Rate * float64(shards), Conns: o.Connections, ShardIndex: o.Shard.Index, ShardCount: shards, Poisson: o.Poisson, Seed: o.Seed}
+			l, err := startEpollOpen(addr, req, len(tgt.Body), sched, began, d, o.Timeout, deliver)
+			if err == nil {
+				return l.Done(), l.Stop, l.Unsent, EngineEpoll, nil
+			}
+			if o.Engine == EngineEpoll {
+				return nil, nil, nil, "", err
+			}
+			// A target epoll cannot reach (an unresolvable host) is
+			// left to vegeta, which reports each failure.
+		}
+	}
+	if o.Engine == EngineEpoll || o.Poisson {
+		return nil, nil, nil, "", fmt.Errorf("%w: the epoll engine needs the %s transport and an http:// target; poisson arrivals need the epoll engine",
+			ErrInvalidOptions, TransportFastHTTP)
+	}
+	interval := float64(time.Second) / o.Rate
+	atk := vegeta.NewAttacker(
+		vegeta.Client(client),
+		vegeta.Workers(uint64(o.Connections)),
+		vegeta.MaxBody(-1),
+	)
+	offset := o.Shard.offset(interval)
+	pacer := ratePacer{interval: interval, rate: o.Rate, offset: offset}
+	ch := atk.Attack(vegeta.NewStaticTargeter(tgt), pacer, d, name)
+	fin := make(chan struct{})
+	go func() {
+		defer close(fin)
+		for r := range ch {
+			// vegeta starts its clock a few microseconds after began,
+			// so intended times err early: corrected latency errs long.
+			s.deliver(r, began.Add(time.Duration(offset+float64(r.Seq)*interval)))
+		}
+	}()
+	return fin, func() { atk.Stop() }, nil, "vegeta/" + o.Transport, nil
 }
 
 // ratePacer sends request k at offset + k/rate after the attack's start:
@@ -507,14 +556,16 @@ func fillCost(p *results.Point, c cost, answered uint64, genCPUs int) {
 type sink struct {
 	mu       sync.Mutex
 	detached bool
-	f        func(*vegeta.Result)
+	f        func(r *vegeta.Result, intended time.Time)
 }
 
-func (s *sink) deliver(r *vegeta.Result) {
+// deliver hands r to f with its intended send time (zero in the closed
+// model).
+func (s *sink) deliver(r *vegeta.Result, intended time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.detached {
-		s.f(r)
+		s.f(r, intended)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,74 +18,81 @@ import (
 )
 
 func TestAttackCountsExactly(t *testing.T) {
-	for _, model := range []results.Model{results.ModelClosed, results.ModelOpen} {
-		for _, tr := range transports {
-			t.Run(string(model)+"/"+tr, func(t *testing.T) {
-				srv, served := countingServer(t, func(n int64, w http.ResponseWriter, r *http.Request) {
-					if n%3 == 0 {
-						http.Error(w, "every third", http.StatusInternalServerError)
-						return
-					}
-					fmt.Fprint(w, "hello")
-				})
-				o := Options{Model: model, Connections: 2, Duration: 300 * time.Millisecond, Transport: tr, Timeout: 5 * time.Second}
-				if model == results.ModelOpen {
-					o.Rate = 200
+	tests := []struct {
+		model      results.Model
+		tr, engine string
+		wantEngine string
+	}{
+		{results.ModelClosed, TransportFastHTTP, "", "epoll"},
+		{results.ModelClosed, TransportNetHTTP, "", "loop/nethttp"},
+		{results.ModelOpen, TransportFastHTTP, "", "epoll"},
+		{results.ModelOpen, TransportFastHTTP, EngineVegeta, "vegeta/fasthttp"},
+		{results.ModelOpen, TransportNetHTTP, "", "vegeta/nethttp"},
+	}
+	for _, tc := range tests {
+		model, tr := tc.model, tc.tr
+		t.Run(string(model)+"/"+tr+"/"+tc.engine, func(t *testing.T) {
+			srv, served := countingServer(t, func(n int64, w http.ResponseWriter, r *http.Request) {
+				if n%3 == 0 {
+					http.Error(w, "every third", http.StatusInternalServerError)
+					return
 				}
-				p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{Endpoint: "e", Path: "/x?y=1"}, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				n := uint64(served.Load())
-				if p.Requests != n || n == 0 {
-					t.Fatalf("Requests = %d; server saw %d", p.Requests, n)
-				}
-				want5xx, want200 := n/3, n-n/3
-				if p.StatusCodes["500"] != want5xx || p.StatusCodes["200"] != want200 || len(p.StatusCodes) != 2 {
-					t.Errorf("StatusCodes = %v; want 200:%d 500:%d", p.StatusCodes, want200, want5xx)
-				}
-				if p.Errors[ErrKindStatus5xx] != want5xx || len(p.Errors) != 1 {
-					t.Errorf("Errors = %v; want status_5xx:%d", p.Errors, want5xx)
-				}
-				if p.Successes != want200 {
-					t.Errorf("Successes = %d; want %d", p.Successes, want200)
-				}
-				if p.Latency.Count != int64(n) {
-					t.Errorf("Latency.Count = %d; want %d", p.Latency.Count, n)
-				}
-				var tl uint64
-				for _, b := range p.Timeline {
-					tl += b.Requests
-				}
-				if tl != n {
-					t.Errorf("timeline holds %d requests; want %d", tl, n)
-				}
-				if p.Target != "fake" || p.Endpoint != "e" || p.Method != "GET" || p.Path != "/x?y=1" || p.Model != model || p.Connections != 2 {
-					t.Errorf("labels = %q %q %q %q %q %d", p.Target, p.Endpoint, p.Method, p.Path, p.Model, p.Connections)
-				}
-				if p.DurationNs != int64(300*time.Millisecond) {
-					t.Errorf("DurationNs = %d; want %d", p.DurationNs, 300*time.Millisecond)
-				}
-				if p.BytesIn == 0 || p.BytesOut != 0 {
-					t.Errorf("BytesIn, BytesOut = %d, %d; want >0, 0", p.BytesIn, p.BytesOut)
-				}
-				wantEngine := map[results.Model]string{
-					results.ModelClosed + "/" + TransportFastHTTP: "epoll",
-					results.ModelClosed + "/" + TransportNetHTTP:  "loop/nethttp",
-					results.ModelOpen + "/" + TransportFastHTTP:   "vegeta/fasthttp",
-					results.ModelOpen + "/" + TransportNetHTTP:    "vegeta/nethttp",
-				}[model+"/"+results.Model(tr)]
-				if p.Engine != wantEngine {
-					t.Errorf("Engine = %q; want %q", p.Engine, wantEngine)
-				}
-				if (p.Corrected != nil) != (model == results.ModelOpen) {
-					t.Errorf("Corrected = %v for the %s model", p.Corrected, model)
-				}
-				if model == results.ModelOpen && p.Requests > 61 {
-					t.Errorf("open model at 200/s for 300ms sent %d requests; want at most 61", p.Requests)
-				}
+				fmt.Fprint(w, "hello")
 			})
-		}
+			o := Options{Model: model, Connections: 2, Duration: 300 * time.Millisecond, Transport: tr, Engine: tc.engine, Timeout: 5 * time.Second}
+			if model == results.ModelOpen {
+				o.Rate = 200
+			}
+			p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{Endpoint: "e", Path: "/x?y=1"}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := uint64(served.Load())
+			if p.Requests != n || n == 0 {
+				t.Fatalf("Requests = %d; server saw %d", p.Requests, n)
+			}
+			want5xx, want200 := n/3, n-n/3
+			if p.StatusCodes["500"] != want5xx || p.StatusCodes["200"] != want200 || len(p.StatusCodes) != 2 {
+				t.Errorf("StatusCodes = %v; want 200:%d 500:%d", p.StatusCodes, want200, want5xx)
+			}
+			if p.Errors[ErrKindStatus5xx] != want5xx || len(p.Errors) != 1 {
+				t.Errorf("Errors = %v; want status_5xx:%d", p.Errors, want5xx)
+			}
+			if p.Successes != want200 {
+				t.Errorf("Successes = %d; want %d", p.Successes, want200)
+			}
+			if p.Latency.Count != int64(n) {
+				t.Errorf("Latency.Count = %d; want %d", p.Latency.Count, n)
+			}
+			var tl uint64
+			for _, b := range p.Timeline {
+				tl += b.Requests
+			}
+			if tl != n {
+				t.Errorf("timeline holds %d requests; want %d", tl, n)
+			}
+			if p.Target != "fake" || p.Endpoint != "e" || p.Method != "GET" || p.Path != "/x?y=1" || p.Model != model || p.Connections != 2 {
+				t.Errorf("labels = %q %q %q %q %q %d", p.Target, p.Endpoint, p.Method, p.Path, p.Model, p.Connections)
+			}
+			if p.DurationNs != int64(300*time.Millisecond) {
+				t.Errorf("DurationNs = %d; want %d", p.DurationNs, 300*time.Millisecond)
+			}
+			if p.BytesIn == 0 || p.BytesOut != 0 {
+				t.Errorf("BytesIn, BytesOut = %d, %d; want >0, 0", p.BytesIn, p.BytesOut)
+			}
+			if p.Engine != tc.wantEngine {
+				t.Errorf("Engine = %q; want %q", p.Engine, tc.wantEngine)
+			}
+			if (p.Corrected != nil) != (model == results.ModelOpen) || (p.SendLag != nil) != (model == results.ModelOpen) {
+				t.Errorf("Corrected = %v, SendLag = %v for the %s model", p.Corrected, p.SendLag, model)
+			}
+			if p.Corrected != nil && (p.Corrected.Count != int64(n) || p.SendLag.Count != int64(n)) {
+				t.Errorf("Corrected.Count = %d, SendLag.Count = %d; want %d", p.Corrected.Count, p.SendLag.Count, n)
+			}
+			if model == results.ModelOpen && p.Requests > 61 {
+				t.Errorf("open model at 200/s for 300ms sent %d requests; want at most 61", p.Requests)
+			}
+		})
 	}
 }
 
@@ -322,16 +330,23 @@ func TestSaturatedRule(t *testing.T) {
 }
 
 // TestRawDecodes checks the raw results of both models; the closed model
-// keeps bodies and headers on its worker loop (the epoll engine keeps
-// neither).
+// keeps bodies and headers on its worker loop, and so does vegeta's
+// attacker; the open model's epoll engine keeps neither.
 func TestRawDecodes(t *testing.T) {
 	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, "hello")
 	})
-	for _, model := range []results.Model{results.ModelOpen, results.ModelClosed} {
-		t.Run(string(model), func(t *testing.T) {
+	for _, tc := range []struct {
+		model  results.Model
+		engine string
+	}{
+		{results.ModelOpen, EngineVegeta}, {results.ModelOpen, EngineEpoll}, {results.ModelClosed, ""},
+	} {
+		model := tc.model
+		keeps := tc.engine != EngineEpoll
+		t.Run(string(model)+"/"+tc.engine, func(t *testing.T) {
 			var raw bytes.Buffer
-			o := Options{Model: model, Rate: 100, Connections: 1, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond, Raw: &raw}
+			o := Options{Model: model, Rate: 100, Connections: 1, Warmup: 50 * time.Millisecond, Duration: 200 * time.Millisecond, Raw: &raw, Engine: tc.engine}
 			if model == results.ModelClosed {
 				o.Rate = 0
 			}
@@ -349,11 +364,17 @@ func TestRawDecodes(t *testing.T) {
 					t.Fatal(err)
 				}
 				n++
-				if r.Code != 200 || string(r.Body) != "hello" || r.Attack != "fake raw" || r.Timestamp.Before(p.StartedAt) {
-					t.Errorf("raw result %d: code %d body %q attack %q at %v (window from %v)", n, r.Code, r.Body, r.Attack, r.Timestamp, p.StartedAt)
+				wantBody, wantLen := "hello", "5"
+				if !keeps {
+					wantBody, wantLen = "", ""
 				}
-				if r.Headers.Get("Content-Length") != "5" {
-					t.Errorf("raw result %d headers = %v; want Content-Length 5", n, r.Headers)
+				if r.Code != 200 || string(r.Body) != wantBody || r.BytesIn != 5 || r.Attack != "fake raw" || r.Timestamp.Before(p.StartedAt) ||
+					r.Method != "GET" || !strings.HasSuffix(r.URL, "/") {
+					t.Errorf("raw result %d: code %d body %q (%d bytes) attack %q %s %s at %v (window from %v)",
+						n, r.Code, r.Body, r.BytesIn, r.Attack, r.Method, r.URL, r.Timestamp, p.StartedAt)
+				}
+				if r.Headers.Get("Content-Length") != wantLen {
+					t.Errorf("raw result %d headers = %v; want Content-Length %q", n, r.Headers, wantLen)
 				}
 			}
 			if n != p.Requests || n == 0 {
@@ -473,6 +494,13 @@ func TestValidate(t *testing.T) {
 		{"negative warm-up", func(o *Options) { o.Warmup = -1 }, false},
 		{"negative timeout", func(o *Options) { o.Timeout = -1 }, false},
 		{"bad transport", func(o *Options) { o.Transport = "curl" }, false},
+		{"ok epoll", func(o *Options) { o.Engine = EngineEpoll }, true},
+		{"ok vegeta", func(o *Options) { o.Engine = EngineVegeta }, true},
+		{"ok poisson", func(o *Options) { o.Poisson, o.Seed = true, 7 }, true},
+		{"bad engine", func(o *Options) { o.Engine = "wrk" }, false},
+		{"poisson on vegeta", func(o *Options) { o.Poisson, o.Engine = true, EngineVegeta }, false},
+		{"poisson closed", func(o *Options) { o.Poisson, o.Model, o.Rate = true, results.ModelClosed, 0 }, false},
+		{"epoll on nethttp", func(o *Options) { o.Engine, o.Transport = EngineEpoll, TransportNetHTTP }, false},
 		{"negative CPUs", func(o *Options) { o.GeneratorCPUs = -1 }, false},
 		{"negative interval", func(o *Options) { o.TimelineInterval = -1 }, false},
 	}

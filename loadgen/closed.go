@@ -25,12 +25,12 @@ func startClosedModel(client *http.Client, tgt vegeta.Target, name string, o Opt
 	if o.Transport == TransportFastHTTP && o.Raw == nil {
 		if addr, req, ok := epollRequest(tgt, !o.NoKeepAlive); ok {
 			method, url := tgt.Method, tgt.URL
-			deliver := func(r *vegeta.Result) {
+			deliver := func(r *vegeta.Result, _ time.Time) {
 				r.Method, r.URL = method, url
-				s.deliver(r)
+				s.deliver(r, time.Time{})
 			}
 			if l, err := startEpoll(addr, req, len(tgt.Body), o.Connections, d, o.Timeout, deliver); err == nil {
-				return l.Done(), l.Stop, "epoll"
+				return l.Done(), l.Stop, EngineEpoll
 			}
 			// A target epoll cannot reach (an unresolvable host) is
 			// left to closedLoop, which reports each failure.
@@ -112,7 +112,7 @@ func (l *closedLoop) Stop() { l.once.Do(func() { close(l.stop) }) }
 // deliver hands r to the sink and r back to the pool: the sink keeps
 // nothing of a result.
 func (l *closedLoop) deliver(r *vegeta.Result) {
-	l.sink.deliver(r)
+	l.sink.deliver(r, time.Time{})
 	*r = vegeta.Result{}
 	l.pool.Put(r)
 }

@@ -21,17 +21,16 @@ const saturationRatio = 0.99
 
 // collector turns vegeta results into a Point's figures.
 type collector struct {
-	model    results.Model
-	offered  float64
-	interval float64 // open model: ns between intended sends
-	offset   float64 // open model: ns before the first intended send (Shard)
-	began    time.Time
-	start    time.Time // measured window: requests sent in [start, end]
-	end      time.Time
-	cutAt    time.Time // set when interrupted: nothing sent after it counts
-	bucket   time.Duration
+	model   results.Model
+	offered float64
+	began   time.Time
+	start   time.Time // measured window: requests sent in [start, end]
+	end     time.Time
+	cutAt   time.Time // set when interrupted: nothing sent after it counts
+	bucket  time.Duration
 
 	lat, cor *hdr.Histogram
+	lag      *hdr.Histogram // open model: actual send - intended send
 	timeline []tlBucket
 
 	requests, successes uint64
@@ -49,19 +48,18 @@ type tlBucket struct {
 	requests, errors uint64
 }
 
-func newCollector(o Options, interval float64) *collector {
+func newCollector(o Options) *collector {
 	c := &collector{
-		model:    o.Model,
-		offered:  o.Rate,
-		interval: interval,
-		offset:   o.Shard.offset(interval),
-		bucket:   o.TimelineInterval,
-		lat:      results.NewHistogram(),
-		codes:    make(map[uint16]uint64),
-		errs:     make(map[string]uint64),
+		model:   o.Model,
+		offered: o.Rate,
+		bucket:  o.TimelineInterval,
+		lat:     results.NewHistogram(),
+		codes:   make(map[uint16]uint64),
+		errs:    make(map[string]uint64),
 	}
 	if o.Model == results.ModelOpen {
 		c.cor = results.NewHistogram()
+		c.lag = results.NewHistogram()
 	}
 	return c
 }
@@ -89,8 +87,10 @@ func (c *collector) windowEnd() time.Time {
 	return c.end
 }
 
-// add counts r and reports whether it belongs to the measured window.
-func (c *collector) add(r *vegeta.Result) bool {
+// add counts r, whose intended send time is intended (open model; zero in
+// the closed model), and reports whether it belongs to the measured
+// window.
+func (c *collector) add(r *vegeta.Result, intended time.Time) bool {
 	done := r.End()
 	if r.Code != 0 && !done.Before(c.start) && !done.After(c.end) {
 		c.completed++
@@ -115,9 +115,9 @@ func (c *collector) add(r *vegeta.Result) bool {
 		c.errs[kind]++
 	}
 	results.Record(c.lat, r.Latency)
-	if c.cor != nil {
-		intended := c.began.Add(time.Duration(c.offset + float64(r.Seq)*c.interval))
+	if c.cor != nil && !intended.IsZero() {
 		results.Record(c.cor, max(done.Sub(intended), r.Latency))
+		results.Record(c.lag, max(r.Timestamp.Sub(intended), 0))
 	}
 	i := int(r.Timestamp.Sub(c.start) / c.bucket)
 	for len(c.timeline) <= i {
@@ -159,6 +159,8 @@ func (c *collector) fill(p *results.Point) {
 	if c.cor != nil {
 		l, _ := results.Summarize(c.cor)
 		p.Corrected = &l
+		lag, _ := results.Summarize(c.lag)
+		p.SendLag = &lag
 	}
 	p.Timeline = make([]results.Bucket, 0, len(c.timeline))
 	for i, b := range c.timeline {

@@ -16,9 +16,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// epollLoop is the closed model's engine on raw epoll: one goroutine,
-// locked to its OS thread, drives every connection with non-blocking
-// sockets and level-triggered epoll, the way wrk does in C.
+// epollLoop is the load engine on raw epoll: one goroutine, locked to its
+// OS thread, drives every connection with non-blocking sockets and
+// level-triggered epoll, the way wrk does in C. In the closed model each
+// connection sends its next request as soon as the last one is answered;
+// in the open model (sched set, see epoll_open_linux.go) each sends on its
+// own schedule, the way wrk2 does.
 //
 // Why not goroutines and fasthttp (closedLoop)? Against a fast target the
 // generator's own CPU per request is what limits, or skews, the figures,
@@ -46,7 +49,21 @@ type epollLoop struct {
 	bodyLen  uint64 // BytesOut of an answered request
 	timeout  time.Duration
 	end      time.Time // no request is sent from then on
-	deliver  func(*vegeta.Result)
+	// deliver receives every result and, in the open model, its
+	// intended send time (zero in the closed model).
+	deliver func(*vegeta.Result, time.Time)
+
+	// Open model only (sched nil in the closed model).
+	sched   *OpenSchedule
+	origin  time.Time     // the schedule's time zero
+	endDue  time.Duration // end after origin: no slot due from then on is sent
+	idle    []int32       // min-heap by next due time of connections waiting for it
+	unsent  uint64        // slots due before the end that were never sent
+	noPwait bool          // epoll_pwait2 is missing: wait in milliseconds
+	// lastCall is set while the slots due before the end are sent at
+	// its first turn after it (a wait may end late by the timer slack).
+	lastCall bool
+	yielded  time.Time // when raw waits last yielded the P
 
 	epfd     int
 	conns    []econn
@@ -83,6 +100,11 @@ type econn struct {
 	seq       uint64    // Seq of the request in flight
 	sent      time.Time // when the request in flight was sent
 	dialStart time.Time
+
+	// Open model only.
+	cs       connSchedule  // the connection's next slot
+	intended time.Duration // due time of the request in flight
+	queued   bool          // in the idle heap
 }
 
 type econnState uint8
@@ -145,7 +167,18 @@ const errTimeout = "timeout awaiting response"
 // flight when the run ends are awaited (with no timeout, for ever), so
 // that every request sent is delivered exactly once. Done is closed when
 // the engine has stopped and delivered its last result.
-func startEpoll(addr string, req []byte, bodyLen int, conns int, d, timeout time.Duration, deliver func(*vegeta.Result)) (*epollLoop, error) {
+func startEpoll(addr string, req []byte, bodyLen int, conns int, d, timeout time.Duration, deliver func(*vegeta.Result, time.Time)) (*epollLoop, error) {
+	l, err := newEpoll(addr, req, bodyLen, conns, time.Now().Add(d), timeout, deliver)
+	if err != nil {
+		return nil, err
+	}
+	go l.run()
+	return l, nil
+}
+
+// newEpoll builds an engine that runs until end, with its epoll and stop
+// eventfd open and every connection queued for a dial.
+func newEpoll(addr string, req []byte, bodyLen int, conns int, end time.Time, timeout time.Duration, deliver func(*vegeta.Result, time.Time)) (*epollLoop, error) {
 	if conns <= 0 {
 		return nil, fmt.Errorf("loadgen: epoll: %d connections", conns)
 	}
@@ -166,7 +199,7 @@ func startEpoll(addr string, req []byte, bodyLen int, conns int, d, timeout time
 		reqClose: requestCloses(req),
 		bodyLen:  uint64(max(bodyLen, 0)),
 		timeout:  max(timeout, 0),
-		end:      time.Now().Add(d),
+		end:      end,
 		deliver:  deliver,
 		conns:    make([]econn, conns),
 		events:   make([]unix.EpollEvent, min(conns+1, epollMaxEvents)),
@@ -195,7 +228,6 @@ func startEpoll(addr string, req []byte, bodyLen int, conns int, d, timeout time
 		l.conns[i] = econn{idx: int32(i), fd: -1, rbuf: make([]byte, epollReadBuf)}
 		l.redials = append(l.redials, int32(i))
 	}
-	go l.run()
 	return l, nil
 }
 
@@ -266,7 +298,14 @@ func (l *epollLoop) run() {
 	for {
 		now := time.Now()
 		if !l.stopping && (l.stopped.Load() || !now.Before(l.end)) {
-			l.beginStop()
+			if l.sched != nil && !l.stopped.Load() {
+				// Slots due before the end, on connections idle at
+				// it, when the wait for them ended late.
+				l.lastCall = true
+				l.sendDue(now)
+				l.lastCall = false
+			}
+			l.beginStop(now)
 		}
 		if l.timeout > 0 && !now.Before(l.nextScan) {
 			l.expire(now)
@@ -278,7 +317,13 @@ func (l *epollLoop) run() {
 		if len(l.redials) > 0 {
 			l.dialPending(now)
 		}
-		n, err := unix.EpollWait(l.epfd, l.events, l.waitMillis(now))
+		var n int
+		var err error
+		if l.sched != nil {
+			n, err = l.waitOpen(now)
+		} else {
+			n, err = unix.EpollWait(l.epfd, l.events, l.waitMillis(now))
+		}
 		if err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
@@ -316,11 +361,14 @@ func (l *epollLoop) waitMillis(now time.Time) int {
 	return int((wait + time.Millisecond - 1) / time.Millisecond)
 }
 
-// beginStop ends the run: connections with no request in flight are
-// closed, the others once their request is answered or has failed.
-func (l *epollLoop) beginStop() {
+// beginStop ends the run at now: connections with no request in flight
+// are closed, the others once their request is answered or has failed.
+func (l *epollLoop) beginStop(now time.Time) {
 	l.stopping = true
 	l.redials = l.redials[:0]
+	if l.sched != nil {
+		l.countUnsent(now)
+	}
 	for i := range l.conns {
 		if c := &l.conns[i]; c.state != ecBusy {
 			l.closeConn(c)
@@ -386,7 +434,7 @@ func (l *epollLoop) dial(c *econn, now time.Time) {
 			l.failDial(c, l.errText(opDial, err))
 			return
 		}
-		l.startRequest(c)
+		l.ready(c)
 	case errors.Is(err, unix.EINPROGRESS):
 		if err := l.ctl(unix.EPOLL_CTL_ADD, c, evWrite); err != nil {
 			l.failDial(c, l.errText(opDial, err))
@@ -440,6 +488,16 @@ func (l *epollLoop) connected(c *econn) {
 		l.failDial(c, l.errText(opDial, err))
 		return
 	}
+	l.ready(c)
+}
+
+// ready puts c, connected, to work: at once in the closed model, when its
+// next request is due in the open model.
+func (l *epollLoop) ready(c *econn) {
+	if l.sched != nil {
+		l.release(c, time.Now())
+		return
+	}
 	l.startRequest(c)
 }
 
@@ -448,15 +506,20 @@ func (l *epollLoop) connected(c *econn) {
 // a request in flight.
 func (l *epollLoop) startRequest(c *econn) bool {
 	now := time.Now()
-	if l.stopping || l.stopped.Load() || !now.Before(l.end) {
+	if l.stopping || l.stopped.Load() || (!l.lastCall && !now.Before(l.end)) {
 		l.closeConn(c)
 		if !l.stopping {
-			l.beginStop()
+			l.beginStop(now)
 		}
 		return false
 	}
-	c.seq = l.seq
-	l.seq++
+	if l.sched != nil {
+		c.seq, c.intended = c.cs.slot, c.cs.due
+		c.cs.advance()
+	} else {
+		c.seq = l.seq
+		l.seq++
+	}
 	c.sent = now
 	c.wpos = 0
 	c.p.reset(l.head)
@@ -556,7 +619,7 @@ func (l *epollLoop) parse(c *econn) {
 			l.redial(c)
 			return
 		}
-		if !l.startRequest(c) || c.rstart == c.rend {
+		if !l.next(c) || c.rstart == c.rend {
 			return
 		}
 	}
@@ -590,7 +653,7 @@ func (l *epollLoop) complete(c *econn) bool {
 		r.Error = statusLine(code)
 	}
 	c.state = ecClosed
-	l.deliver(r)
+	l.deliver(r, l.intendedOf(c))
 	return c.p.reusable() && !l.reqClose && c.wpos == len(l.req)
 }
 
@@ -601,20 +664,27 @@ func (l *epollLoop) fail(c *econn, text string) {
 		r := &l.res
 		*r = vegeta.Result{Seq: c.seq, Timestamp: c.sent, Latency: time.Since(c.sent), Error: text}
 		c.state = ecClosed
-		l.deliver(r)
+		l.deliver(r, l.intendedOf(c))
 	}
 	l.closeConn(c)
 	l.redial(c)
 }
 
 // failDial delivers a failed dial as a failed request, as vegeta does,
-// then queues c for another attempt.
+// then queues c for another attempt. In the open model the failed request
+// is c's next slot.
 func (l *epollLoop) failDial(c *econn, text string) {
 	r := &l.res
 	*r = vegeta.Result{Seq: l.seq, Timestamp: c.dialStart, Latency: time.Since(c.dialStart), Error: text}
-	l.seq++
+	var intended time.Time
+	if l.sched != nil {
+		r.Seq, intended = c.cs.slot, l.origin.Add(c.cs.due)
+		c.cs.advance()
+	} else {
+		l.seq++
+	}
 	l.closeConn(c)
-	l.deliver(r)
+	l.deliver(r, intended)
 	l.redial(c)
 }
 
@@ -648,9 +718,16 @@ func (l *epollLoop) closeConn(c *econn) {
 }
 
 // redial queues c, closed, for a dial at the next turn of the loop, unless
-// the run is over.
+// the run is over. In the open model c is dialled when its next request
+// is due instead (at once if that is past).
 func (l *epollLoop) redial(c *econn) {
-	if !l.stopping {
+	switch {
+	case l.stopping:
+	case l.sched != nil:
+		if !c.queued { // a queued connection is dialled when due
+			l.release(c, time.Now())
+		}
+	default:
 		l.redials = append(l.redials, c.idx)
 	}
 }

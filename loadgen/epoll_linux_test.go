@@ -16,15 +16,18 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
-// epollRun is one engine run's results, copied out of the reused Result.
+// epollRun is one engine run's results, copied out of the reused Result,
+// and their intended send times.
 type epollRun struct {
-	mu      sync.Mutex
-	results []vegeta.Result
+	mu       sync.Mutex
+	results  []vegeta.Result
+	intended []time.Time
 }
 
-func (r *epollRun) deliver(res *vegeta.Result) {
+func (r *epollRun) deliver(res *vegeta.Result, intended time.Time) {
 	r.mu.Lock()
 	r.results = append(r.results, *res)
+	r.intended = append(r.intended, intended)
 	r.mu.Unlock()
 }
 
@@ -354,7 +357,7 @@ func TestEpollDeadline(t *testing.T) {
 }
 
 func TestStartEpollErrors(t *testing.T) {
-	deliver := func(*vegeta.Result) {}
+	deliver := func(*vegeta.Result, time.Time) {}
 	req := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	for _, tc := range []struct {
 		name  string

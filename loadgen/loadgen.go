@@ -8,23 +8,32 @@
 //   - open ("open"): requests are sent at a constant rate whether or not
 //     earlier ones have answered; queueing shows as latency. Latency and
 //     knee figures come from it. Corrected latency is measured from each
-//     request's intended send time (attack start + seq/rate), which is what
-//     a user would have waited (no coordinated omission).
+//     request's intended send time (its slot in the schedule), which is
+//     what a user would have waited (no coordinated omission).
 //   - closed ("closed"): Connections workers, each sending its next request
 //     when the last one has answered. Capacity figures come from it; its
 //     latencies hide queueing.
 //
 // The generator must not be what is measured. vegeta on net/http's client
-// costs more CPU per request than a small Go server does, so:
-//   - the open model runs on vegeta's Attacker and pacer (what the latency
-//     figures rest on) with FastTransport, an http.RoundTripper on
-//     fasthttp;
-//   - the closed model, which has no pacing to keep, runs on epollLoop: one
-//     thread, raw non-blocking sockets and level-triggered epoll, the way
-//     wrk works, recording vegeta Results. Where it cannot serve (https,
-//     raw results that keep bodies and headers, the net/http reference
-//     transport) closedLoop does: a worker per connection on the chosen
-//     client.
+// costs more CPU per request than a small Go server does, so both models
+// run on epollLoop: one thread, raw non-blocking sockets and
+// level-triggered epoll, the way wrk works, recording vegeta Results.
+//   - The closed model: each connection sends its next request when the
+//     last one answered. Where epollLoop cannot serve (https, raw results
+//     that keep bodies and headers, the net/http reference transport)
+//     closedLoop does: a worker per connection on the chosen client.
+//   - The open model, the way wrk2 works: Connections connections, each
+//     with its share of the rate on its own schedule (OpenSchedule), at
+//     most one request in flight on each. A request due while its
+//     connection is busy is sent late, when the answer arrives; the lag
+//     shows in its corrected latency, in the point's SendLag and, for the
+//     requests still waiting at the end, Unsent. So load is bounded by
+//     the settings and an overloaded target is offered what it can serve
+//     on them. vegeta's Attacker and pacer (Engine "vegeta", with
+//     FastTransport, an http.RoundTripper on fasthttp, or net/http's
+//     client) stay for comparison and where epoll cannot go (https):
+//     when it falls behind it adds workers and connections without bound
+//     and, on a 2-core machine, collapses to a few requests a second.
 //
 // Measured with `bench loadgen-check` on the 2-core development VM
 // (embedded /plaintext pinned to CPU 1, generator on CPU 0, 32
@@ -33,7 +42,18 @@
 // with net/http's transport, against ~14µs for wrk. Each point records the
 // engine it ran on and the generator's own CPU share, and is marked
 // GeneratorBound at 90% of its CPUs, so a point the generator limited is
-// visible.
+// visible; an open-model point that fell short of its rate while
+// generator-bound is GeneratorLimited, and the knee leaves it out.
+//
+// The open model on epollLoop, measured the same way on a 2-core VM shared
+// with other jobs (noisy; `bench loadgen-check --model open`, sweeps):
+// near the target's capacity (0.9×) ~33-43µs of CPU per request against
+// the closed model's ~25-35µs; below it more (~40µs at 0.75×, ~70µs at
+// 0.5×), because the generator sleeps between sends and every wake-up
+// costs tens of microseconds on these VMs. Offered more than the target
+// serves, it achieves about the closed model's throughput. vegeta's
+// Attacker collapsed to a few requests a second from about 0.4× of the
+// closed capacity up.
 //
 // A vegeta Attacker is single-use and has no context: Attack builds one per
 // open-model call and stops it when ctx is done.
@@ -81,6 +101,21 @@ type Request struct {
 	Body []byte
 }
 
+// Engines: how the generator sends requests (results.Point.Engine).
+const (
+	// EngineEpoll is epollLoop, for both models.
+	EngineEpoll = "epoll"
+	// EngineVegeta is vegeta's Attacker and pacer, open model only,
+	// recorded as "vegeta/" + the transport.
+	EngineVegeta = "vegeta"
+)
+
+// Arrival processes of the open model on the epoll engine.
+const (
+	ArrivalsUniform = "uniform"
+	ArrivalsPoisson = "poisson"
+)
+
 // Defaults for zero Options fields.
 const (
 	DefaultTimeout          = 30 * time.Second
@@ -115,6 +150,16 @@ type Options struct {
 	// Transport is TransportFastHTTP (the default, "") or
 	// TransportNetHTTP (the stock client, for comparison).
 	Transport string
+	// Engine is the open model's engine: "" (epoll where it can serve:
+	// the fasthttp transport and an http:// target; vegeta elsewhere),
+	// EngineEpoll (an error where it cannot serve) or EngineVegeta. The
+	// closed model ignores it.
+	Engine string
+	// Poisson gives the open model exponential gaps between sends
+	// instead of even spacing (epoll engine only; see OpenSchedule).
+	Poisson bool
+	// Seed seeds the Poisson gaps, so that a run is reproducible.
+	Seed uint64
 	// NoKeepAlive opens a new connection for every request.
 	NoKeepAlive bool
 	// GeneratorCPUs is the number of CPUs the generator is confined to,
@@ -124,8 +169,11 @@ type Options struct {
 	// DefaultTimelineInterval.
 	TimelineInterval time.Duration
 	// Raw, if non-nil, receives every measured vegeta.Result in vegeta's
-	// gob encoding, which `vegeta report` and `vegeta plot` read. Encoding
-	// costs generator CPU; response headers are kept only when Raw is set.
+	// gob encoding, which `vegeta report` and `vegeta plot` read:
+	// Timestamp is the actual send and Latency the service time (for
+	// uniform arrivals the intended send is origin + OpenSchedule.Due(Seq)).
+	// Encoding costs generator CPU. Response bodies and headers are kept
+	// only when Raw is set, and not by the open model's epoll engine.
 	Raw io.Writer
 	// Shard, when Count > 1, makes this attack one of Count generators
 	// sharing a load: see Shard for how the open model's sends are
@@ -177,6 +225,17 @@ func Validate(o Options) error {
 	case "", TransportFastHTTP, TransportNetHTTP:
 	default:
 		return bad("transport %q is neither %q nor %q", o.Transport, TransportFastHTTP, TransportNetHTTP)
+	}
+	switch o.Engine {
+	case "", EngineEpoll, EngineVegeta:
+	default:
+		return bad("engine %q is neither %q nor %q", o.Engine, EngineEpoll, EngineVegeta)
+	}
+	if o.Poisson && (o.Model != results.ModelOpen || o.Engine == EngineVegeta) {
+		return bad("poisson arrivals need the open model on the %s engine", EngineEpoll)
+	}
+	if o.Engine == EngineEpoll && o.Transport == TransportNetHTTP {
+		return bad("the %s engine has its own client; it does not take transport %q", EngineEpoll, o.Transport)
 	}
 	return nil
 }

@@ -58,11 +58,3 @@ func TestShardsInterleave(t *testing.T) {
 		}
 	}
 }
-
-func TestShardCorrectedFromOffsetSchedule(t *testing.T) {
-	o := Options{Model: results.ModelOpen, Rate: 100, Connections: 1, Duration: time.Second, TimelineInterval: time.Second, Shard: Shard{1, 4}}
-	c := newCollector(o, 1e7)
-	if c.offset != 2.5e6 {
-		t.Errorf("collector offset = %v ns; want 2.5ms (1/4 of the shard's 10ms interval)", c.offset)
-	}
-}

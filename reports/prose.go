@@ -465,6 +465,10 @@ func notes(s *Summary) []string {
 // gathers per target and endpoint.
 func rowNotes(prefix string, r *Row) []string {
 	var out []string
+	if r.GeneratorLimitedRounds > 0 {
+		out = append(out, fmt.Sprintf("%s%s: the generator could not offer this rate in %d of %d rounds (it fell behind its schedule while CPU-bound): those rounds describe the generator, not the target, and no knee rests on them.",
+			prefix, where(r), r.GeneratorLimitedRounds, r.Rounds))
+	}
 	if r.GeneratorBoundRounds > 0 {
 		out = append(out, fmt.Sprintf("%s%s: the generator used ≥ 90%% of its CPUs in %d of %d rounds (core share up to %s); the figure may be the generator's limit, not the target's.",
 			prefix, where(r), r.GeneratorBoundRounds, r.Rounds, sig(r.GeneratorShare, 2)))

@@ -107,6 +107,10 @@ type Row struct {
 
 	SaturatedRounds      int
 	GeneratorBoundRounds int
+	// GeneratorLimitedRounds counts open-model rounds the generator could
+	// not offer (saturated while generator-bound): they describe the
+	// generator, not the target, and no knee rests on them.
+	GeneratorLimitedRounds int
 
 	Requests     uint64            // summed over rounds
 	Errors       uint64            // summed over rounds: every failed request
@@ -209,6 +213,9 @@ func (r *Row) reduce() {
 		}
 		if p.Saturated {
 			r.SaturatedRounds++
+		}
+		if p.GeneratorLimited {
+			r.GeneratorLimitedRounds++
 		}
 		if p.GeneratorBound {
 			r.GeneratorBoundRounds++

@@ -45,12 +45,18 @@ type kneeRate struct {
 // judged on its actual-send p99. A sweep step's rate is the median of its
 // rounds' rates (Group.Rate).
 //
+// A point the generator could not offer (GeneratorLimited: it fell short
+// of its rate while the generator's CPUs were busy) says nothing about the
+// target, so it is left out: neither a pass nor the failure that would end
+// the curve; Note names the rates left out.
+//
 // Note says why nothing was found, or warns when a lower rate failed (the
 // latency curve was not monotonic, so the knee is less certain than it
 // looks) or when the knee's points were generator-bound.
 func FindKnee(groups []Group, slo time.Duration) Knee {
 	k := Knee{SLOP99Ns: int64(slo)}
 	var rates []*kneeRate
+	var notOffered []float64
 	for _, g := range groups {
 		if g.Key.Model != ModelOpen || len(g.Points) == 0 {
 			continue
@@ -58,6 +64,23 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 		if k.Target == "" && k.Endpoint == "" {
 			k.Target, k.Endpoint = g.Key.Target, g.Key.Endpoint
 		}
+		// Rounds the generator could not offer are left out; the
+		// step's rate is the median of the rounds that remain.
+		offered := g
+		offered.Points = nil
+		for _, p := range g.Points {
+			if p.GeneratorLimited {
+				if !slices.Contains(notOffered, p.OfferedRate) {
+					notOffered = append(notOffered, p.OfferedRate)
+				}
+				continue
+			}
+			offered.Points = append(offered.Points, p)
+		}
+		if len(offered.Points) == 0 {
+			continue
+		}
+		g = offered
 		rt := g.Rate()
 		i := slices.IndexFunc(rates, func(r *kneeRate) bool { return r.rate == rt })
 		if i < 0 { // else a sweep step landed on a fixed rate: one rate
@@ -75,8 +98,16 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 			r.genBound = r.genBound || p.GeneratorBound
 		}
 	}
+	slices.Sort(notOffered)
+	var left string
+	if len(notOffered) > 0 {
+		left = fmt.Sprintf("left out %v req/s: the generator could not offer them (saturated while generator-bound)", notOffered)
+	}
 	if len(rates) == 0 {
 		k.Note = "no open-model points"
+		if left != "" {
+			k.Note = "no open-model point the generator could offer; " + left
+		}
 		return k
 	}
 	slices.SortFunc(rates, func(a, b *kneeRate) int {
@@ -98,7 +129,7 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 		}
 	}
 	if !k.Found {
-		k.Note = fmt.Sprintf("no offered rate met p99 <= %v without errors", slo)
+		k.Note = joinNote(fmt.Sprintf("no offered rate met p99 <= %v without errors", slo), left)
 		return k
 	}
 	var below []float64
@@ -113,6 +144,7 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 	if kneeGenBound {
 		k.Note = joinNote(k.Note, "the generator was CPU-bound at this rate")
 	}
+	k.Note = joinNote(k.Note, left)
 	return k
 }
 
@@ -125,8 +157,8 @@ func errorCount(p Point) uint64 {
 }
 
 func joinNote(a, b string) string {
-	if a == "" {
-		return b
+	if a == "" || b == "" {
+		return a + b
 	}
 	return a + "; " + b
 }

@@ -28,6 +28,12 @@ func sw(factor, rate float64, p99 time.Duration, round int) Point {
 	return p
 }
 
+// limited marks p as a point the generator could not offer.
+func limited(p Point) Point {
+	p.Saturated, p.GeneratorBound, p.GeneratorLimited = true, true, true
+	return p
+}
+
 func knee(points []Point, slo time.Duration) Knee {
 	return FindKnee(Groups(&File{Points: points}), slo)
 }
@@ -95,6 +101,29 @@ func TestKnee(t *testing.T) {
 			},
 			200, true, "",
 		},
+		{
+			"a step the generator could not offer is left out", []Point{
+				pt(100, 1*ms, 0, false), pt(200, 5*ms, 0, false), limited(pt(400, 900*ms, 0, true)),
+			},
+			200, true, "left out [400] req/s: the generator could not offer them",
+		},
+		{
+			"nor does it end the curve below the knee", []Point{
+				pt(100, 1*ms, 0, false), limited(pt(200, 900*ms, 0, true)), pt(300, 5*ms, 0, false),
+			},
+			300, true, "left out [200]",
+		},
+		{
+			"a sweep step limited in one round keeps its other rounds", []Point{
+				sw(0.5, 100, 1*ms, 1), sw(0.5, 110, 2*ms, 2),
+				sw(1.0, 200, 5*ms, 1), limited(sw(1.0, 220, 500*ms, 2)),
+			},
+			200, true, "left out [220]",
+		},
+		{
+			"only steps the generator could not offer", []Point{limited(pt(400, 900*ms, 0, true))},
+			0, false, "no open-model point the generator could offer",
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,7 +131,7 @@ func TestKnee(t *testing.T) {
 			if k.Rate != tt.wantRate || k.Found != tt.wantFound {
 				t.Errorf("Knee = rate %g found %v; want %g %v (note %q)", k.Rate, k.Found, tt.wantRate, tt.wantFound, k.Note)
 			}
-			if tt.wantNote == "" && k.Note != "" || !strings.Contains(k.Note, tt.wantNote) {
+			if tt.wantNote == "" && k.Note != "" || !strings.Contains(k.Note, tt.wantNote) || strings.HasSuffix(k.Note, "; ") {
 				t.Errorf("Note = %q; want %q", k.Note, tt.wantNote)
 			}
 			if k.SLOP99Ns != int64(slo) {

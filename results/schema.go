@@ -81,6 +81,16 @@ type Settings struct {
 	Transport     string         `json:"transport"` // "fasthttp" or "nethttp"
 	BodyBytes     int            `json:"body_bytes,omitempty"`
 	TargetOptions *TargetOptions `json:"target_options,omitempty"`
+
+	// Engine is the open model's engine as asked for: "" (epoll where it
+	// can serve), "epoll" or "vegeta"; each point records the one it ran
+	// on.
+	Engine string `json:"engine,omitempty"`
+	// Arrivals is the open model's arrival process on the epoll engine:
+	// "uniform" (evenly spaced sends) or "poisson" (exponential gaps drawn
+	// from ArrivalSeed).
+	Arrivals    string `json:"arrivals,omitempty"`
+	ArrivalSeed uint64 `json:"arrival_seed,omitempty"`
 }
 
 // Pinning records which CPUs the generator and the targets were confined
@@ -108,9 +118,10 @@ type Point struct {
 	SweepFactor float64 `json:"sweep_factor,omitempty"`
 	Connections int     `json:"connections"`
 	// Engine names how the generator sent the requests: "epoll" (the
-	// closed model's wrk-style engine), "loop/fasthttp" or "loop/nethttp"
-	// (the closed model's worker loop on that client), "vegeta/fasthttp"
-	// or "vegeta/nethttp" (vegeta's attacker and pacer: the open model).
+	// wrk-style engine; in the open model wrk2-style, a schedule per
+	// connection), "loop/fasthttp" or "loop/nethttp" (the closed model's
+	// worker loop on that client), "vegeta/fasthttp" or "vegeta/nethttp"
+	// (vegeta's attacker and pacer, open model).
 	Engine     string    `json:"engine,omitempty"`
 	Round      int       `json:"round"` // 1-based
 	Order      int       `json:"order"` // position of the target within its round
@@ -136,12 +147,24 @@ type Point struct {
 	// GeneratorBound marks a point where the generator used ≥ 90% of its
 	// CPUs: the figure may be the generator's limit, not the target's.
 	GeneratorBound bool `json:"generator_bound"`
+	// GeneratorLimited marks an open-model point the generator could not
+	// offer: saturated while generator-bound. Its shortfall is the
+	// generator's, so the knee leaves it out.
+	GeneratorLimited bool `json:"generator_limited,omitempty"`
 
 	// Latency is measured from the actual send (what vegeta reports).
 	Latency Latency `json:"latency"`
 	// Corrected is measured from the intended send time of each request
-	// (start + seq/rate, what wrk2 reports); open model only.
+	// (its slot in the schedule, what wrk2 reports); open model only.
 	Corrected *Latency `json:"corrected,omitempty"`
+	// SendLag is how far behind its intended time each request was sent
+	// (open model): near zero while the generator keeps its schedule,
+	// growing when connections are busy past their next slot.
+	SendLag *Latency `json:"send_lag,omitempty"`
+	// Unsent counts the requests the open model's schedule had due before
+	// the end that were never sent, the backlog of a generator behind
+	// schedule (epoll engine; vegeta's attacker does not say).
+	Unsent uint64 `json:"unsent,omitempty"`
 	// Timeline is the latency over time, one bucket per interval.
 	Timeline []Bucket `json:"timeline,omitempty"`
 

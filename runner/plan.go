@@ -3,6 +3,7 @@ package runner
 import (
 	"slices"
 
+	"forkbench/loadgen"
 	"forkbench/results"
 	"forkbench/scenario"
 )
@@ -24,6 +25,15 @@ func settings(sc scenario.Scenario, o *results.TargetOptions) results.Settings {
 		KeepAlive:     true,
 		Transport:     sc.Transport,
 		TargetOptions: o,
+	}
+	if slices.Contains(sc.Models, scenario.ModelOpen) || slices.Contains(sc.Models, scenario.ModelSweep) {
+		s.Engine, s.Arrivals = sc.Engine, sc.Arrivals
+		if s.Arrivals == "" {
+			s.Arrivals = loadgen.ArrivalsUniform
+		}
+		if s.Arrivals == loadgen.ArrivalsPoisson {
+			s.ArrivalSeed = sc.Seed
+		}
 	}
 	if slices.Contains(sc.Endpoints, "echo") {
 		s.BodyBytes = sc.EchoBytes

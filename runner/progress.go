@@ -94,6 +94,12 @@ func (p *progress) finish(pt results.Point) {
 	if pt.GeneratorBound {
 		flags += " GENERATOR-BOUND"
 	}
+	if pt.GeneratorLimited {
+		flags += " (not offered: the generator fell behind)"
+	}
+	if pt.SendLag != nil && pt.Unsent > 0 {
+		flags += fmt.Sprintf(", behind schedule: p99 %s late, %d unsent", units.Duration(float64(pt.SendLag.P99Ns)), pt.Unsent)
+	}
 	p.logf("  %s %s %s: %.0f req/s, p50 %s, p99 %s (%s), errors %d, server CPU %s/req%s", pt.Target, pt.Endpoint, pt.Model,
 		pt.Throughput, units.Duration(float64(lat.P50Ns)), units.Duration(float64(lat.P99Ns)), from,
 		sumErrors(pt), units.Duration(pt.Server.CPUPerRequestNs), flags)

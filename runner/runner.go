@@ -318,6 +318,9 @@ func (r *run) attack(ctx context.Context, t targets.Target, req loadgen.Request,
 		Warmup:        sc.Warmup.Duration,
 		Timeout:       sc.Timeout.Duration,
 		Transport:     sc.Transport,
+		Engine:        sc.Engine,
+		Poisson:       sc.Arrivals == loadgen.ArrivalsPoisson,
+		Seed:          sc.Seed,
 		GeneratorCPUs: max(1, len(r.cfg.Pinning.GeneratorCPUs)),
 	}
 	if len(r.cfg.Pinning.GeneratorCPUs) == 0 {

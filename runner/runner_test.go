@@ -47,6 +47,13 @@ func TestSettingsRecordTargetOptions(t *testing.T) {
 	if s.Rounds != sc.Rounds || s.DurationNs != int64(sc.Duration.Duration) || len(s.Rates) != 1 {
 		t.Errorf("settings = %+v; want the scenario's values", s)
 	}
+	if s.Arrivals != "uniform" || s.Engine != "" || s.ArrivalSeed != 0 {
+		t.Errorf("settings arrivals %q engine %q seed %d; want uniform, the default engine, no seed", s.Arrivals, s.Engine, s.ArrivalSeed)
+	}
+	sc.Engine, sc.Arrivals, sc.Seed = "epoll", "poisson", 9
+	if s := settings(sc, &results.TargetOptions{}); s.Arrivals != "poisson" || s.Engine != "epoll" || s.ArrivalSeed != 9 {
+		t.Errorf("settings arrivals %q engine %q seed %d; want poisson, epoll, 9", s.Arrivals, s.Engine, s.ArrivalSeed)
+	}
 }
 
 // fakeTarget is an in-process HTTP server standing in for a deployment:

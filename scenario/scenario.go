@@ -69,6 +69,15 @@ type Scenario struct {
 	// Transport is the generator's HTTP client: "fasthttp" (default) or
 	// "nethttp".
 	Transport string `toml:"transport"`
+	// Engine is the open model's engine: "" (the epoll engine where it
+	// can serve), "epoll" or "vegeta" (vegeta's attacker, for
+	// comparison).
+	Engine string `toml:"engine"`
+	// Arrivals is the open model's arrival process on the epoll engine:
+	// "uniform" (default, evenly spaced) or "poisson", whose gaps are
+	// drawn from Seed.
+	Arrivals string `toml:"arrivals"`
+	Seed     uint64 `toml:"seed"`
 	// EchoBytes is the request body size for /echo.
 	EchoBytes int `toml:"echo_bytes"`
 	// Fork adds the spawn-cost decomposition (`bench fork`) to the run,
@@ -178,6 +187,18 @@ func (s Scenario) Validate() error {
 	}
 	if s.Transport != "fasthttp" && s.Transport != "nethttp" {
 		return bad("unknown transport %q (fasthttp, nethttp)", s.Transport)
+	}
+	if s.Engine != "" && s.Engine != "epoll" && s.Engine != "vegeta" {
+		return bad("unknown engine %q (epoll, vegeta)", s.Engine)
+	}
+	if s.Arrivals != "" && s.Arrivals != "uniform" && s.Arrivals != "poisson" {
+		return bad("unknown arrivals %q (uniform, poisson)", s.Arrivals)
+	}
+	if s.Arrivals == "poisson" && (s.Engine == "vegeta" || s.Transport != "fasthttp") {
+		return bad("poisson arrivals need the epoll engine (engine epoll or unset, transport fasthttp)")
+	}
+	if s.Engine == "epoll" && s.Transport != "fasthttp" {
+		return bad("the epoll engine has its own client; transport %q is for the vegeta engine", s.Transport)
 	}
 	return nil
 }

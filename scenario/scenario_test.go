@@ -42,6 +42,10 @@ func TestLoad(t *testing.T) {
 		{"bad duration", `duration = "ten"`, "scenario"},
 		{"zero rounds", "rounds = 0", "rounds must be ≥ 1"},
 		{"sweep without slo", "models = [\"sweep\"]\nsweep_factors = [0.5]\nslo_p99 = \"0s\"", "slo_p99"},
+		{"unknown engine", `engine = "wrk2"`, `unknown engine "wrk2"`},
+		{"unknown arrivals", `arrivals = "bursty"`, `unknown arrivals "bursty"`},
+		{"poisson on vegeta", "engine = \"vegeta\"\narrivals = \"poisson\"", "poisson arrivals need the epoll engine"},
+		{"epoll on nethttp", "engine = \"epoll\"\ntransport = \"nethttp\"", "the epoll engine has its own client"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

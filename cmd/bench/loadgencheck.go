@@ -59,9 +59,17 @@ func loadgenCheck(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 	fs.IntVar(&c.conns, "connections", 32, "connections")
 	fs.DurationVar(&c.dur, "duration", 3*time.Second, "measured duration per tool and round")
 	fs.IntVar(&c.rounds, "rounds", 5, "rounds (tools alternate within each; the ratio is the median of per-round ratios)")
-	minRatio := fs.Float64("min-ratio", 0.95, "fail when the generator reaches less than this fraction of wrk")
+	minRatio := fs.Float64("min-ratio", 0.95, "fail when the generator reaches less than this fraction of wrk (--model open: of the closed model's capacity, default 0.9)")
+	model := fs.String("model", "closed", "closed: our closed model against wrk; open: the open model's highest valid rate against the closed model's capacity, epoll and vegeta engines")
 	if err := noArgs(fs, args); err != nil {
 		return err
+	}
+	switch *model {
+	case "closed":
+	case "open":
+		return checkOpen(ctx, fs, o, c.conns, c.dur, c.rounds, *minRatio, stdout, stderr)
+	default:
+		return fmt.Errorf("loadgen-check: --model %q is neither closed nor open", *model)
 	}
 	var err error
 	if c.wrk, err = exec.LookPath("wrk"); err != nil {
