@@ -173,8 +173,10 @@ func TestCgroupCPUMatchesRusage(t *testing.T) {
 			if got := time.Duration(total.CPUNs); got < rusage-slack || got > rusage+time.Millisecond {
 				t.Errorf("cgroup CPU since made = %v; want getrusage's %v - %v … + 1ms", got, rusage, slack)
 			}
-			if got := time.Duration(cc.CPUNs); got < burnCPU-slack || got > rusage {
-				t.Errorf("window CPU = %v; want between %v and getrusage's %v", got, burnCPU-slack, rusage)
+			// The window opens while the child starts: on a busy
+			// machine a few ms of its burn may fall before it.
+			if got := time.Duration(cc.CPUNs); got < burnCPU*9/10 || got > rusage {
+				t.Errorf("window CPU = %v; want between %v and getrusage's %v", got, burnCPU*9/10, rusage)
 			}
 			// v1's user/system split is sampled at clock ticks: only
 			// its sign can be checked.
