@@ -57,7 +57,9 @@ ifeq ($(CI),true)
 export FORKBENCH_STRICT := 1
 endif
 
-test: build deps vet staticcheck
+# The tests include a smoke test of every real front (a few requests each
+# and the byte-for-byte check), so `make test` installs the servers too.
+test: build deps servers vet staticcheck
 	FORKBENCH_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
 
 # The main job: verify the three deployments, measure them, write
