@@ -114,15 +114,35 @@ func firstDiff(a, b []byte) int {
 type Deployment struct {
 	Name string
 	URL  string
+	// Identical marks a deployment behind a front that is not the suite's
+	// own (Apache, nginx, uWSGI) or that runs another implementation of
+	// the app (the Python twin): it may stamp its own Server header, so
+	// instead of the specification's stricter header checks it must
+	// answer byte for byte as the reference does (CompareDeployments).
+	Identical bool
 }
 
-// All fetches the verification set from every deployment, checks each
-// against the specification and all against the first. It returns the
-// first problem found, naming the deployment and the request.
+// ErrNoReference is returned by All when a deployment is to be compared
+// byte for byte and none is checked against the specification to be the
+// reference.
+var ErrNoReference = errors.New("verify: no reference deployment (one checked against the specification, e.g. embedded)")
+
+// All fetches the verification set from every deployment. Those not
+// marked Identical are checked against the specification and against the
+// first of them, the reference; each marked Identical is compared byte for
+// byte with that reference (CompareResponses). It returns the first
+// problem found, naming the deployment, the request and, for a byte
+// comparison, the first differing byte.
 func All(ctx context.Context, client *http.Client, ds []Deployment) error {
 	cases := Cases()
 	var ref []Response
-	for i, d := range ds {
+	var refName string
+	var identical []Deployment
+	for _, d := range ds {
+		if d.Identical {
+			identical = append(identical, d)
+			continue
+		}
 		resps, err := Fetch(ctx, client, d.URL, cases)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.Name, err)
@@ -130,12 +150,24 @@ func All(ctx context.Context, client *http.Client, ds []Deployment) error {
 		if err := CheckSpec(cases, resps); err != nil {
 			return fmt.Errorf("%s: %w", d.Name, err)
 		}
-		if i == 0 {
-			ref = resps
+		if ref == nil {
+			ref, refName = resps, d.Name
 			continue
 		}
-		if err := Compare(cases, ds[0].Name, ref, d.Name, resps); err != nil {
+		if err := Compare(cases, refName, ref, d.Name, resps); err != nil {
 			return err
+		}
+	}
+	if len(identical) > 0 && ref == nil {
+		return ErrNoReference
+	}
+	for _, d := range identical {
+		resps, err := Fetch(ctx, client, d.URL, cases)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.Name, err)
+		}
+		if err := CompareResponses(cases, refName, ref, d.Name, resps); err != nil {
+			return fmt.Errorf("%s: %w", d.Name, err)
 		}
 	}
 	return nil

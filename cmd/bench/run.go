@@ -194,6 +194,8 @@ func serveTarget(self string, o catalog.Options) func(kind string, cpus []int, s
 			Args:   []string{"serve", "--target", kind, "--options", string(data)},
 			CPUs:   cpus,
 			Stderr: stderr,
+			// A real front's logs go with the results (OUT/logs/KIND).
+			LogDirFlag: "--log-dir",
 		}, nil
 	}
 }
