@@ -34,7 +34,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.scenario, "scenario", "quick", "built-in scenario: quick or nightly")
+	fs.StringVar(&f.scenario, "scenario", "quick", "built-in scenario: quick, nightly or seed")
 	fs.StringVar(&f.config, "config", "", "scenario file (TOML); overrides --scenario")
 	fs.StringVar(&f.targets, "targets", "", "targets, comma-separated (embedded,fcgi,cgi,external)")
 	fs.StringVar(&f.endpoints, "endpoints", "", "endpoints, comma-separated ("+strings.Join(scenario.EndpointNames(), ",")+")")
