@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -161,14 +162,40 @@ func All(ctx context.Context, client *http.Client, ds []Deployment) error {
 	if len(identical) > 0 && ref == nil {
 		return ErrNoReference
 	}
+	frontCases, frontRef := forFronts(cases, ref)
 	for _, d := range identical {
-		resps, err := Fetch(ctx, client, d.URL, cases)
+		resps, err := Fetch(ctx, client, d.URL, frontCases)
 		if err != nil {
 			return fmt.Errorf("%s: %w", d.Name, err)
 		}
-		if err := CompareResponses(cases, refName, ref, d.Name, resps); err != nil {
+		if err := CompareResponses(frontCases, refName, frontRef, d.Name, resps); err != nil {
 			return fmt.Errorf("%s: %w", d.Name, err)
 		}
 	}
 	return nil
+}
+
+// frontSensitive names the cases whose answer on the wire belongs to the
+// front, not the app, behind a front that is not the suite's own: the
+// app answers an oversized /echo 413 without reading the body, and then
+// Apache mod_cgid drops the client connection, fcgiwrap answers 502 and
+// mod_proxy_fcgi answers the next request on the reused daemon connection
+// 503. The suite's own fronts and the spec checks keep these cases.
+var frontSensitive = []string{"echo too large"}
+
+// forFronts returns the cases a real front is compared on and the
+// reference's responses to them.
+func forFronts(cases []Case, ref []Response) ([]Case, []Response) {
+	var cs []Case
+	var rs []Response
+	for i, c := range cases {
+		if slices.Contains(frontSensitive, c.Name) {
+			continue
+		}
+		cs = append(cs, c)
+		if i < len(ref) {
+			rs = append(rs, ref[i])
+		}
+	}
+	return cs, rs
 }
