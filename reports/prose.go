@@ -398,6 +398,9 @@ func runNotes(f *results.File) []string {
 		}
 	}
 	var out []string
+	for _, sk := range f.Skipped {
+		out = append(out, fmt.Sprintf("%s skipped: %s", sk.Target, sk.Reason))
+	}
 	if clones > 0 {
 		out = append(out, fmt.Sprintf("%d load point(s) counted spawns system-wide (every process and thread created on the machine; the kernel's process events were not available): spawns/req is an upper bound.", clones))
 	}

@@ -45,6 +45,41 @@ type File struct {
 	Shard *Shard `json:"shard,omitempty"`
 	// Shards lists the inputs of a merged file (merge.go).
 	Shards []ShardSource `json:"shards,omitempty"`
+	// Skipped lists the targets the run could not deploy on this machine
+	// (a server not installed), with the reason; the others were measured.
+	Skipped []Skip `json:"skipped,omitempty"`
+	// Targets describes each target measured (front, protocol, language),
+	// so reports can group rows by them; absent in files from before.
+	Targets []TargetInfo `json:"targets,omitempty"`
+}
+
+// Skip is a target left out of a run, and why, in one line (e.g. the
+// Debian package to install).
+type Skip struct {
+	Target string `json:"target"`
+	Reason string `json:"reason"`
+}
+
+// TargetInfo says what a target is: the HTTP server facing the client
+// (go, apache, nginx), how it reaches the application (cgi, fastcgi,
+// in-process, …) and the application's language (go, python). Fields are
+// empty for a target the suite does not describe (an external URL).
+type TargetInfo struct {
+	Name     string `json:"name"`
+	Front    string `json:"front,omitempty"`
+	Protocol string `json:"protocol,omitempty"`
+	Language string `json:"language,omitempty"`
+}
+
+// TargetInfoOf returns the description of the target named name in f,
+// and whether f has one.
+func (f *File) TargetInfoOf(name string) (TargetInfo, bool) {
+	for _, t := range f.Targets {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return TargetInfo{}, false
 }
 
 // Environment describes where and with what the run was made.

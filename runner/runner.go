@@ -29,6 +29,7 @@ import (
 	"forkbench/results"
 	"forkbench/scenario"
 	"forkbench/targets"
+	"forkbench/targets/fronts"
 	"forkbench/verify"
 )
 
@@ -117,6 +118,7 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		Environment:   results.CollectEnvironment(ctx, cfg.Command),
 		Settings:      settings(sc, &opts),
 		Pinning:       cfg.Pinning,
+		Targets:       describe(sc.Targets),
 	}
 	if cfg.TargetStderr == nil {
 		if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
@@ -177,7 +179,34 @@ type run struct {
 }
 
 func (r *run) newTarget(kind string) (targets.Target, error) {
-	return r.cfg.NewTarget(kind, r.cfg.Pinning.TargetCPUs, r.cfg.TargetStderr)
+	t, err := r.cfg.NewTarget(kind, r.cfg.Pinning.TargetCPUs, r.cfg.TargetStderr)
+	if err != nil {
+		return nil, err
+	}
+	if lk, ok := t.(logKeeper); ok {
+		lk.KeepLogs(filepath.Join(r.cfg.OutDir, "logs", kind))
+	}
+	return t, nil
+}
+
+// logKeeper is a target that can keep its server's logs (a real front's
+// error logs) in a directory, which the runner puts with the results:
+// OUT/logs/KIND/ (targets.Process hands it to `bench serve --log-dir`).
+type logKeeper interface{ KeepLogs(dir string) }
+
+// describe returns what each target is (targets/fronts' descriptors), for
+// reports that group by front, protocol or language; a target the suite
+// does not describe (an external URL) has its name only.
+func describe(kinds []string) []results.TargetInfo {
+	var out []results.TargetInfo
+	for _, k := range kinds {
+		ti := results.TargetInfo{Name: k}
+		if d, ok := fronts.Describe(k); ok {
+			ti.Front, ti.Protocol, ti.Language = string(d.Front), string(d.Protocol), string(d.Language)
+		}
+		out = append(out, ti)
+	}
+	return out
 }
 
 func (r *run) execute(ctx context.Context) error {
@@ -196,11 +225,14 @@ func (r *run) execute(ctx context.Context) error {
 		r.file.Fork = fk
 	}
 	for round := 1; round <= sc.Rounds; round++ {
-		order := slices.Clone(sc.Targets)
+		order := slices.DeleteFunc(slices.Clone(sc.Targets), r.skipped)
 		if round%2 == 0 {
 			slices.Reverse(order)
 		}
 		for pos, kind := range order {
+			if r.skipped(kind) { // found unavailable earlier this round
+				continue
+			}
 			if err := r.measureTarget(ctx, kind, round, pos+1); err != nil {
 				return err
 			}
@@ -209,23 +241,32 @@ func (r *run) execute(ctx context.Context) error {
 	return nil
 }
 
-// verify starts every target once, checks each against the spec and all
-// against each other, and stops them: no load is sent to a deployment that
-// answers wrongly.
+// verify starts every target once, checks the suite's own deployments
+// against the spec and each other, and each real front or Python twin byte
+// for byte against the Go app (verify.Deployment.Identical), then stops
+// them: no load is sent to a deployment that answers wrongly. A target
+// whose server is not installed is skipped (see skip).
 func (r *run) verify(ctx context.Context) error {
 	var ds []verify.Deployment
 	var started []targets.Target
 	defer func() { targets.StopAll(started...) }()
-	for _, kind := range r.cfg.Scenario.Targets {
+	kinds := slices.Clone(r.cfg.Scenario.Targets)
+	if !slices.ContainsFunc(kinds, func(k string) bool { return !fronts.Known(k) }) {
+		kinds = append(kinds, ReferenceKind) // the reference the fronts are compared with
+	}
+	for _, kind := range kinds {
 		t, err := r.newTarget(kind)
 		if err != nil {
 			return err
 		}
 		if err := targets.Start(ctx, t); err != nil {
+			if r.skip(kind, err) {
+				continue
+			}
 			return err
 		}
 		started = append(started, t)
-		ds = append(ds, verify.Deployment{Name: kind, URL: t.URL()})
+		ds = append(ds, verify.Deployment{Name: kind, URL: t.URL(), Identical: fronts.Known(kind)})
 	}
 	r.progress.logf("verify: checking %d deployments against the spec and each other", len(ds))
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -234,6 +275,36 @@ func (r *run) verify(ctx context.Context) error {
 	}
 	return nil
 }
+
+// skip records kind as skipped when err says it cannot run on this
+// machine (targets.ErrUnavailable: a server not installed), so the run
+// goes on with the others; it reports whether it did.
+func (r *run) skip(kind string, err error) bool {
+	if !errors.Is(err, targets.ErrUnavailable) {
+		return false
+	}
+	if r.skipped(kind) {
+		return true
+	}
+	reason := err.Error()
+	var ue *targets.UnavailableError
+	if errors.As(err, &ue) {
+		reason = ue.Reason
+	}
+	r.file.Skipped = append(r.file.Skipped, results.Skip{Target: kind, Reason: reason})
+	r.file.Targets = slices.DeleteFunc(r.file.Targets, func(ti results.TargetInfo) bool { return ti.Name == kind })
+	r.progress.logf("skip %s: %s", kind, reason)
+	return true
+}
+
+// skipped reports whether kind was found unavailable.
+func (r *run) skipped(kind string) bool {
+	return slices.ContainsFunc(r.file.Skipped, func(s results.Skip) bool { return s.Target == kind })
+}
+
+// ReferenceKind is the deployment the real fronts are compared with when
+// the scenario names none of the suite's own: the app in the Go front.
+const ReferenceKind = "embedded"
 
 // measureTarget starts a fresh target and measures every endpoint and model
 // on it.
@@ -244,6 +315,9 @@ func (r *run) measureTarget(ctx context.Context, kind string, round, order int) 
 		return err
 	}
 	if err := targets.Start(ctx, t); err != nil {
+		if r.skip(kind, err) {
+			return nil
+		}
 		return err
 	}
 	defer targets.StopAll(t)

@@ -95,3 +95,25 @@ func TestEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// TestSeed: the seed scenario names the whole matrix of issue 10 once
+// each, with an open rate below Python CGI's capacity.
+func TestSeed(t *testing.T) {
+	s, err := Builtin("seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, n := range s.Targets {
+		if seen[n] {
+			t.Errorf("target %s named twice", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) != 15 || !seen["py-cgi"] || !seen["nginx-uwsgi"] || !seen["embedded"] {
+		t.Errorf("targets = %v; want the 15 of the matrix", s.Targets)
+	}
+	if s.Rate > 3 {
+		t.Errorf("open rate %g req/s; want ≤ 3 (Python CGI's capacity)", s.Rate)
+	}
+}

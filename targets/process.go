@@ -27,7 +27,8 @@ import (
 //
 // The command must print its base URL on the first line of stdout as
 // "listening on http://HOST:PORT" once it accepts connections (the contract
-// of `bench serve`).
+// of `bench serve`), or "unavailable: REASON" and exit when what it needs is
+// not installed (Start then returns an UnavailableError).
 type Process struct {
 	// Label is the target's name in results.
 	Label string
@@ -52,6 +53,10 @@ type Process struct {
 	NoCgroup bool
 	// CgroupVersion forces cgroup v1 or v2; 0 lets procstat choose.
 	CgroupVersion int
+	// LogDirFlag is the child's flag that names a directory to keep its
+	// server's logs in (`bench serve --log-dir`); KeepLogs appends it with
+	// the directory to Args. Empty: the child keeps no logs for the caller.
+	LogDirFlag string
 
 	cmd    *exec.Cmd
 	cg     *procstat.Cgroup // nil without a cgroup, and once removed
@@ -66,6 +71,14 @@ var _ Target = (*Process)(nil)
 
 // Name is the label.
 func (p *Process) Name() string { return p.Label }
+
+// KeepLogs asks the child to keep its server's logs in dir, through
+// LogDirFlag (nothing without one). Call it before Start.
+func (p *Process) KeepLogs(dir string) {
+	if p.LogDirFlag != "" {
+		p.Args = append(p.Args, p.LogDirFlag, dir)
+	}
+}
 
 // URL is the base URL the child printed.
 func (p *Process) URL() string { return p.url }
@@ -126,6 +139,10 @@ func (p *Process) Start(ctx context.Context) error {
 	defer timer.Stop()
 	select {
 	case line := <-lines:
+		if reason, ok := strings.CutPrefix(strings.TrimSpace(line), UnavailablePrefix); ok {
+			_ = p.Stop(context.Background())
+			return &UnavailableError{Target: p.Label, Reason: reason}
+		}
 		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 		if !ok || !strings.HasPrefix(rest, "http://") {
 			_ = p.Stop(context.Background())

@@ -66,3 +66,28 @@ func StopAll(ts ...Target) {
 		_ = t.Stop(ctx)
 	}
 }
+
+// ErrUnavailable is wrapped by the error of a target that cannot run on
+// this machine because something it needs is not installed (a server, a
+// module, an interpreter): a runner skips it with the reason instead of
+// failing the run.
+var ErrUnavailable = errors.New("targets: not available on this machine")
+
+// UnavailableError is a target's one-line reason for being unavailable,
+// as a `bench serve` child reported it (see Process).
+type UnavailableError struct {
+	Target string
+	Reason string
+}
+
+func (e *UnavailableError) Error() string {
+	return "targets: " + e.Target + " unavailable: " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrUnavailable) true.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+// UnavailablePrefix starts the first line a child prints instead of
+// "listening on …" when its target is unavailable; the rest of the line
+// is the reason.
+const UnavailablePrefix = "unavailable: "

@@ -22,8 +22,11 @@ import (
 // they describe the connection a front keeps with the client, not the
 // app's response (Go's server, for one, adds "Connection: close" when it
 // will not read the rest of a refused /echo body; Apache adds Keep-Alive).
+// Content-Length is framing too (RFC 9112 §6): a front may send the same
+// body chunked instead (Apache's mod_proxy_fcgi does for a FastCGI
+// response), and the body bytes, compared, carry the length.
 var ignoredHeaders = map[string]bool{
-	"Server": true, "Date": true,
+	"Server": true, "Date": true, "Content-Length": true,
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true,
 	"Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
 }

@@ -98,7 +98,7 @@ func TestCompareDeployments(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			other := httptest.NewServer(mangled(h, tt.mangle))
 			defer other.Close()
-			err := CompareDeployments(context.Background(), ref.Client(), Deployment{"ref", ref.URL}, Deployment{"other", other.URL})
+			err := CompareDeployments(context.Background(), ref.Client(), Deployment{Name: "ref", URL: ref.URL}, Deployment{Name: "other", URL: other.URL})
 			if tt.want == nil {
 				if err != nil {
 					t.Fatalf("CompareDeployments = %v; want nil", err)

@@ -33,7 +33,7 @@ func TestAllAgainstTheApp(t *testing.T) {
 	a, b := httptest.NewServer(h), httptest.NewServer(h)
 	defer a.Close()
 	defer b.Close()
-	if err := All(context.Background(), a.Client(), []Deployment{{"a", a.URL}, {"b", b.URL}}); err != nil {
+	if err := All(context.Background(), a.Client(), []Deployment{{Name: "a", URL: a.URL}, {Name: "b", URL: b.URL}}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -83,7 +83,7 @@ func TestAllNamesTheDifference(t *testing.T) {
 				}
 			}))
 			defer bad.Close()
-			err := All(context.Background(), ref.Client(), []Deployment{{"ref", ref.URL}, {"bad", bad.URL}})
+			err := All(context.Background(), ref.Client(), []Deployment{{Name: "ref", URL: ref.URL}, {Name: "bad", URL: bad.URL}})
 			if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("All = %v; want a mismatch naming %q", err, c.want)
 			}
@@ -101,5 +101,60 @@ func TestCompareIgnoresDateAndVaryingCases(t *testing.T) {
 	b[0].Body = []byte("sane")
 	if err := Compare(cases, "a", a, "b", b); err == nil || !strings.Contains(err.Error(), "body differs at byte 2") {
 		t.Errorf("Compare = %v; want a body difference at byte 2", err)
+	}
+}
+
+// TestAllIdentical: a deployment marked Identical (a real front) may stamp
+// its own Server header but must answer byte for byte as the reference;
+// a difference fails naming the byte, and without a reference All refuses.
+func TestAllIdentical(t *testing.T) {
+	h := newApp(t)
+	ref := httptest.NewServer(h)
+	defer ref.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(headerOverride{w, map[string]string{"Server": "Apache/2.4.62 (Debian)"}}, r)
+	}))
+	defer front.Close()
+	bad := httptest.NewServer(mangled(h, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/plaintext" || r.Method != "GET" {
+			return false
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("Server", "nginx")
+		w.Write([]byte("Hello, world!"))
+		return true
+	}))
+	defer bad.Close()
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		ds   []Deployment
+		want []string // substrings of the error; none: must pass
+	}{
+		{"front passes", []Deployment{{Name: "apache-fcgi", URL: front.URL, Identical: true}, {Name: "embedded", URL: ref.URL}}, nil},
+		{"strict check still applies to the Go front", []Deployment{{Name: "embedded", URL: ref.URL}, {Name: "fcgi", URL: front.URL}},
+			[]string{"fcgi: verify: mismatch", `Server "Apache/2.4.62 (Debian)"`}},
+		{"difference names the byte", []Deployment{{Name: "embedded", URL: ref.URL}, {Name: "nginx-fcgi", URL: bad.URL, Identical: true}},
+			[]string{"nginx-fcgi: verify: mismatch: GET /plaintext", "body byte 7", `embedded has 0x57 "W"`, `nginx-fcgi has 0x77 "w"`}},
+		{"no reference", []Deployment{{Name: "apache-fcgi", URL: front.URL, Identical: true}}, []string{"no reference deployment"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := All(ctx, ref.Client(), tt.ds)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("All = %v; want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("All = nil; want an error with %q", tt.want)
+			}
+			for _, s := range tt.want {
+				if !strings.Contains(err.Error(), s) {
+					t.Errorf("error lacks %q:\n%v", s, err)
+				}
+			}
+		})
 	}
 }

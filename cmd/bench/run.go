@@ -34,7 +34,7 @@ type runFlags struct {
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.scenario, "scenario", "quick", "built-in scenario: quick or nightly")
+	fs.StringVar(&f.scenario, "scenario", "quick", "built-in scenario: quick, nightly or seed")
 	fs.StringVar(&f.config, "config", "", "scenario file (TOML); overrides --scenario")
 	fs.StringVar(&f.targets, "targets", "", "targets, comma-separated (embedded,fcgi,cgi,external)")
 	fs.StringVar(&f.endpoints, "endpoints", "", "endpoints, comma-separated ("+strings.Join(scenario.EndpointNames(), ",")+")")
@@ -194,6 +194,8 @@ func serveTarget(self string, o catalog.Options) func(kind string, cpus []int, s
 			Args:   []string{"serve", "--target", kind, "--options", string(data)},
 			CPUs:   cpus,
 			Stderr: stderr,
+			// A real front's logs go with the results (OUT/logs/KIND).
+			LogDirFlag: "--log-dir",
 		}, nil
 	}
 }

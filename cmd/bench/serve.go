@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"strings"
 	"time"
 
 	"forkbench/targets"
@@ -24,6 +25,7 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 	kind := fs.String("target", "embedded", "deployment: embedded, cgi, fcgi or external")
 	targetFlags(fs, &o.TargetOptions)
 	optsJSON := fs.String("options", "", "target options as JSON (results.TargetOptions), over the flags")
+	fs.StringVar(&o.LogDir, "log-dir", "", "keep a real front's server logs (Apache, nginx, uWSGI) in this directory")
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
@@ -45,6 +47,10 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = targets.Start(startCtx, t)
 	cancel()
+	if errors.Is(err, targets.ErrUnavailable) {
+		// The runner skips this target with the reason (targets.Process).
+		fmt.Fprintf(stdout, "%s%s\n", targets.UnavailablePrefix, strings.TrimPrefix(err.Error(), "fronts: "))
+	}
 	if err != nil {
 		return err
 	}

@@ -95,6 +95,9 @@ type Options struct {
 	AllowRemote bool
 	// ErrorLog receives front errors; nil means stderr.
 	ErrorLog *log.Logger
+	// LogDir keeps a real front's server logs (targets/fronts
+	// Config.LogDir; `bench serve --log-dir`); the Go trio has none.
+	LogDir string
 }
 
 // Resolve fills in defaults that depend on the machine (binary and data

@@ -16,6 +16,7 @@ func newFront(kind string) func(o Options, errLog *log.Logger) (targets.Target, 
 			AppBin:   o.AppBin,
 			DBPath:   o.DBPath(),
 			Listen:   o.Listen,
+			LogDir:   o.LogDir,
 			ErrorLog: errLog,
 		})
 	}

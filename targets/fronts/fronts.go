@@ -29,6 +29,8 @@ import (
 	"log"
 	"slices"
 	"time"
+
+	"forkbench/targets"
 )
 
 // Config is what every front needs; each reads the fields that concern it.
@@ -76,8 +78,11 @@ func (e *MissingError) Error() string {
 	return fmt.Sprintf("fronts: %s needs %s (Debian package %s; `make servers` installs it)", e.Target, e.Path, e.Package)
 }
 
-// Is makes errors.Is(err, ErrMissing) true.
-func (e *MissingError) Is(target error) bool { return target == ErrMissing }
+// Is makes errors.Is(err, ErrMissing) and errors.Is(err,
+// targets.ErrUnavailable) true.
+func (e *MissingError) Is(target error) bool {
+	return target == ErrMissing || target == targets.ErrUnavailable
+}
 
 // Front is the HTTP server facing the client.
 type Front string
