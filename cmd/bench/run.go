@@ -176,7 +176,6 @@ func runCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 	if err != nil {
 		return err
 	}
-
 	if slices.Contains(sc.Targets, "external") {
 		// A bad URL is refused here, before anything is written.
 		if _, err := catalog.New("external", opts); err != nil {

@@ -7,10 +7,12 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 
+	"forkbench/internal/fcgiaddr"
 	"forkbench/results"
 	"forkbench/targets"
 	"forkbench/targets/catalog"
@@ -72,6 +74,9 @@ func specOptions(s targets.Spec, base catalog.Options) (string, catalog.Options,
 		o.CGIBin = abs
 		return "cgi", o, nil
 	case targets.SpecFCGICommand:
+		if err := loopbackAddr(s.Addr); s.Addr != "" && err != nil {
+			return "", o, err
+		}
 		if _, err := exec.LookPath(s.Argv[0]); err != nil {
 			return "", o, err
 		}
@@ -84,6 +89,9 @@ func specOptions(s targets.Spec, base catalog.Options) (string, catalog.Options,
 		}
 		return "fcgi", o, nil
 	case targets.SpecFCGIAddr:
+		if err := loopbackAddr(s.Addr); err != nil {
+			return "", o, err
+		}
 		o.FCGIAddr, o.FCGIExternal = s.Addr, true
 		return "fcgi", o, nil
 	case targets.SpecURL:
@@ -109,4 +117,21 @@ func (u userTarget) build() (targets.Target, error) {
 // record is u as the result file keeps it.
 func (u userTarget) record() results.TargetSpec {
 	return results.TargetSpec{Label: u.spec.Label, Spec: u.spec.Text, Kind: u.kind, Options: u.opts.TargetOptions}
+}
+
+// loopbackAddr checks a FastCGI address: a unix socket, or tcp on a
+// loopback address (the suite sends load nowhere else).
+func loopbackAddr(addr string) error {
+	network, a, err := fcgiaddr.Parse(addr)
+	if err != nil {
+		return err
+	}
+	if network == "unix" {
+		return nil
+	}
+	host, _, _ := net.SplitHostPort(a)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("FastCGI address %s: %q is not a loopback address", addr, host)
+	}
+	return nil
 }
