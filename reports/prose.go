@@ -368,6 +368,9 @@ func load(r *Row) string {
 func noteText(n results.Note) string {
 	switch n.Kind {
 	case results.NoteVerifySkipped:
+		if n.Subject != "" {
+			return fmt.Sprintf("%s is not the sample app: its responses were not checked against the app's specification.", n.Subject)
+		}
 		return "Verification was skipped (--no-verify): responses were not checked against the app's specification."
 	case results.NoteText:
 		return n.Text

@@ -42,7 +42,10 @@ type TargetOptions struct {
 	FCGIAddr string `json:"fcgi_addr,omitempty"`
 	// FCGIDaemon is the daemon program; "" means AppBin. With
 	// FCGIExternal no daemon is started and FCGIAddr names a running one.
-	FCGIDaemon     string        `json:"fcgi_daemon,omitempty"`
+	FCGIDaemon string `json:"fcgi_daemon,omitempty"`
+	// FCGIArgs are the arguments of a user's FCGIDaemon (a `--targets`
+	// fcgi-cmd: spec); nil gives the sample app its socket.
+	FCGIArgs       []string      `json:"fcgi_args,omitempty"`
 	FCGIExternal   bool          `json:"fcgi_external,omitempty"`
 	FCGIMaxConns   int           `json:"fcgi_max_conns,omitempty"`
 	FCGINoKeepConn bool          `json:"fcgi_no_keep_conn,omitempty"`
@@ -93,6 +96,7 @@ func (o TargetOptions) fields() []option {
 		{"pass_auth", b(o.PassAuth), false},
 		{"fcgi_addr", o.FCGIAddr, true},
 		{"fcgi_daemon", o.FCGIDaemon, true},
+		{"fcgi_args", strings.Join(o.FCGIArgs, " "), true},
 		{"fcgi_external", b(o.FCGIExternal), false},
 		{"fcgi_max_conns", n(o.FCGIMaxConns), false},
 		{"fcgi_no_keep_conn", b(o.FCGINoKeepConn), false},

@@ -126,6 +126,31 @@ type Settings struct {
 	// from ArrivalSeed).
 	Arrivals    string `json:"arrivals,omitempty"`
 	ArrivalSeed uint64 `json:"arrival_seed,omitempty"`
+	// Specs are the targets named by `--targets` specs other than the
+	// built-in names (a user's CGI program, FastCGI daemon or URL), by
+	// label, with the options each was started with.
+	Specs []TargetSpec `json:"target_specs,omitempty"`
+	// Requests are a user's requests (`--requests`), measured in place
+	// of the app's endpoints, each an endpoint named Name.
+	Requests []Request `json:"requests,omitempty"`
+}
+
+// TargetSpec records one `--targets` spec: the label its points carry,
+// the spec as typed, the kind of deployment it became and its options.
+type TargetSpec struct {
+	Label   string        `json:"label"`
+	Spec    string        `json:"spec"`
+	Kind    string        `json:"kind"`
+	Options TargetOptions `json:"options"`
+}
+
+// Request records one request of a requests file as it was sent.
+type Request struct {
+	Name      string              `json:"name"`
+	Method    string              `json:"method"`
+	Path      string              `json:"path"`
+	Header    map[string][]string `json:"header,omitempty"`
+	BodyBytes int                 `json:"body_bytes,omitempty"`
 }
 
 // Pinning records which CPUs the generator and the targets were confined

@@ -35,7 +35,10 @@ func settings(sc scenario.Scenario, o *results.TargetOptions) results.Settings {
 			s.ArrivalSeed = sc.Seed
 		}
 	}
-	if slices.Contains(sc.Endpoints, "echo") {
+	for _, r := range sc.Requests {
+		s.Requests = append(s.Requests, results.Request{Name: r.Name, Method: r.Method, Path: r.Path, Header: r.Header, BodyBytes: len(r.Body)})
+	}
+	if len(sc.Requests) == 0 && slices.Contains(sc.Endpoints, "echo") {
 		s.BodyBytes = sc.EchoBytes
 	}
 	if slices.Contains(sc.Models, scenario.ModelOpen) {

@@ -70,6 +70,11 @@ type Config struct {
 	// NoVerify skips the verification before measuring (for external
 	// targets that are not the sample app).
 	NoVerify bool
+	// Specs are the user's targets (`--targets` specs), recorded in the
+	// settings. Unverified names targets that are not the sample app
+	// (a user's program): verification skips them, with a note each.
+	Specs      []results.TargetSpec
+	Unverified []string
 
 	// Beyond one machine (beyond.go). Shard makes this run one of
 	// Shard.Count generators sharing the load; StartAt (zero: at once) is
@@ -131,6 +136,7 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		defer logf.Close()
 		cfg.TargetStderr = logf
 	}
+	f.Settings.Specs = cfg.Specs
 	bx.fill(f)
 	r := &run{cfg: cfg, file: f, path: path, rd: rd, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc), beyond: bx}
 
@@ -250,8 +256,15 @@ func (r *run) verify(ctx context.Context) error {
 	var ds []verify.Deployment
 	var started []targets.Target
 	defer func() { targets.StopAll(started...) }()
-	kinds := slices.Clone(r.cfg.Scenario.Targets)
-	if !slices.ContainsFunc(kinds, func(k string) bool { return !fronts.Known(k) }) {
+	var kinds []string
+	for _, kind := range r.cfg.Scenario.Targets {
+		if slices.Contains(r.cfg.Unverified, kind) {
+			r.file.Notes = append(r.file.Notes, results.Note{Kind: results.NoteVerifySkipped, Subject: kind})
+			continue
+		}
+		kinds = append(kinds, kind)
+	}
+	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k string) bool { return !fronts.Known(k) }) {
 		kinds = append(kinds, ReferenceKind) // the reference the fronts are compared with
 	}
 	for _, kind := range kinds {
@@ -267,6 +280,9 @@ func (r *run) verify(ctx context.Context) error {
 		}
 		started = append(started, t)
 		ds = append(ds, verify.Deployment{Name: kind, URL: t.URL(), Identical: fronts.Known(kind)})
+	}
+	if len(ds) == 0 {
+		return nil
 	}
 	r.progress.logf("verify: checking %d deployments against the spec and each other", len(ds))
 	client := &http.Client{Timeout: 30 * time.Second}

@@ -83,6 +83,29 @@ type Scenario struct {
 	// Fork adds the spawn-cost decomposition (`bench fork`) to the run,
 	// so regressions in spawn cost are caught like any other figure.
 	Fork bool `toml:"fork"`
+	// Requests, when set, are a user's requests (ReadRequests) measured
+	// in place of the app's endpoints; Endpoints then holds their names.
+	Requests []Endpoint `toml:"-"`
+}
+
+// WithRequests returns s measuring reqs instead of the app's endpoints.
+func (s Scenario) WithRequests(reqs []Endpoint) Scenario {
+	s.Requests = reqs
+	s.Endpoints = nil
+	for _, r := range reqs {
+		s.Endpoints = append(s.Endpoints, r.Name)
+	}
+	return s
+}
+
+// request returns the user's request named name.
+func (s Scenario) request(name string) (Endpoint, bool) {
+	for _, r := range s.Requests {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Endpoint{}, false
 }
 
 // Builtin returns a scenario shipped with the suite ("quick", "nightly").
@@ -142,6 +165,9 @@ func (s Scenario) Validate() error {
 		return bad("no endpoints")
 	}
 	for _, e := range s.Endpoints {
+		if _, ok := s.request(e); ok {
+			continue
+		}
 		if _, ok := endpoints[e]; !ok {
 			return bad("unknown endpoint %q (known: %s)", e, strings.Join(EndpointNames(), ", "))
 		}
@@ -241,6 +267,9 @@ func EndpointNames() []string {
 // Endpoint returns the request for name; echo gets a deterministic body of
 // s.EchoBytes bytes.
 func (s Scenario) Endpoint(name string) (Endpoint, error) {
+	if r, ok := s.request(name); ok {
+		return r, nil
+	}
 	e, ok := endpoints[name]
 	if !ok {
 		return Endpoint{}, fmt.Errorf("%w: unknown endpoint %q", ErrBadScenario, name)

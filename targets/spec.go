@@ -46,12 +46,14 @@ type Spec struct {
 	// or one derived from the spec (the built-in name, "cgi-PROGRAM",
 	// "fcgi-PROGRAM", "fcgi-SOCKET", "url-HOST-PORT").
 	Label string
-	Kind  SpecKind
-	Name  string   // SpecNamed
-	Path  string   // SpecCGI
-	Argv  []string // SpecFCGICommand
-	Addr  string   // SpecFCGIAddr; SpecFCGICommand when given as "CMD@ADDR"
-	URL   string   // SpecURL
+	// Text is the spec as typed, label included, recorded with results.
+	Text string
+	Kind SpecKind
+	Name string   // SpecNamed
+	Path string   // SpecCGI
+	Argv []string // SpecFCGICommand
+	Addr string   // SpecFCGIAddr; SpecFCGICommand when given as "CMD@ADDR"
+	URL  string   // SpecURL
 }
 
 // ErrSpec is wrapped by every error of ParseSpecs.
@@ -73,6 +75,7 @@ func ParseSpecs(list string, known func(string) bool) ([]Spec, error) {
 		if err != nil {
 			return nil, err
 		}
+		s.Text = item
 		if seen[s.Label] {
 			return nil, fmt.Errorf("%w: label %q used twice (give one a LABEL= prefix)", ErrSpec, s.Label)
 		}

@@ -83,7 +83,7 @@ func loadgenCheck(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 	if err != nil {
 		return err
 	}
-	t, err := serveTarget(self, o)("embedded", c.pinning.TargetCPUs, nil)
+	t, err := serveTarget(self, o, nil)("embedded", c.pinning.TargetCPUs, nil)
 	if err != nil {
 		return err
 	}

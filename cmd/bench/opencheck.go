@@ -61,7 +61,7 @@ func checkOpen(ctx context.Context, fs *flag.FlagSet, o catalog.Options, conns i
 	if err != nil {
 		return err
 	}
-	t, err := serveTarget(self, o)("embedded", tgt, nil)
+	t, err := serveTarget(self, o, nil)("embedded", tgt, nil)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 // runFlags are `bench run`'s flags that override the scenario.
 type runFlags struct {
 	scenario, config, targets, endpoints, models string
+	requests                                     string
 	rate                                         float64
 	conns, rounds                                int
 	dur, warm, timeout, slo, transport           string
@@ -36,7 +37,8 @@ type runFlags struct {
 func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.scenario, "scenario", "quick", "built-in scenario: quick, nightly or seed")
 	fs.StringVar(&f.config, "config", "", "scenario file (TOML); overrides --scenario")
-	fs.StringVar(&f.targets, "targets", "", "targets, comma-separated (embedded,fcgi,cgi,external)")
+	fs.StringVar(&f.targets, "targets", "", "targets, comma-separated: built-in names (embedded,fcgi,cgi,external,…) or [LABEL=]cgi:PROGRAM, fcgi-cmd:'COMMAND'[@ADDR], fcgi-addr:ADDR, url:URL")
+	fs.StringVar(&f.requests, "requests", "", "requests file (vegeta target format: METHOD PATH, headers, @body; '# name: NAME'), measured instead of the app's endpoints")
 	fs.StringVar(&f.endpoints, "endpoints", "", "endpoints, comma-separated ("+strings.Join(scenario.EndpointNames(), ",")+")")
 	fs.StringVar(&f.models, "model", "", "load models, comma-separated: closed (capacity), open (latency at --rate), sweep (knee)")
 	fs.Float64Var(&f.rate, "rate", 0, "offered rate of the open model, req/s")
@@ -52,8 +54,51 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 }
 
 // scenario is the scenario the flags name, with the flags that were set
-// (set[name]) laid over it.
-func (f *runFlags) scenarioOf(set map[string]bool) (scenario.Scenario, error) {
+// (set[name]) laid over it, and the parsed --targets specs (nil without).
+func (f *runFlags) scenarioOf(set map[string]bool) (scenario.Scenario, []targets.Spec, error) {
+	sc, err := f.scenarioBase(set)
+	if err != nil {
+		return sc, nil, err
+	}
+	var specs []targets.Spec
+	if set["targets"] {
+		if specs, err = targets.ParseSpecs(f.targets, known); err != nil {
+			return sc, nil, fmt.Errorf("run: --targets: %w", err)
+		}
+		sc.Targets = nil
+		for _, s := range specs {
+			sc.Targets = append(sc.Targets, s.Label)
+		}
+	}
+	if set["requests"] {
+		if set["endpoints"] {
+			return sc, nil, fmt.Errorf("run: --requests replaces the endpoints: drop --endpoints")
+		}
+		reqs, err := scenario.ReadRequests(f.requests)
+		if err != nil {
+			return sc, nil, fmt.Errorf("run: --requests: %w", err)
+		}
+		sc = sc.WithRequests(reqs)
+	}
+	if err := sc.Validate(); err != nil {
+		return sc, nil, err
+	}
+	if set["url"] && !set["targets"] {
+		sc.Targets = []string{"external"}
+	}
+	if specs == nil {
+		for _, t := range sc.Targets {
+			if _, err := catalog.Lookup(t); err != nil {
+				return sc, nil, fmt.Errorf("run: %w", err)
+			}
+		}
+	}
+	return sc, specs, nil
+}
+
+// scenarioBase is the scenario with the flags but --targets and
+// --requests laid over it.
+func (f *runFlags) scenarioBase(set map[string]bool) (scenario.Scenario, error) {
 	var sc scenario.Scenario
 	var err error
 	if f.config != "" {
@@ -63,9 +108,6 @@ func (f *runFlags) scenarioOf(set map[string]bool) (scenario.Scenario, error) {
 	}
 	if err != nil {
 		return sc, err
-	}
-	if set["targets"] {
-		sc.Targets = splitList(f.targets)
 	}
 	if set["endpoints"] {
 		sc.Endpoints = splitList(f.endpoints)
@@ -101,17 +143,6 @@ func (f *runFlags) scenarioOf(set map[string]bool) (scenario.Scenario, error) {
 		}
 		d.dst.Duration = v
 	}
-	if err := sc.Validate(); err != nil {
-		return sc, err
-	}
-	if set["url"] && !set["targets"] {
-		sc.Targets = []string{"external"}
-	}
-	for _, t := range sc.Targets {
-		if _, err := catalog.Lookup(t); err != nil {
-			return sc, fmt.Errorf("run: %w", err)
-		}
-	}
 	return sc, nil
 }
 
@@ -133,12 +164,16 @@ func runCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	sc, err := f.scenarioOf(set)
+	sc, specs, err := f.scenarioOf(set)
 	if err != nil {
 		return err
 	}
 	opts := catalog.Options{TargetOptions: cfg.Targets}
 	if err := bf.apply(&cfg, &opts); err != nil {
+		return err
+	}
+	user, err := userTargets(specs, opts)
+	if err != nil {
 		return err
 	}
 	if slices.Contains(sc.Targets, "external") {
@@ -155,7 +190,19 @@ func runCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 		return fmt.Errorf("run: %w", err)
 	}
 	cfg.Scenario, cfg.Targets = sc, opts.TargetOptions
-	cfg.NewTarget = serveTarget(self, opts)
+	for _, s := range specs {
+		u, ok := user[s.Label]
+		if !ok {
+			continue
+		}
+		// The user's targets share the run's resolved paths; they are
+		// not the sample app, so there is nothing to verify them against.
+		u.opts.AppBin, u.opts.DataDir = opts.AppBin, opts.DataDir
+		user[s.Label] = u
+		cfg.Specs = append(cfg.Specs, u.record())
+		cfg.Unverified = append(cfg.Unverified, s.Label)
+	}
+	cfg.NewTarget = serveTarget(self, opts, user)
 	cfg.Fork = func(ctx context.Context) (*results.Fork, error) {
 		return spawncost.Measure(ctx, spawncost.Config{AppBin: opts.AppBin, DataDir: opts.DataDir, Log: stderr})
 	}
@@ -174,11 +221,18 @@ func runCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 
 // serveTarget builds the targets of `bench run`: each kind the suite
 // deploys runs as `bench serve` in a process of its own, pinned to the
-// targets' CPUs and handed the run's options as data; an external URL is
-// not started at all.
-func serveTarget(self string, o catalog.Options) func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
-	return func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
-		if kind == "external" {
+// targets' CPUs and handed the run's options as data (a user's target,
+// named by its label, its own options); an external URL is not started
+// at all.
+func serveTarget(self string, base catalog.Options, user map[string]userTarget) func(label string, cpus []int, stderr io.Writer) (targets.Target, error) {
+	return func(label string, cpus []int, stderr io.Writer) (targets.Target, error) {
+		kind, o := label, base
+		if u, ok := user[label]; ok {
+			if u.kind == "external" {
+				return u.build()
+			}
+			kind, o = u.kind, u.opts
+		} else if kind == "external" {
 			return catalog.New(kind, o)
 		}
 		if _, err := catalog.Lookup(kind); err != nil {
@@ -189,7 +243,7 @@ func serveTarget(self string, o catalog.Options) func(kind string, cpus []int, s
 			return nil, fmt.Errorf("run: %w", err)
 		}
 		return &targets.Process{
-			Label:  kind,
+			Label:  label,
 			Path:   self,
 			Args:   []string{"serve", "--target", kind, "--options", string(data)},
 			CPUs:   cpus,

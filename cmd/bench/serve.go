@@ -22,7 +22,7 @@ import (
 // them its options as data (--options JSON).
 func serve(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var o catalog.Options
-	kind := fs.String("target", "embedded", "deployment: embedded, cgi, fcgi or external")
+	kind := fs.String("target", "embedded", "deployment: a built-in name (embedded, cgi, fcgi, external, …) or one spec: cgi:PROGRAM, fcgi-cmd:'COMMAND'[@ADDR], fcgi-addr:ADDR, url:URL")
 	targetFlags(fs, &o.TargetOptions)
 	optsJSON := fs.String("options", "", "target options as JSON (results.TargetOptions), over the flags")
 	fs.StringVar(&o.LogDir, "log-dir", "", "keep a real front's server logs (Apache, nginx, uWSGI) in this directory")
@@ -33,6 +33,20 @@ func serve(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 		if err := json.Unmarshal([]byte(*optsJSON), &o.TargetOptions); err != nil {
 			return fmt.Errorf("serve: --options: %w", err)
 		}
+	}
+	if !known(*kind) {
+		specs, err := targets.ParseSpecs(*kind, known)
+		if err != nil {
+			return fmt.Errorf("serve: --target: %w", err)
+		}
+		if len(specs) != 1 {
+			return fmt.Errorf("serve: --target: one target, got %d", len(specs))
+		}
+		k, so, err := specOptions(specs[0], o)
+		if err != nil {
+			return fmt.Errorf("serve: --target %s: %w", specs[0].Text, err)
+		}
+		*kind, o = k, so
 	}
 	o.ErrorLog = log.New(stderr, *kind+": ", log.LstdFlags)
 	if *kind != "external" {

@@ -214,7 +214,10 @@ func newFCGI(o Options, errLog *log.Logger) (targets.Target, error) {
 	}
 	cfg.Daemon.Path = bin
 	cfg.Daemon.Env = o.AppEnv()
-	if bin == o.AppBin {
+	switch {
+	case o.FCGIArgs != nil:
+		cfg.Daemon.Args = o.FCGIArgs
+	case bin == o.AppBin:
 		cfg.Daemon.Args = []string{"-fcgi", fcgi.AddrPlaceholder}
 	}
 	return fcgi.New(cfg), nil
