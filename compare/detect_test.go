@@ -54,7 +54,7 @@ func TestDetectsRegressionOnRealRuns(t *testing.T) {
 			out := filepath.Join(dir, b.name, fmt.Sprint(round+1))
 			cmd := exec.CommandContext(t.Context(), bins.Bench, "run",
 				"--targets", "fcgi", "--endpoints", "plaintext", "--model", "closed",
-				"--rounds", "1", "--duration", "300ms", "--warmup", "100ms",
+				"--rounds", "1", "--duration", "1s", "--warmup", "300ms",
 				"--app-bin", b.app, "--data", data, "--out", out, "--no-report")
 			if msg, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("bench run (%s, round %d): %v\n%s", b.name, round+1, err, msg)
