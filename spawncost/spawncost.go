@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"forkbench/results"
@@ -146,6 +147,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
+	} else {
+		// Progress lines and the children's stderr (copied by os/exec's
+		// goroutines) reach Log concurrently.
+		c.Log = &lockedWriter{w: c.Log}
 	}
 	return c, nil
 }
@@ -229,4 +234,16 @@ func Measure(ctx context.Context, cfg Config) (*results.Fork, error) {
 		}
 	}
 	return m.fk, nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
