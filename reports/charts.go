@@ -242,6 +242,9 @@ type styler struct {
 	// group in its legend entry; rank orders the groups.
 	group func(file int, target string) string
 	rank  func(file int, group string) int
+	// shade lightens the group's colour for the second and later targets
+	// of a group, so that bars of one group stay told apart.
+	shade map[seriesKey]float64
 }
 
 // grouped returns st colouring each grouped file's series by group (the
@@ -270,6 +273,13 @@ func (st styler) grouped(s *Summary) (styler, bool) {
 		}
 		return 0
 	}
+	st.shade = map[seriesKey]float64{}
+	inGroup := map[[2]string]int{} // file label × group → targets seen
+	for _, k := range st.seriesOf(s.Rows) {
+		g := [2]string{itoa(k.file), st.group(k.file, k.target)}
+		st.shade[k] = math.Min(0.15*float64(inGroup[g]), 0.6)
+		inGroup[g]++
+	}
 	return st, true
 }
 
@@ -295,7 +305,7 @@ func (st styler) look(file int, target string) look {
 	c := palette(st.order[target])
 	if st.group != nil {
 		if g := st.group(file, target); g != "" {
-			c = palette(st.rank(file, g))
+			c = lighten(palette(st.rank(file, g)), st.shade[seriesKey{file, target}])
 			name = g + ": " + name
 		}
 	}

@@ -14,9 +14,9 @@ import (
 
 // reportCmd implements `bench report FILE.json [FILE2.json …] [--out DIR]
 // [--format html,md,csv,png,svg] [--group-by front|protocol|language|none]`:
-// it reads the files (several are overlaid, each labelled by its Label or its file name), renders the
-// report and prints the paths written, report.html last. Flags may come
-// before or after the files. A file that is missing, truncated or from a
+// it reads the files (several are overlaid, each labelled by its Label or
+// its file name), renders the report and prints the paths written,
+// report.html last. Flags may come before or after the files. A file that is missing, truncated or from a
 // newer forkbench is a one-line error naming it.
 func reportCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory (default: the directory of the first file)")
