@@ -143,8 +143,16 @@ func charts(s *Summary) ([]Chart, error) {
 	st := newStyler(s)
 	var out []Chart
 	add := func(cs ...Chart) { out = append(out, cs...) }
-	if c, ok := barsChart(s, st, "throughput", "Throughput per target and endpoint (closed model, median of rounds, bars: min–max)",
+	thrTitle := "Throughput per target and endpoint (closed model, median of rounds, bars: min–max)"
+	gst, grouped := st.grouped(s)
+	if grouped {
+		thrTitle = "Throughput per target and endpoint, coloured by " + groupingsText(s) + " (closed model, median of rounds, bars: min–max)"
+	}
+	if c, ok := barsChart(s, gst, "throughput", thrTitle,
 		"throughput (req/s)", func(r *Row) Stat { return r.Throughput }); ok {
+		add(c)
+	}
+	if c, ok := matrixChart(s); ok {
 		add(c)
 	}
 	for _, e := range endpoints(s.Files) {
@@ -229,6 +237,50 @@ func lighten(c color.Color, f float64) color.Color {
 type styler struct {
 	order  map[string]int
 	labels []string
+	// group, when set, colours a series by its target's group (front,
+	// protocol or language) rather than by the target, and names the
+	// group in its legend entry; rank orders the groups.
+	group func(file int, target string) string
+	rank  func(file int, group string) int
+	// shade lightens the group's colour for the second and later targets
+	// of a group, so that bars of one group stay told apart.
+	shade map[seriesKey]float64
+}
+
+// grouped returns st colouring each grouped file's series by group (the
+// file's resolved grouping), and whether any file is grouped.
+func (st styler) grouped(s *Summary) (styler, bool) {
+	ranks := map[string]map[string]int{}
+	any := false
+	for _, by := range s.GroupBy {
+		if by != GroupNone {
+			ranks[by] = groupRanks(s.Files, by)
+			any = true
+		}
+	}
+	if !any {
+		return st, false
+	}
+	st.group = func(fi int, target string) string {
+		if by := s.GroupBy[fi]; by != GroupNone {
+			return groupValue(s.Files[fi], by, target)
+		}
+		return ""
+	}
+	st.rank = func(fi int, g string) int {
+		if by := s.GroupBy[fi]; by != GroupNone {
+			return ranks[by][g]
+		}
+		return 0
+	}
+	st.shade = map[seriesKey]float64{}
+	inGroup := map[[2]string]int{} // file label × group → targets seen
+	for _, k := range st.seriesOf(s.Rows) {
+		g := [2]string{itoa(k.file), st.group(k.file, k.target)}
+		st.shade[k] = math.Min(0.15*float64(inGroup[g]), 0.6)
+		inGroup[g]++
+	}
+	return st, true
 }
 
 func newStyler(s *Summary) styler {
@@ -251,6 +303,12 @@ func (st styler) look(file int, target string) look {
 	dashes := [][]vg.Length{nil, {vg.Points(6), vg.Points(3)}, {vg.Points(2), vg.Points(2)}, {vg.Points(8), vg.Points(3), vg.Points(2), vg.Points(3)}}
 	glyphs := []draw.GlyphDrawer{draw.CircleGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}}
 	c := palette(st.order[target])
+	if st.group != nil {
+		if g := st.group(file, target); g != "" {
+			c = lighten(palette(st.rank(file, g)), st.shade[seriesKey{file, target}])
+			name = g + ": " + name
+		}
+	}
 	return look{
 		name:   name,
 		color:  c,
@@ -278,6 +336,12 @@ func (st styler) seriesOf(rows []*Row) []seriesKey {
 	slices.SortStableFunc(out, func(a, b seriesKey) int {
 		if a.file != b.file {
 			return a.file - b.file
+		}
+		if st.group != nil {
+			ga, gb := st.rank(a.file, st.group(a.file, a.target)), st.rank(b.file, st.group(b.file, b.target))
+			if ga != gb {
+				return ga - gb
+			}
 		}
 		return st.order[a.target] - st.order[b.target]
 	})
@@ -529,6 +593,10 @@ type bar struct {
 	x, half, y float64 // centre, half width (data units), top
 	fill, line color.Color
 	dashes     []vg.Length
+	// hatch, when non-zero, draws a hatching pattern over the fill
+	// (hatchLines) in hatchColor: the matrix chart's mark of language.
+	hatch      int
+	hatchColor color.Color
 }
 
 // Plot implements plot.Plotter.
@@ -542,6 +610,10 @@ func (b *bar) Plot(c draw.Canvas, p *plot.Plot) {
 	y0, y1 := trY(base), trY(math.Min(b.y, p.Y.Max))
 	pts := []vg.Point{{X: x0, Y: y0}, {X: x0, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}}
 	c.FillPolygon(b.fill, c.ClipPolygonY(pts))
+	if b.hatch > 0 {
+		hs := draw.LineStyle{Color: b.hatchColor, Width: vg.Points(0.8)}
+		c.StrokeLines(hs, c.ClipLinesY(hatchLines(x0, y0, x1, y1, b.hatch)...)...)
+	}
 	ls := draw.LineStyle{Color: b.line, Width: vg.Points(1), Dashes: b.dashes}
 	c.StrokeLines(ls, c.ClipLinesY(append(pts, pts[0]))...)
 }
@@ -1109,4 +1181,57 @@ func (sw swatch) Thumbnail(c *draw.Canvas) {
 	}
 	c.FillPolygon(sw.fill, pts)
 	c.StrokeLines(draw.LineStyle{Color: sw.line, Width: vg.Points(1)}, append(pts, pts[0]))
+}
+
+// hatchLines returns the lines of hatching pattern n (1 "/", 2 "\\", 3
+// both, then again) inside the rectangle (x0, y0)–(x1, y1).
+func hatchLines(x0, y0, x1, y1 vg.Length, n int) [][]vg.Point {
+	if x1 < x0 {
+		x0, x1 = x1, x0
+	}
+	if y1 < y0 {
+		y0, y1 = y1, y0
+	}
+	h := y1 - y0
+	if h <= 0 || x1 <= x0 {
+		return nil
+	}
+	step := vg.Points(5)
+	var out [][]vg.Point
+	for dir := 1; dir <= 2; dir++ {
+		if (n-1)%3+1 != dir && (n-1)%3+1 != 3 {
+			continue
+		}
+		// Lines of slope ±1 through (k, y0), clipped to [x0, x1].
+		for k := x0 - h; k < x1; k += step {
+			t0 := max(0, (x0-k)/h)
+			t1 := min(1, (x1-k)/h)
+			if t1 <= t0 {
+				continue
+			}
+			a := vg.Point{X: k + t0*h, Y: y0 + t0*h}
+			b := vg.Point{X: k + t1*h, Y: y0 + t1*h}
+			if dir == 2 { // mirror within the rectangle
+				a.X, b.X = x0+x1-a.X, x0+x1-b.X
+			}
+			out = append(out, []vg.Point{a, b})
+		}
+	}
+	return out
+}
+
+// hatchSwatch is a legend entry for a hatching pattern on white.
+type hatchSwatch struct{ hatch int }
+
+func (hs hatchSwatch) Thumbnail(c *draw.Canvas) {
+	pts := []vg.Point{
+		{X: c.Min.X, Y: c.Min.Y}, {X: c.Min.X, Y: c.Max.Y},
+		{X: c.Max.X, Y: c.Max.Y}, {X: c.Max.X, Y: c.Min.Y},
+	}
+	c.FillPolygon(color.White, pts)
+	gray := color.Gray{Y: 0x40}
+	if hs.hatch > 0 {
+		c.StrokeLines(draw.LineStyle{Color: gray, Width: vg.Points(0.8)}, hatchLines(c.Min.X, c.Min.Y, c.Max.X, c.Max.Y, hs.hatch)...)
+	}
+	c.StrokeLines(draw.LineStyle{Color: gray, Width: vg.Points(1)}, append(pts, pts[0]))
 }

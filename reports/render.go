@@ -74,6 +74,11 @@ func ParseFormats(s string) ([]string, error) {
 // Each file is written atomically. It returns the paths written, with
 // report.html last when written.
 func Render(ctx context.Context, files []*results.File, outDir string, formats []string) ([]string, error) {
+	return RenderWith(ctx, files, outDir, formats, Options{})
+}
+
+// RenderWith is Render with options (the grouping of tables and charts).
+func RenderWith(ctx context.Context, files []*results.File, outDir string, formats []string, opt Options) ([]string, error) {
 	if len(files) == 0 {
 		return nil, ErrNoFiles
 	}
@@ -82,7 +87,10 @@ func Render(ctx context.Context, files []*results.File, outDir string, formats [
 		return nil, err
 	}
 	want := func(f string) bool { return slices.Contains(formats, f) }
-	s := Summarize(files)
+	if _, err := ParseGroupBy(opt.GroupBy); err != nil {
+		return nil, err
+	}
+	s := summarize(files, opt)
 	var written []string
 	write := func(rel string, data []byte) error {
 		if err := ctx.Err(); err != nil {

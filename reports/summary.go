@@ -136,6 +136,9 @@ type Summary struct {
 	Files  []*results.File
 	Labels []string // one per file
 	Rows   []*Row   // ordered by file, model (closed first), endpoint, target, rate
+	// GroupBy is each file's resolved grouping (GroupNone, GroupFront,
+	// …): the tables of a grouped file are ordered and sectioned by it.
+	GroupBy []string
 }
 
 // Summarize reduces files to one Row per file × load point
@@ -143,8 +146,14 @@ type Summary struct {
 // offered it at. It never fails: a figure it cannot compute is left
 // invalid and shows as absent.
 func Summarize(files []*results.File) *Summary {
+	return summarize(files, Options{})
+}
+
+// summarize is Summarize with the grouping of opt resolved per file.
+func summarize(files []*results.File, opt Options) *Summary {
 	s := &Summary{Files: files, Labels: labels(files)}
 	for fi, f := range files {
+		s.GroupBy = append(s.GroupBy, groupingOf(f, opt))
 		byKey := map[results.PointKey]*Row{}
 		var order []*Row
 		for _, g := range results.Groups(f) {

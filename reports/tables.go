@@ -63,11 +63,11 @@ func tables(s *Summary) []table {
 		prefix := s.prefix(fi)
 		for _, m := range []results.Model{results.ModelClosed, results.ModelOpen} {
 			if rows := s.rowsOf(fi, m); len(rows) > 0 {
-				out = append(out, pointTable(prefix, f, m, rows))
+				out = append(out, groupedPointTable(s, fi, m, rows))
 			}
 		}
 		for _, m := range otherModels(s, fi) {
-			out = append(out, pointTable(prefix, f, m, s.rowsOf(fi, m)))
+			out = append(out, groupedPointTable(s, fi, m, s.rowsOf(fi, m)))
 		}
 		if len(f.Knees) > 0 {
 			out = append(out, kneeTable(prefix, f))
@@ -107,6 +107,24 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// groupedPointTable is pointTable for file fi, its rows ordered by the
+// file's grouping and a first column naming each row's group.
+func groupedPointTable(s *Summary, fi int, model results.Model, rows []*Row) table {
+	f, by := s.Files[fi], s.GroupBy[fi]
+	if by == GroupNone {
+		return pointTable(s.prefix(fi), f, model, rows)
+	}
+	rows, groups := orderByGroup(s.Files, f, by, rows)
+	t := pointTable(s.prefix(fi), f, model, rows)
+	t.Title += " Grouped by " + by + "."
+	t.Header = append([]string{by}, t.Header...)
+	t.Right = append([]bool{false}, t.Right...)
+	for i := range t.Rows {
+		t.Rows[i] = append([]string{groups[i]}, t.Rows[i]...)
+	}
+	return t
 }
 
 func pointTable(prefix string, f *results.File, model results.Model, rows []*Row) table {

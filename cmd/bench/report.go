@@ -13,16 +13,17 @@ import (
 )
 
 // reportCmd implements `bench report FILE.json [FILE2.json …] [--out DIR]
-// [--format html,md,csv,png,svg]`: it reads the files (several are
-// overlaid, each labelled by its Label or its file name), renders the
-// report and prints the paths written, report.html last. Flags may come
-// before or after the files. A file that is missing, truncated or from a
+// [--format html,md,csv,png,svg] [--group-by front|protocol|language|none]`:
+// it reads the files (several are overlaid, each labelled by its Label or
+// its file name), renders the report and prints the paths written,
+// report.html last. Flags may come before or after the files. A file that is missing, truncated or from a
 // newer forkbench is a one-line error naming it.
 func reportCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "output directory (default: the directory of the first file)")
+	groupBy := fs.String("group-by", "", "order, section and colour tables and the throughput chart by front, protocol or language; none to turn off (default: by front when a file's targets span several fronts)")
 	format := fs.String("format", strings.Join(reports.AllFormats(), ","), "comma-separated output formats: "+strings.Join(reports.AllFormats(), ", "))
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format %s]\n", strings.Join(reports.AllFormats(), ","))
+		fmt.Fprintf(fs.Output(), "usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format %s] [--group-by front|protocol|language|none]\n", strings.Join(reports.AllFormats(), ","))
 		fs.PrintDefaults()
 	}
 	paths, err := parseArgs(fs, args)
@@ -34,6 +35,10 @@ func reportCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 		return fmt.Errorf("%w: usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format …]", reports.ErrNoFiles)
 	}
 	formats, err := reports.ParseFormats(*format)
+	if err != nil {
+		return err
+	}
+	group, err := reports.ParseGroupBy(*groupBy)
 	if err != nil {
 		return err
 	}
@@ -52,7 +57,7 @@ func reportCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 	if dir == "" {
 		dir = filepath.Dir(paths[0])
 	}
-	written, err := reports.Render(ctx, files, dir, formats)
+	written, err := reports.RenderWith(ctx, files, dir, formats, reports.Options{GroupBy: group})
 	for _, w := range written {
 		fmt.Fprintln(stdout, w)
 	}
