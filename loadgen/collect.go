@@ -31,6 +31,10 @@ type collector struct {
 
 	lat, cor *hdr.Histogram
 	lag      *hdr.Histogram // open model: actual send - intended send
+	// errLat holds the latencies of failed requests (an error kind), kept
+	// apart so that a fast refusal or a slow timeout does not pass for a
+	// served request's latency.
+	errLat   *hdr.Histogram
 	timeline []tlBucket
 
 	requests, successes uint64
@@ -54,6 +58,7 @@ func newCollector(o Options) *collector {
 		offered: o.Rate,
 		bucket:  o.TimelineInterval,
 		lat:     results.NewHistogram(),
+		errLat:  results.NewHistogram(),
 		codes:   make(map[uint16]uint64),
 		errs:    make(map[string]uint64),
 	}
@@ -114,11 +119,29 @@ func (c *collector) add(r *vegeta.Result, intended time.Time) bool {
 	if kind != "" {
 		c.errs[kind]++
 	}
+	if c.lag != nil && !intended.IsZero() {
+		results.Record(c.lag, max(r.Timestamp.Sub(intended), 0)) // the generator's, failed or not
+	}
+	if kind != "" {
+		results.Record(c.errLat, r.Latency)
+	} else {
+		c.recordServed(r, intended)
+	}
+	c.addToTimeline(r, kind)
+	return true
+}
+
+// recordServed records the latencies of a request that did not fail.
+func (c *collector) recordServed(r *vegeta.Result, intended time.Time) {
+	done := r.End()
 	results.Record(c.lat, r.Latency)
 	if c.cor != nil && !intended.IsZero() {
 		results.Record(c.cor, max(done.Sub(intended), r.Latency))
-		results.Record(c.lag, max(r.Timestamp.Sub(intended), 0))
 	}
+}
+
+// addToTimeline counts r in the bucket of its send time.
+func (c *collector) addToTimeline(r *vegeta.Result, kind string) {
 	i := int(r.Timestamp.Sub(c.start) / c.bucket)
 	for len(c.timeline) <= i {
 		c.timeline = append(c.timeline, tlBucket{})
@@ -132,7 +155,6 @@ func (c *collector) add(r *vegeta.Result, intended time.Time) bool {
 	if kind != "" {
 		b.errors++
 	}
-	return true
 }
 
 // fill writes the counts, rates and latencies into p.
@@ -156,6 +178,10 @@ func (c *collector) fill(p *results.Point) {
 	}
 	p.Saturated = saturated(c.model, c.offered, c.completed, window)
 	p.Latency, _ = results.Summarize(c.lat) // encoding an in-range histogram cannot fail
+	if c.errLat.TotalCount() > 0 {
+		l, _ := results.Summarize(c.errLat)
+		p.ErrorLatency = &l
+	}
 	if c.cor != nil {
 		l, _ := results.Summarize(c.cor)
 		p.Corrected = &l

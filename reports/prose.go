@@ -478,8 +478,12 @@ func rowNotes(prefix string, r *Row) []string {
 		for _, k := range slices.Sorted(maps.Keys(r.ErrorsByKind)) {
 			kinds = append(kinds, fmt.Sprintf("%s %d", k, r.ErrorsByKind[k]))
 		}
-		out = append(out, fmt.Sprintf("%s%s: %d errors in %d requests (%s).",
-			prefix, where(r), r.Errors, r.Requests, strings.Join(kinds, ", ")))
+		took := ""
+		if r.ErrorP50.Valid() {
+			took = fmt.Sprintf("; failed requests took %s ms (p50), kept out of the latency figures", ms(r.ErrorP50.Median))
+		}
+		out = append(out, fmt.Sprintf("%s%s: %d errors in %d requests (%s)%s.",
+			prefix, where(r), r.Errors, r.Requests, strings.Join(kinds, ", "), took))
 	}
 	if r.Model == results.ModelOpen && r.LatencySource != SourceCorrected {
 		out = append(out, fmt.Sprintf("%s%s: no intended-send latency recorded; its latency is measured from the actual send and hides queueing.", prefix, where(r)))

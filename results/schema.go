@@ -173,6 +173,11 @@ type Point struct {
 
 	// Shards keeps each shard's own figures and flags in a merged point.
 	Shards []ShardPoint `json:"shards,omitempty"`
+
+	// ErrorLatency is the latency of the failed requests (those counted in
+	// Errors), kept apart from Latency and Corrected, which hold only the
+	// requests that did not fail; nil when none failed.
+	ErrorLatency *Latency `json:"error_latency,omitempty"`
 }
 
 // Latency is a latency distribution: its percentiles and the raw HDR
