@@ -61,6 +61,9 @@ func TestAttackCountsExactly(t *testing.T) {
 			if p.ErrorLatency == nil || uint64(p.ErrorLatency.Count) != want5xx || uint64(p.Latency.Count) != want200 {
 				t.Errorf("Latency.Count = %d, ErrorLatency = %+v; want %d served and %d failed apart", p.Latency.Count, p.ErrorLatency, want200, want5xx)
 			}
+			if p.Stuck != 0 || p.Unanswered() {
+				t.Errorf("Stuck = %d, Unanswered = %v on a healthy target; want 0, false", p.Stuck, p.Unanswered())
+			}
 			if p.Successes != want200 {
 				t.Errorf("Successes = %d; want %d", p.Successes, want200)
 			}

@@ -45,6 +45,11 @@ type collector struct {
 	// arrived inside the window, whenever they were sent: the achieved
 	// rate.
 	completed, completedOK uint64
+	// unfinished counts results sent before the window's end and not done
+	// by it (in flight at the end, warm-up sends included); oldest is the
+	// age of the oldest at the end.
+	unfinished, stuck uint64
+	oldest            time.Duration
 }
 
 type tlBucket struct {
@@ -101,6 +106,14 @@ func (c *collector) add(r *vegeta.Result, intended time.Time) bool {
 		c.completed++
 		if r.Code >= 200 && r.Code <= 299 {
 			c.completedOK++
+		}
+	}
+	if !r.Timestamp.After(c.end) && done.After(c.end) {
+		c.unfinished++
+		age := c.end.Sub(r.Timestamp)
+		c.oldest = max(c.oldest, age)
+		if age >= c.end.Sub(c.start)/2 {
+			c.stuck++
 		}
 	}
 	if r.Timestamp.Before(c.start) || (!c.cutAt.IsZero() && r.Timestamp.After(c.cutAt)) {
@@ -177,6 +190,7 @@ func (c *collector) fill(p *results.Point) {
 		p.Throughput = float64(c.completedOK) / window.Seconds()
 	}
 	p.Saturated = saturated(c.model, c.offered, c.completed, window)
+	p.Unfinished, p.UnfinishedMaxAgeNs, p.Stuck = c.unfinished, int64(c.oldest), c.stuck
 	p.Latency, _ = results.Summarize(c.lat) // encoding an in-range histogram cannot fail
 	if c.errLat.TotalCount() > 0 {
 		l, _ := results.Summarize(c.errLat)

@@ -120,9 +120,16 @@ type Row struct {
 	// generator, not the target, and no knee rests on them.
 	GeneratorLimitedRounds int
 
-	Requests     uint64            // summed over rounds
-	Errors       uint64            // summed over rounds: every failed request
-	ErrorsByKind map[string]uint64 // summed over rounds; "other" holds failures no kind explains
+	Requests uint64 // summed over rounds
+	// Unfinished is the most requests in flight at a round's window end
+	// (stuck connections); UnfinishedAge the oldest's age (ns);
+	// UnansweredRounds the rounds in which the target answered nothing.
+	Unfinished       uint64
+	Stuck            uint64 // most connections stuck (results.Point.Stuck) in a round
+	UnfinishedAge    float64
+	UnansweredRounds int
+	Errors           uint64            // summed over rounds: every failed request
+	ErrorsByKind     map[string]uint64 // summed over rounds; "other" holds failures no kind explains
 
 	ServerObserved bool
 	CPUPerRequest  Stat // server CPU per request, ns
@@ -236,6 +243,12 @@ func (r *Row) reduce() {
 			r.GeneratorBoundRounds++
 		}
 		r.Requests += p.Requests
+		r.Unfinished = max(r.Unfinished, p.Unfinished)
+		r.Stuck = max(r.Stuck, p.Stuck)
+		r.UnfinishedAge = max(r.UnfinishedAge, float64(p.UnfinishedMaxAgeNs))
+		if p.Unanswered() {
+			r.UnansweredRounds++
+		}
 		var kinds uint64
 		for k, n := range p.Errors {
 			r.ErrorsByKind[k] += n
