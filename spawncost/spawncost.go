@@ -29,6 +29,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"forkbench/results"
@@ -147,7 +148,22 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	// os/exec copies a child's stderr into Log from a goroutine of its
+	// own while the measurer writes progress lines: one lock for both.
+	c.Log = &lockedWriter{w: c.Log}
 	return c, nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // plans derived from Config.Reps, per kind of row.
