@@ -256,6 +256,16 @@ func compareSeries(b, n results.Group, ms []metric, th *benchmath.Thresholds, th
 	for _, m := range ms {
 		bv, nv := values(b, m), values(n, m)
 		c := Change{Metric: m.Name, BaseN: len(bv), NewN: len(nv), format: m.format}
+		if m.quantile > 0 && (len(bv) < len(b.Points) || len(nv) < len(n.Points)) {
+			// A percentile with fewer than 10 samples above it in some
+			// round is that round's largest few values, not a tail: the
+			// tables do not show it, so it is not tested either.
+			c.Status = NotComparable
+			c.Note = fmt.Sprintf("%s not shown in both files (needs ≥ %d samples a round)", m.Name, results.PercentileMinSamples(m.quantile))
+			c.P = 1
+			out = append(out, c)
+			continue
+		}
 		if len(bv) == 0 || len(nv) == 0 {
 			c.Status = NotComparable
 			c.Note = "not measured in both files"

@@ -35,6 +35,9 @@ type metric struct {
 	value func(p results.Point) (float64, bool)
 	// format renders a value for people.
 	format func(v float64) string
+	// quantile is the percentile a latency metric reports (50, 99), 0 for
+	// other metrics: it is tested only where results.PercentileShown.
+	quantile float64
 }
 
 // latency is the distribution a point's latency figures come from: the
@@ -52,21 +55,21 @@ func metrics() []metric {
 	return []metric{
 		{MetricP50, "sec/op", false, func(p results.Point) (float64, bool) {
 			l := latency(p)
-			return float64(l.P50Ns) / 1e9, l.Count > 0
-		}, formatSeconds},
+			return float64(l.P50Ns) / 1e9, results.PercentileShown(l.Count, 50)
+		}, formatSeconds, 50},
 		{MetricP99, "p99-sec/op", false, func(p results.Point) (float64, bool) {
 			l := latency(p)
-			return float64(l.P99Ns) / 1e9, l.Count > 0
-		}, formatSeconds},
+			return float64(l.P99Ns) / 1e9, results.PercentileShown(l.Count, 99)
+		}, formatSeconds, 99},
 		{MetricThroughput, "req/s", true, func(p results.Point) (float64, bool) {
 			return p.Throughput, p.DurationNs > 0
-		}, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "/s" }},
+		}, func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) + "/s" }, 0},
 		{MetricCPU, "cpu-ns/op", false, func(p results.Point) (float64, bool) {
 			return p.Server.CPUPerRequestNs, p.Server.Observed && p.Requests > 0
-		}, func(v float64) string { return formatSeconds(v / 1e9) }},
+		}, func(v float64) string { return formatSeconds(v / 1e9) }, 0},
 		{MetricRSS, "peak-B", false, func(p results.Point) (float64, bool) {
 			return float64(p.Server.PeakRSSBytes), p.Server.Observed && p.Server.PeakRSSBytes > 0
-		}, func(v float64) string { return strconv.FormatFloat(v/(1<<20), 'f', 1, 64) + " MiB" }},
+		}, func(v float64) string { return strconv.FormatFloat(v/(1<<20), 'f', 1, 64) + " MiB" }, 0},
 	}
 }
 

@@ -58,11 +58,14 @@ func TestAttackCountsExactly(t *testing.T) {
 			if p.Errors[ErrKindStatus5xx] != want5xx || len(p.Errors) != 1 {
 				t.Errorf("Errors = %v; want status_5xx:%d", p.Errors, want5xx)
 			}
+			if p.ErrorLatency == nil || uint64(p.ErrorLatency.Count) != want5xx || uint64(p.Latency.Count) != want200 {
+				t.Errorf("Latency.Count = %d, ErrorLatency = %+v; want %d served and %d failed apart", p.Latency.Count, p.ErrorLatency, want200, want5xx)
+			}
+			if p.Stuck != 0 || p.Unanswered() {
+				t.Errorf("Stuck = %d, Unanswered = %v on a healthy target; want 0, false", p.Stuck, p.Unanswered())
+			}
 			if p.Successes != want200 {
 				t.Errorf("Successes = %d; want %d", p.Successes, want200)
-			}
-			if p.Latency.Count != int64(n) {
-				t.Errorf("Latency.Count = %d; want %d", p.Latency.Count, n)
 			}
 			var tl uint64
 			for _, b := range p.Timeline {
@@ -86,8 +89,8 @@ func TestAttackCountsExactly(t *testing.T) {
 			if (p.Corrected != nil) != (model == results.ModelOpen) || (p.SendLag != nil) != (model == results.ModelOpen) {
 				t.Errorf("Corrected = %v, SendLag = %v for the %s model", p.Corrected, p.SendLag, model)
 			}
-			if p.Corrected != nil && (p.Corrected.Count != int64(n) || p.SendLag.Count != int64(n)) {
-				t.Errorf("Corrected.Count = %d, SendLag.Count = %d; want %d", p.Corrected.Count, p.SendLag.Count, n)
+			if p.Corrected != nil && (p.Corrected.Count != int64(want200) || p.SendLag.Count != int64(n)) {
+				t.Errorf("Corrected.Count = %d, SendLag.Count = %d; want %d served, %d sent", p.Corrected.Count, p.SendLag.Count, want200, n)
 			}
 			if model == results.ModelOpen && p.Requests > 61 {
 				t.Errorf("open model at 200/s for 300ms sent %d requests; want at most 61", p.Requests)
@@ -151,13 +154,21 @@ func TestAttackTimeout(t *testing.T) {
 				if p.Requests == 0 || p.Errors[ErrKindTimeout] != p.Requests || len(p.Errors) != 1 {
 					t.Errorf("Requests = %d, Errors = %v; want all timeouts", p.Requests, p.Errors)
 				}
-				if min := int64(100 * time.Millisecond); p.Latency.MinNs < min*99/100 {
-					t.Errorf("min latency %v of a timed-out request; want >= the timeout", time.Duration(p.Latency.MinNs))
+				// Failed requests' latency is kept apart from the served.
+				if p.Latency.Count != 0 || (p.Corrected != nil && p.Corrected.Count != 0) {
+					t.Errorf("Latency.Count = %d with every request failed; want 0 (errors kept apart)", p.Latency.Count)
+				}
+				el := p.ErrorLatency
+				if el == nil || uint64(el.Count) != p.Requests {
+					t.Fatalf("ErrorLatency = %+v; want %d samples", el, p.Requests)
+				}
+				if min := int64(100 * time.Millisecond); el.MinNs < min*99/100 {
+					t.Errorf("min latency %v of a timed-out request; want >= the timeout", time.Duration(el.MinNs))
 				}
 				// FastTransport enforces the timeout to within an eighth;
 				// allow as much again for a loaded machine.
-				if max := int64(100 * time.Millisecond); p.Latency.MaxNs > max*3/2 {
-					t.Errorf("max latency %v of a timed-out request; want about the timeout", time.Duration(p.Latency.MaxNs))
+				if max := int64(100 * time.Millisecond); el.MaxNs > max*3/2 {
+					t.Errorf("max latency %v of a timed-out request; want about the timeout", time.Duration(el.MaxNs))
 				}
 				// Closed model: each of the 4 workers waits out its
 				// timeout before sending again, so 200ms hold at most

@@ -31,6 +31,10 @@ type collector struct {
 
 	lat, cor *hdr.Histogram
 	lag      *hdr.Histogram // open model: actual send - intended send
+	// errLat holds the latencies of failed requests (an error kind), kept
+	// apart so that a fast refusal or a slow timeout does not pass for a
+	// served request's latency.
+	errLat   *hdr.Histogram
 	timeline []tlBucket
 
 	requests, successes uint64
@@ -41,6 +45,11 @@ type collector struct {
 	// arrived inside the window, whenever they were sent: the achieved
 	// rate.
 	completed, completedOK uint64
+	// unfinished counts results sent before the window's end and not done
+	// by it (in flight at the end, warm-up sends included); oldest is the
+	// age of the oldest at the end.
+	unfinished, stuck uint64
+	oldest            time.Duration
 }
 
 type tlBucket struct {
@@ -54,6 +63,7 @@ func newCollector(o Options) *collector {
 		offered: o.Rate,
 		bucket:  o.TimelineInterval,
 		lat:     results.NewHistogram(),
+		errLat:  results.NewHistogram(),
 		codes:   make(map[uint16]uint64),
 		errs:    make(map[string]uint64),
 	}
@@ -98,6 +108,14 @@ func (c *collector) add(r *vegeta.Result, intended time.Time) bool {
 			c.completedOK++
 		}
 	}
+	if !r.Timestamp.After(c.end) && done.After(c.end) {
+		c.unfinished++
+		age := c.end.Sub(r.Timestamp)
+		c.oldest = max(c.oldest, age)
+		if age >= c.end.Sub(c.start)/2 {
+			c.stuck++
+		}
+	}
 	if r.Timestamp.Before(c.start) || (!c.cutAt.IsZero() && r.Timestamp.After(c.cutAt)) {
 		return false // warm-up, or sent as the attack was being stopped
 	}
@@ -114,11 +132,29 @@ func (c *collector) add(r *vegeta.Result, intended time.Time) bool {
 	if kind != "" {
 		c.errs[kind]++
 	}
+	if c.lag != nil && !intended.IsZero() {
+		results.Record(c.lag, max(r.Timestamp.Sub(intended), 0)) // the generator's, failed or not
+	}
+	if kind != "" {
+		results.Record(c.errLat, r.Latency)
+	} else {
+		c.recordServed(r, intended)
+	}
+	c.addToTimeline(r, kind)
+	return true
+}
+
+// recordServed records the latencies of a request that did not fail.
+func (c *collector) recordServed(r *vegeta.Result, intended time.Time) {
+	done := r.End()
 	results.Record(c.lat, r.Latency)
 	if c.cor != nil && !intended.IsZero() {
 		results.Record(c.cor, max(done.Sub(intended), r.Latency))
-		results.Record(c.lag, max(r.Timestamp.Sub(intended), 0))
 	}
+}
+
+// addToTimeline counts r in the bucket of its send time.
+func (c *collector) addToTimeline(r *vegeta.Result, kind string) {
 	i := int(r.Timestamp.Sub(c.start) / c.bucket)
 	for len(c.timeline) <= i {
 		c.timeline = append(c.timeline, tlBucket{})
@@ -132,7 +168,6 @@ func (c *collector) add(r *vegeta.Result, intended time.Time) bool {
 	if kind != "" {
 		b.errors++
 	}
-	return true
 }
 
 // fill writes the counts, rates and latencies into p.
@@ -155,7 +190,12 @@ func (c *collector) fill(p *results.Point) {
 		p.Throughput = float64(c.completedOK) / window.Seconds()
 	}
 	p.Saturated = saturated(c.model, c.offered, c.completed, window)
+	p.Unfinished, p.UnfinishedMaxAgeNs, p.Stuck = c.unfinished, int64(c.oldest), c.stuck
 	p.Latency, _ = results.Summarize(c.lat) // encoding an in-range histogram cannot fail
+	if c.errLat.TotalCount() > 0 {
+		l, _ := results.Summarize(c.errLat)
+		p.ErrorLatency = &l
+	}
 	if c.cor != nil {
 		l, _ := results.Summarize(c.cor)
 		p.Corrected = &l

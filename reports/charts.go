@@ -870,11 +870,13 @@ func sweepCurve(rows []*Row, k seriesKey) (p50, p99 plotter.XYs, tried float64) 
 			continue
 		}
 		tried = math.Max(tried, r.Rate)
-		if !r.LatencyValid || r.P50.Median <= 0 || r.P99.Median <= 0 {
+		if !r.LatencyValid || r.P50.Median <= 0 {
 			continue // not valid, or not drawable on a log axis
 		}
 		p50 = append(p50, plotter.XY{X: r.Rate, Y: r.P50.Median / 1e6})
-		p99 = append(p99, plotter.XY{X: r.Rate, Y: r.P99.Median / 1e6})
+		if r.P99.Valid() && r.P99.Median > 0 { // p99 is shown only with enough samples
+			p99 = append(p99, plotter.XY{X: r.Rate, Y: r.P99.Median / 1e6})
+		}
 	}
 	return p50, p99, tried
 }
@@ -897,7 +899,7 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 	if !swept {
 		return Chart{}, false
 	}
-	title := fmt.Sprintf("Latency vs offered rate, %s (open model, from intended send; saturated points omitted)", e)
+	title := fmt.Sprintf("Latency vs offered rate, %s (open model, from intended send; saturated points omitted, p99 only with ≥ 1,000 samples)", e)
 	p := newPlot(title, "offered rate (req/s)", "latency (ms, log scale)")
 	leg := plot.NewLegend()
 	yr := newRangeY()
@@ -913,9 +915,8 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 	for _, k := range series {
 		lk := st.look(k.file, k.target)
 		p50, p99, tried := sweepCurve(rows, k)
-		for i := range p50 {
-			yr.add(p50[i].Y)
-			yr.add(p99[i].Y)
+		for _, xy := range slices.Concat(p50, p99) {
+			yr.add(xy.Y)
 		}
 		addCurves(p, &leg, lk, p50, p99)
 		ks, ss := kneesOf(s.Files[k.file], k.target, e, lk, tried)

@@ -479,13 +479,25 @@ func rowNotes(prefix string, r *Row) []string {
 		out = append(out, fmt.Sprintf("%s%s: the generator used ≥ 90%% of its CPUs in %d of %d rounds (core share up to %s); the figure may be the generator's limit, not the target's.",
 			prefix, where(r), r.GeneratorBoundRounds, r.Rounds, sig(r.GeneratorShare, 2)))
 	}
+	if r.UnansweredRounds > 0 {
+		out = append(out, fmt.Sprintf("%s%s: the target answered nothing in %d of %d rounds: its figures there describe no service (the run failed).",
+			prefix, where(r), r.UnansweredRounds, r.Rounds))
+	}
+	if r.Stuck > 0 {
+		out = append(out, fmt.Sprintf("%s%s: %d connections stuck: of up to %d requests unanswered at a window's end, %d had waited at least half the window (the oldest %s ms); they are not in the latency figures.",
+			prefix, where(r), r.Stuck, r.Unfinished, r.Stuck, ms(r.UnfinishedAge)))
+	}
 	if r.Errors > 0 {
 		var kinds []string
 		for _, k := range slices.Sorted(maps.Keys(r.ErrorsByKind)) {
 			kinds = append(kinds, fmt.Sprintf("%s %d", k, r.ErrorsByKind[k]))
 		}
-		out = append(out, fmt.Sprintf("%s%s: %d errors in %d requests (%s).",
-			prefix, where(r), r.Errors, r.Requests, strings.Join(kinds, ", ")))
+		took := ""
+		if r.ErrorP50.Valid() {
+			took = fmt.Sprintf("; failed requests took %s ms (p50), kept out of the latency figures", ms(r.ErrorP50.Median))
+		}
+		out = append(out, fmt.Sprintf("%s%s: %d errors in %d requests (%s)%s.",
+			prefix, where(r), r.Errors, r.Requests, strings.Join(kinds, ", "), took))
 	}
 	if r.Model == results.ModelOpen && r.LatencySource != SourceCorrected {
 		out = append(out, fmt.Sprintf("%s%s: no intended-send latency recorded; its latency is measured from the actual send and hides queueing.", prefix, where(r)))

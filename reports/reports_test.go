@@ -80,7 +80,7 @@ func TestCharts(t *testing.T) {
 		{"latency-plaintext", targets},
 		{"latency-json", targets},
 		{"sweep-plaintext", []string{"embedded p99", "fcgi p50", "cgi p99", "cgi knee 200 req/s", "embedded knee ≥ 6400 req/s", "SLO p99 ≤ 10ms"}},
-		{"sweep-json", []string{"embedded p99", "fcgi p50", "cgi p99", "SLO p99 ≤ 10ms"}},
+		{"sweep-json", []string{"embedded p99", "fcgi p50", "cgi p50", "SLO p99 ≤ 10ms"}}, // cgi json sweep steps hold < 1,000 samples: no p99
 		{"cpu-per-request", targets},
 		{"peak-memory", targets},
 		{"timeline-plaintext", []string{"embedded p99", "fcgi p99", "cgi p50"}},

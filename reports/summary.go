@@ -99,8 +99,16 @@ type Row struct {
 	Throughput Stat // successful responses per second
 
 	// P50…P999 are latency percentiles in nanoseconds from LatencySource.
+	// A percentile is left empty (not Valid) unless every round had
+	// enough samples above it (results.PercentileShown).
 	P50, P90, P99, P999 Stat
-	LatencySource       string
+	// Samples is the fewest latency samples in a round: what decides which
+	// percentiles are shown.
+	Samples       int64
+	LatencySource string
+	// ErrorP50 is the median latency of failed requests (ns), across
+	// rounds that had any; not Valid when none failed.
+	ErrorP50 Stat
 	// LatencyValid is false when any round of an open-model point was
 	// saturated: queueing inside the generator then distorts latency.
 	LatencyValid bool
@@ -112,9 +120,16 @@ type Row struct {
 	// generator, not the target, and no knee rests on them.
 	GeneratorLimitedRounds int
 
-	Requests     uint64            // summed over rounds
-	Errors       uint64            // summed over rounds: every failed request
-	ErrorsByKind map[string]uint64 // summed over rounds; "other" holds failures no kind explains
+	Requests uint64 // summed over rounds
+	// Unfinished is the most requests in flight at a round's window end
+	// (stuck connections); UnfinishedAge the oldest's age (ns);
+	// UnansweredRounds the rounds in which the target answered nothing.
+	Unfinished       uint64
+	Stuck            uint64 // most connections stuck (results.Point.Stuck) in a round
+	UnfinishedAge    float64
+	UnansweredRounds int
+	Errors           uint64            // summed over rounds: every failed request
+	ErrorsByKind     map[string]uint64 // summed over rounds; "other" holds failures no kind explains
 
 	ServerObserved bool
 	CPUPerRequest  Stat // server CPU per request, ns
@@ -204,7 +219,8 @@ func (r *Row) reduce() {
 	if r.Model == results.ModelOpen {
 		r.LatencySource = SourceCorrected
 	}
-	var thr, p50, p90, p99, p999, cpu, spawns []float64
+	var thr, p50, p90, p99, p999, cpu, spawns, errP50 []float64
+	r.Samples = -1
 	for _, p := range r.points {
 		thr = append(thr, p.Throughput)
 		l := latencyOf(p)
@@ -220,6 +236,12 @@ func (r *Row) reduce() {
 			p99 = append(p99, float64(l.P99Ns))
 			p999 = append(p999, float64(l.P999Ns))
 		}
+		if r.Samples < 0 || l.Count < r.Samples {
+			r.Samples = l.Count
+		}
+		if p.ErrorLatency != nil && p.ErrorLatency.Count > 0 {
+			errP50 = append(errP50, float64(p.ErrorLatency.P50Ns))
+		}
 		if p.Saturated {
 			r.SaturatedRounds++
 		}
@@ -230,6 +252,12 @@ func (r *Row) reduce() {
 			r.GeneratorBoundRounds++
 		}
 		r.Requests += p.Requests
+		r.Unfinished = max(r.Unfinished, p.Unfinished)
+		r.Stuck = max(r.Stuck, p.Stuck)
+		r.UnfinishedAge = max(r.UnfinishedAge, float64(p.UnfinishedMaxAgeNs))
+		if p.Unanswered() {
+			r.UnansweredRounds++
+		}
 		var kinds uint64
 		for k, n := range p.Errors {
 			r.ErrorsByKind[k] += n
@@ -252,10 +280,21 @@ func (r *Row) reduce() {
 		r.GeneratorShare = max(r.GeneratorShare, p.Generator.CoreShare)
 	}
 	r.Throughput = newStat(thr)
-	r.P50, r.P90, r.P99, r.P999 = newStat(p50), newStat(p90), newStat(p99), newStat(p999)
+	r.Samples = max(r.Samples, 0)
+	r.P50, r.P90, r.P99, r.P999 = shownStat(p50, r.Samples, 50), shownStat(p90, r.Samples, 90), shownStat(p99, r.Samples, 99), shownStat(p999, r.Samples, 99.9)
+	r.ErrorP50 = newStat(errP50)
 	r.LatencyValid = r.P50.Valid() && !(r.Model == results.ModelOpen && r.SaturatedRounds > 0)
 	r.CPUPerRequest = newStat(cpu)
 	r.SpawnsPerRequest = newStat(spawns)
+}
+
+// shownStat is newStat(vs) for percentile q when the round with the fewest
+// samples (n) had enough above q to show it, and the empty Stat otherwise.
+func shownStat(vs []float64, n int64, q float64) Stat {
+	if !results.PercentileShown(n, q) {
+		return Stat{}
+	}
+	return newStat(vs)
 }
 
 // latencyOf is the latency distribution a point's latency figures come

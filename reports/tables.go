@@ -150,10 +150,15 @@ func pointTable(prefix string, f *results.File, model results.Model, rows []*Row
 		t.Header = append(t.Header, "offered req/s")
 		t.Right = append(t.Right, true)
 	}
-	t.Header = append(t.Header, "throughput req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "errors",
+	t.Header = append(t.Header, "throughput req/s", "samples", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "errors",
 		"CPU µs/req", "peak MB", "spawns/req", "×embedded req/s", "×embedded CPU")
 	for len(t.Right) < len(t.Header) {
 		t.Right = append(t.Right, true)
+	}
+	if hidesPercentiles(rows) {
+		t.Title += fmt.Sprintf(" A percentile is shown (%s otherwise) only with ≥ %d samples above it in every round: p50 needs %d, p90 %d, p99 %s, p99.9 %s; \"samples\" is the fewest a round held.",
+			dash, results.PercentileAbove, results.PercentileMinSamples(50), results.PercentileMinSamples(90),
+			count(results.PercentileMinSamples(99)), count(results.PercentileMinSamples(99.9)))
 	}
 	for _, r := range rows {
 		cells := []string{r.Target, r.Endpoint, modelCell(r)}
@@ -177,8 +182,12 @@ func pointTable(prefix string, f *results.File, model results.Model, rows []*Row
 		if r.Throughput.Valid() {
 			thr = rate(r.Throughput.Median)
 		}
-		cells = append(cells, thr, lat(r.P50), lat(r.P90), lat(r.P99), lat(r.P999),
-			fmt.Sprint(r.Errors), cpu, peak, spawns,
+		errs := fmt.Sprint(r.Errors)
+		if r.ErrorP50.Valid() {
+			errs += " (p50 " + ms(r.ErrorP50.Median) + " ms)"
+		}
+		cells = append(cells, thr, fmt.Sprint(r.Samples), lat(r.P50), lat(r.P90), lat(r.P99), lat(r.P999),
+			errs, cpu, peak, spawns,
 			times(r.VsEmbedded.Throughput), times(r.VsEmbedded.CPUPerRequest))
 		t.Rows = append(t.Rows, cells)
 	}
@@ -417,4 +426,24 @@ func writeCSV(w io.Writer, s *Summary) error {
 		return fmt.Errorf("reports: csv: %w", err)
 	}
 	return nil
+}
+
+// hidesPercentiles reports whether some row measured latency but had too
+// few samples to show one of its percentiles.
+func hidesPercentiles(rows []*Row) bool {
+	for _, r := range rows {
+		if r.Samples > 0 && !results.PercentileShown(r.Samples, 99.9) {
+			return true
+		}
+	}
+	return false
+}
+
+// count renders an integer with thousands separators.
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

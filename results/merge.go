@@ -260,7 +260,7 @@ func mergePoint(ps []Point, shards []Named) (Point, error) {
 	m.Saturated, m.GeneratorBound = false, false
 	m.Generator = GeneratorCost{}
 	m.Shards = nil
-	var lats, cors []Latency
+	var lats, cors, errLats []Latency
 	for i, p := range ps {
 		m.StartedAt = minTime(m.StartedAt, p.StartedAt)
 		m.DurationNs = max(m.DurationNs, p.DurationNs)
@@ -295,6 +295,9 @@ func mergePoint(ps []Point, shards []Named) (Point, error) {
 		if p.Corrected != nil {
 			cors = append(cors, *p.Corrected)
 		}
+		if p.ErrorLatency != nil {
+			errLats = append(errLats, *p.ErrorLatency)
+		}
 	}
 	if m.Answered > 0 {
 		m.Generator.CPUPerRequestNs = float64(m.Generator.CPUNs) / float64(m.Answered)
@@ -312,6 +315,13 @@ func mergePoint(ps []Point, shards []Named) (Point, error) {
 			return Point{}, err
 		}
 		m.Corrected = &c
+	}
+	if len(errLats) > 0 {
+		e, err := Merge(errLats...)
+		if err != nil {
+			return Point{}, err
+		}
+		m.ErrorLatency = &e
 	}
 	m.Timeline = mergeTimeline(ps)
 	m.Server = mergeServer(ps, m.Answered, m.Throughput)

@@ -177,3 +177,17 @@ func FuzzDecode(f *testing.F) {
 		_, _ = Decode(strings.NewReader(string(data)))
 	})
 }
+
+func TestPercentileShown(t *testing.T) {
+	for _, tc := range []struct {
+		q    float64
+		need int64
+	}{{50, 20}, {90, 100}, {99, 1000}, {99.9, 10000}, {99.99, 100000}} {
+		if got := PercentileMinSamples(tc.q); got != tc.need {
+			t.Errorf("PercentileMinSamples(%v) = %d, want %d", tc.q, got, tc.need)
+		}
+		if !PercentileShown(tc.need, tc.q) || PercentileShown(tc.need-1, tc.q) {
+			t.Errorf("PercentileShown around %d for p%v wrong", tc.need, tc.q)
+		}
+	}
+}

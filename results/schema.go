@@ -233,7 +233,31 @@ type Point struct {
 
 	// Shards keeps each shard's own figures and flags in a merged point.
 	Shards []ShardPoint `json:"shards,omitempty"`
+
+	// ErrorLatency is the latency of the failed requests (those counted in
+	// Errors), kept apart from Latency and Corrected, which hold only the
+	// requests that did not fail; nil when none failed.
+	ErrorLatency *Latency `json:"error_latency,omitempty"`
+
+	// Unfinished counts the requests still in flight when the window
+	// ended, whenever they were sent (a request sent in the warm-up that
+	// never answers counts here): each holds a connection, so this is how
+	// many connections were stuck at the end. UnfinishedMaxAgeNs is the
+	// age of the oldest at the end.
+	Unfinished         uint64 `json:"unfinished,omitempty"`
+	UnfinishedMaxAgeNs int64  `json:"unfinished_max_age_ns,omitempty"`
+	// Stuck counts the unfinished requests in flight for at least half the
+	// window at its end: connections the target held without answering,
+	// where a healthy closed-model point has every connection busy with a
+	// fresh request at any instant.
+	Stuck uint64 `json:"stuck,omitempty"`
 }
+
+// Unanswered reports whether the target answered nothing in the point's
+// window: no response at all (refused, reset, timed out or stuck), which
+// makes every other figure of the point meaningless and fails the run.
+// A file written before Answered was recorded still has its status codes.
+func (p *Point) Unanswered() bool { return p.Answered == 0 && len(p.StatusCodes) == 0 }
 
 // Latency is a latency distribution: its percentiles and the raw HDR
 // histogram they came from (nanoseconds, 3 significant digits), so that

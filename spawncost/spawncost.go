@@ -147,12 +147,23 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Log == nil {
 		c.Log = io.Discard
-	} else {
-		// Progress lines and the children's stderr (copied by os/exec's
-		// goroutines) reach Log concurrently.
-		c.Log = &lockedWriter{w: c.Log}
 	}
+	// os/exec copies a child's stderr into Log from a goroutine of its
+	// own while the measurer writes progress lines: one lock for both.
+	c.Log = &lockedWriter{w: c.Log}
 	return c, nil
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // plans derived from Config.Reps, per kind of row.
@@ -234,16 +245,4 @@ func Measure(ctx context.Context, cfg Config) (*results.Fork, error) {
 		}
 	}
 	return m.fk, nil
-}
-
-// lockedWriter serialises writes to w.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -216,7 +216,21 @@ func runCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr
 	if file == nil || len(file.Points) == 0 { // nothing published: nothing to show
 		return runErr
 	}
-	return errors.Join(runErr, printRun(ctx, stdout, file, cfg.OutDir, f.noReport))
+	return errors.Join(runErr, printRun(ctx, stdout, file, cfg.OutDir, f.noReport), unanswered(file))
+}
+
+// unanswered is an error naming every point whose target answered nothing
+// in its window (all refused, timed out or stuck): its figures say nothing
+// about the target, so the run fails, with its results still written.
+func unanswered(f *results.File) error {
+	var errs []error
+	for i := range f.Points {
+		if p := &f.Points[i]; p.Unanswered() {
+			errs = append(errs, fmt.Errorf("run: %s %s %s round %d: the target answered nothing (%d requests sent, %d unfinished at the window's end, errors %v)",
+				p.Target, p.Endpoint, p.Model, p.Round, p.Requests, p.Unfinished, p.Errors))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // serveTarget builds the targets of `bench run`: each kind the suite
