@@ -15,10 +15,12 @@ all: build
 
 # The sample app is built without cgo: it is what CGI execs per request,
 # and a static binary is the fair (and faster-spawning) way to ship it.
+# Both are built with -trimpath, as `bench ab` builds revisions in
+# temporary worktrees: the same source then shares the build cache.
 build:
 	$(GO) mod download
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/sampleapp ./cmd/sampleapp
-	$(GO) build -o $(BIN)/bench ./cmd/bench
+	$(GO) build -trimpath -o $(BIN)/bench ./cmd/bench
 
 # Debian packages: wrk (the reference load generator the suite's own is
 # measured against), chromium (renders report.html in a test). Installed

@@ -218,6 +218,11 @@ type ForkFit struct {
 	// the work sizes it was fitted to.
 	R2     float64 `json:"r2"`
 	Points int     `json:"points"`
+	// PerUnitLoNs and PerUnitHiNs bound PerUnitNs at 95% confidence
+	// (Student's t over Points−2 degrees of freedom); 0 in files written
+	// before they were recorded.
+	PerUnitLoNs float64 `json:"per_unit_lo_ns,omitempty"`
+	PerUnitHiNs float64 `json:"per_unit_hi_ns,omitempty"`
 }
 
 // Coef returns f's coefficients for wall time or CPU time.

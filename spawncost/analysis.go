@@ -227,10 +227,30 @@ func (m *measurer) amortise(ctx context.Context) error {
 	return m.stopFCGI(ctx)
 }
 
-// fit is a least-squares line y = a + b·x.
+// fit is a least-squares line y = a + b·x, with the 95% confidence
+// interval [bLo, bHi] of its slope (equal to b when n < 3: a line through
+// two points has no residual to judge it by).
 type fit struct {
 	a, b, r2 float64
+	bLo, bHi float64
 	n        int
+}
+
+// minFitSizes is the fewest distinct work sizes the cost model is fitted
+// to: with two, the line passes through both points (R² = 1 whatever the
+// noise) and its slope has no confidence interval.
+const minFitSizes = 3
+
+// tQuantile975 is Student's t distribution's 97.5% quantile for df
+// degrees of freedom (two-sided 95%); 1.96 from 30 on.
+func tQuantile975(df int) float64 {
+	table := []float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+		2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045}
+	if df >= 1 && df <= len(table) {
+		return table[df-1]
+	}
+	return 1.96
 }
 
 // fitLine fits y = a + b·x by ordinary least squares. With fewer than two
@@ -257,16 +277,29 @@ func fitLine(xs, ys []float64) (fit, bool) {
 		return fit{}, false
 	}
 	b := sxy / sxx
-	f := fit{a: my - b*mx, b: b, r2: 1, n: n}
+	f := fit{a: my - b*mx, b: b, r2: 1, n: n, bLo: b, bHi: b}
+	var sse float64
+	for i := range xs {
+		e := ys[i] - (f.a + f.b*xs[i])
+		sse += e * e
+	}
 	if syy > 0 {
-		var sse float64
-		for i := range xs {
-			e := ys[i] - (f.a + f.b*xs[i])
-			sse += e * e
-		}
 		f.r2 = 1 - sse/syy
 	}
+	if n >= 3 {
+		half := tQuantile975(n-2) * math.Sqrt(sse/float64(n-2)/sxx)
+		f.bLo, f.bHi = b-half, b+half
+	}
 	return f, true
+}
+
+// distinct counts the distinct values of xs.
+func distinct(xs []float64) int {
+	seen := map[float64]bool{}
+	for _, x := range xs {
+		seen[x] = true
+	}
+	return len(seen)
 }
 
 // model fits, per deployment, median wall (and CPU) time per request as a
@@ -291,13 +324,21 @@ func (m *measurer) model(context.Context) error {
 		if p == nil {
 			continue
 		}
+		if k := distinct(p.n); k < minFitSizes {
+			m.note("model/%s: %d work size(s); a cost model needs at least %d (a line through two points fits any noise): no fit, no crossover.", d, k, minFitSizes)
+			continue
+		}
 		fw, ok := fitLine(p.n, p.wall)
 		if !ok {
-			m.note("model/%s: fewer than two work sizes; no fit.", d)
+			continue
+		}
+		if !(fw.bLo > 0) {
+			m.note("model/%s: the per-round slope's 95%% interval [%s, %s] does not stand clear of zero: the work sizes do not rise above the fixed cost's noise; no fit, no crossover.", d, fmtNs(fw.bLo), fmtNs(fw.bHi))
 			continue
 		}
 		fc, okC := fitLine(p.n, p.cpu)
 		m.fk.Fits = append(m.fk.Fits, results.ForkFit{Deployment: d, FixedNs: fw.a, PerUnitNs: fw.b,
+			PerUnitLoNs: fw.bLo, PerUnitHiNs: fw.bHi,
 			HasCPU: okC, CPUFixedNs: fc.a, CPUPerUnitNs: fc.b, R2: fw.r2, Points: fw.n})
 	}
 	m.fk.BreakEvens = results.ForkBreakEvens(m.fk.Fits)

@@ -126,6 +126,56 @@ func TestFitLine(t *testing.T) {
 	}
 }
 
+// TestFitLineInterval checks the slope's 95% interval: t(1) = 12.706 for
+// three points; none for two.
+func TestFitLineInterval(t *testing.T) {
+	// y = 1 + 2x with residuals +0.5, −1, +0.5: b = 2, sse = 1.5,
+	// sxx = 2, se = sqrt(1.5/1/2) = 0.866, half = 12.706 · 0.866.
+	f, ok := fitLine([]float64{0, 1, 2}, []float64{1.5, 2, 5.5})
+	if !ok {
+		t.Fatal("fitLine failed")
+	}
+	half := 12.706 * math.Sqrt(1.5/2)
+	if math.Abs(f.b-2) > 1e-9 || math.Abs(f.bLo-(2-half)) > 1e-9 || math.Abs(f.bHi-(2+half)) > 1e-9 {
+		t.Errorf("slope %v in [%v, %v]; want 2 in [%v, %v]", f.b, f.bLo, f.bHi, 2-half, 2+half)
+	}
+	if f, _ := fitLine([]float64{0, 10}, []float64{1, 5}); f.bLo != f.b || f.bHi != f.b {
+		t.Errorf("two points: interval [%v, %v]; want none (the slope itself)", f.bLo, f.bHi)
+	}
+}
+
+// TestModelDeclines: no cost model from two work sizes (what --quick
+// measures), nor from a slope lost in the fixed cost's noise.
+func TestModelDeclines(t *testing.T) {
+	tests := []struct {
+		name string
+		ns   []int
+		wall func(n int) float64
+		note string
+	}{
+		{"two sizes", []int{0, 10_000}, func(n int) float64 { return 2e6 + 100*float64(n) }, "needs at least 3"},
+		{"slope in the noise", []int{0, 10, 20}, func(n int) float64 { return 2e6 + []float64{0, 5e5, -4e5}[n/10] }, "does not stand clear of zero"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &measurer{fk: &results.Fork{}}
+			for _, n := range tt.ns {
+				c := point(tt.wall(n) / 2)
+				m.fk.Rows = append(m.fk.Rows, results.ForkRow{Group: results.ForkGroupAmortisation, Name: "work", Deployment: results.ForkCGI, WorkN: n, Wall: point(tt.wall(n)), CPU: &c})
+			}
+			if err := m.model(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(m.fk.Fits) != 0 || len(m.fk.BreakEvens) != 0 {
+				t.Errorf("fits %+v, break-evens %+v; want none", m.fk.Fits, m.fk.BreakEvens)
+			}
+			if len(m.fk.Notes) != 1 || !strings.Contains(m.fk.Notes[0], tt.note) {
+				t.Errorf("notes = %q; want one saying %q", m.fk.Notes, tt.note)
+			}
+		})
+	}
+}
+
 // TestModel fits the cost model to synthetic amortisation rows and checks
 // the fits and the break-evens derived from them, written once into the
 // document.
@@ -369,8 +419,16 @@ func TestMeasureQuick(t *testing.T) {
 	if groups[results.ForkGroupAmortisation] != 2*3 {
 		t.Errorf("%d amortisation rows; want 2 sizes × 3 deployments", groups[results.ForkGroupAmortisation])
 	}
-	if len(f.Fork.Fits) != 3 || len(f.Fork.BreakEvens) != 4 {
-		t.Errorf("fits %+v, break-evens %+v; want 3 deployments' fits and cgi, fcgi × wall, CPU break-evens", f.Fork.Fits, f.Fork.BreakEvens)
+	// Two work sizes support no cost model: the quick run declines to
+	// fit and says so, for each deployment.
+	var declined int
+	for _, n := range f.Fork.Notes {
+		if strings.Contains(n, "needs at least 3") {
+			declined++
+		}
+	}
+	if len(f.Fork.Fits) != 0 || len(f.Fork.BreakEvens) != 0 || declined != 3 {
+		t.Errorf("fits %+v, break-evens %+v, %d declining notes; want no fit and a note for each of the 3 deployments", f.Fork.Fits, f.Fork.BreakEvens, declined)
 	}
 	var rss int
 	for _, r := range f.Fork.Rows {
