@@ -38,7 +38,7 @@ func WriteComparison(w io.Writer, r *compare.Report, format string) error {
 // writeComparisonText writes r as terminal tables.
 func writeComparisonText(w io.Writer, r *compare.Report) error {
 	fmt.Fprintf(w, "base: %s\nnew:  %s\n", r.Base, r.New)
-	fmt.Fprintf(w, "threshold %s, alpha %g (%s)\n", units.Percent(r.Threshold), r.Alpha, testName(r))
+	fmt.Fprintf(w, "threshold %s, alpha %g (%s)\n", units.Percent(r.Threshold), r.Alpha, testName(r, "Mann–Whitney U across rounds"))
 	if err := writeHead(w, r, "", ""); err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func writeComparisonText(w io.Writer, r *compare.Report) error {
 func writeComparisonMarkdown(w io.Writer, r *compare.Report) error {
 	fmt.Fprintf(w, "## forkbench comparison\n\n")
 	fmt.Fprintf(w, "**%s**\n\n", summary(r))
-	fmt.Fprintf(w, "Base `%s`, new `%s`; threshold %s, alpha %g (%s).\n\n", r.Base, r.New, units.Percent(r.Threshold), r.Alpha, testName(r))
+	fmt.Fprintf(w, "Base `%s`, new `%s`; threshold %s, alpha %g (%s).\n\n", r.Base, r.New, units.Percent(r.Threshold), r.Alpha, testName(r, "Mann–Whitney U across rounds"))
 	if err := writeHead(w, r, "- ", "\n"); err != nil {
 		return err
 	}
@@ -148,11 +148,11 @@ func summary(r *compare.Report) string {
 }
 
 // testName says which test judged r.
-func testName(r *compare.Report) string {
+func testName(r *compare.Report, unpaired string) string {
 	if r.Paired {
 		return "Wilcoxon signed-rank on per-round paired ratios, same sitting; MDE at 80% power"
 	}
-	return "Mann–Whitney U across independent rounds"
+	return unpaired
 }
 
 // comparisonTable is one line per metric of each row; a paired
