@@ -59,7 +59,7 @@ func writeComparisonText(w io.Writer, r *compare.Report) error {
 func writeComparisonMarkdown(w io.Writer, r *compare.Report) error {
 	fmt.Fprintf(w, "## forkbench comparison\n\n")
 	fmt.Fprintf(w, "**%s**\n\n", summary(r))
-	fmt.Fprintf(w, "Base `%s`, new `%s`; threshold %s, alpha %g (%s).\n\n", r.Base, r.New, units.Percent(r.Threshold), r.Alpha, testName(r, "Mann–Whitney U across rounds"))
+	fmt.Fprintf(w, "Base `%s`, new `%s`; threshold %s, alpha %g (%s).\n\n", r.Base, r.New, units.Percent(r.Threshold), r.Alpha, testName(r, "Mann–Whitney U across independent rounds"))
 	if err := writeHead(w, r, "- ", "\n"); err != nil {
 		return err
 	}
