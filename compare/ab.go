@@ -219,3 +219,12 @@ func FormatMDE(mde float64) string {
 	}
 	return fmt.Sprintf("%.1f%%", 100*mde)
 }
+
+// MinPairs is the fewest paired rounds at which the signed-rank test can
+// reach alpha (6 at 0.05); zero alpha means DefaultAlpha.
+func MinPairs(alpha float64) int {
+	if alpha == 0 {
+		alpha = DefaultAlpha
+	}
+	return minPairs(alpha)
+}
