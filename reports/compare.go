@@ -269,3 +269,32 @@ func WriteCalibration(w io.Writer, c *compare.Calibration) error {
 	_, err := fmt.Fprintf(w, "\nsuggested: --threshold %s (twice the largest A/A difference of any metric; per-metric values above)\n", units.Percent(c.Suggested))
 	return err
 }
+
+// WritePairedCalibration writes an A/A `bench ab` as the noise per target
+// and metric: the spread of the paired ratios and the minimum detectable
+// effect at the run's rounds and threshold.
+func WritePairedCalibration(w io.Writer, r *compare.Report, noise []compare.PairedNoise) error {
+	fmt.Fprintf(w, "A/A paired calibration: %s vs %s (same build, same sitting; every difference is noise)\n", r.Base, r.New)
+	if err := writeHead(w, r, "", ""); err != nil {
+		return err
+	}
+	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+	t := Table{
+		Header: []string{"target", "metric", "rows", "pairs", "median |r−1|", "max |r−1|", "sd(log r)", "max |effect|", "MDE", "false alarms @" + units.Percent(r.Threshold)},
+		Right:  []bool{false, false, true, true, true, true, true, true, true, true},
+	}
+	for _, n := range noise {
+		mde := "∞"
+		if n.MDE != nil {
+			mde = compare.FormatMDE(*n.MDE)
+		}
+		t.Rows = append(t.Rows, []string{n.Target, n.Metric, fmt.Sprint(n.Rows), fmt.Sprint(n.Pairs),
+			pct(n.MedianAbs), pct(n.MaxAbs), fmt.Sprintf("%.3f", n.SD), pct(n.Effect), mde, fmt.Sprint(n.FalseAlarms)})
+	}
+	fmt.Fprintln(w)
+	if err := t.Render(w, StyleText); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nMDE: the smallest change a paired run with these rounds finds at alpha %g with 80%% power; a change below it (or below a threshold under it) is reported as \"%s\".\n", r.Alpha, compare.BelowDetection)
+	return err
+}
