@@ -74,9 +74,9 @@ bench: build
 bench-loadgen: build deps
 	$(BIN)/bench loadgen-check
 
-# The nightly regression job: run the nightly scenario, compare with the
-# baseline, add to the history, write the report and trend charts; exits
-# non-zero on a regression. The first night becomes the baseline.
+# The nightly regression job: bench ab of the last good revision and HEAD
+# in one sitting, add to the history, draw the trend charts; exits
+# non-zero on a regression. The first night is an A/A run of HEAD.
 nightly: build
 	scripts/nightly.sh
 

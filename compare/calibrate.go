@@ -104,3 +104,102 @@ func spread(v []float64) float64 {
 	}
 	return (slices.Max(v) - slices.Min(v)) / math.Abs(med)
 }
+
+// PairedNoise is the noise of one metric on one target left by pairing,
+// measured by an A/A `bench ab` (the same build on both sides, same
+// sitting): what a paired comparison on this machine can and cannot see.
+type PairedNoise struct {
+	Target string `json:"target"`
+	Metric string `json:"metric"`
+	Rows   int    `json:"rows"`
+	Pairs  int    `json:"pairs"`
+	// MedianAbs and MaxAbs are the typical and the largest |ratio − 1| of
+	// one round's pair over the rows.
+	MedianAbs float64 `json:"median_abs_ratio"`
+	MaxAbs    float64 `json:"max_abs_ratio"`
+	// SD is the largest standard deviation of a row's log ratios.
+	SD float64 `json:"sd_log_ratio"`
+	// MDE is the largest minimum detectable effect of the rows; nil when
+	// infinite (too few rounds).
+	MDE *float64 `json:"mde,omitempty"`
+	// Effect is the largest |median effect| of a row: what A/A reads as a
+	// change though the build is the same.
+	Effect      float64 `json:"max_abs_effect"`
+	FalseAlarms int     `json:"false_alarms"`
+}
+
+// CalibratePaired reduces an A/A paired report to the noise per target and
+// metric, in the report's row and metric order.
+func CalibratePaired(r *Report) []PairedNoise {
+	var out []PairedNoise
+	idx := map[[2]string]int{}
+	for _, row := range r.Rows {
+		for _, c := range row.Metrics {
+			if len(c.Ratios) == 0 {
+				continue
+			}
+			k := [2]string{row.Target, c.Metric}
+			i, ok := idx[k]
+			if !ok {
+				i = len(out)
+				idx[k] = i
+				out = append(out, PairedNoise{Target: row.Target, Metric: c.Metric, MDE: new(float64)})
+			}
+			n := &out[i]
+			n.Rows++
+			n.Pairs += len(c.Ratios)
+			logs := make([]float64, len(c.Ratios))
+			for j, x := range c.Ratios {
+				logs[j] = math.Log(x)
+				n.MaxAbs = max(n.MaxAbs, math.Abs(x-1))
+			}
+			n.SD = max(n.SD, sdOf(logs))
+			if c.Delta != nil {
+				n.Effect = max(n.Effect, math.Abs(*c.Delta))
+			}
+			switch {
+			case c.MDE == nil || n.MDE == nil:
+				n.MDE = nil
+			default:
+				*n.MDE = max(*n.MDE, *c.MDE)
+			}
+			if c.Status == Regressed || c.Status == Improved {
+				n.FalseAlarms++
+			}
+		}
+	}
+	// The median |ratio − 1| over every pair of the target and metric.
+	for i := range out {
+		var abs []float64
+		for _, row := range r.Rows {
+			if row.Target != out[i].Target {
+				continue
+			}
+			for _, c := range row.Metrics {
+				if c.Metric == out[i].Metric {
+					for _, x := range c.Ratios {
+						abs = append(abs, math.Abs(x-1))
+					}
+				}
+			}
+		}
+		out[i].MedianAbs = results.Median(abs)
+	}
+	return out
+}
+
+func sdOf(v []float64) float64 {
+	if len(v) < 2 {
+		return 0
+	}
+	mean := 0.0
+	for _, x := range v {
+		mean += x
+	}
+	mean /= float64(len(v))
+	ss := 0.0
+	for _, x := range v {
+		ss += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(ss / float64(len(v)-1))
+}

@@ -109,6 +109,10 @@ type Report struct {
 	// explain a change (Go version, kernel, commit, binary paths,
 	// partial files).
 	Notes []string `json:"notes,omitempty"`
+	// Paired is true for a same-sitting A/B comparison (ComparePaired):
+	// rounds are paired, the test is the signed-rank test and every
+	// change carries its minimum detectable effect.
+	Paired bool `json:"paired,omitempty"`
 	// Power is set when the sample sizes cannot reach Alpha at all.
 	Power string `json:"power,omitempty"`
 	Rows  []Row  `json:"rows"`
@@ -145,6 +149,11 @@ type Change struct {
 	DeltaLo *float64 `json:"delta_lo,omitempty"`
 	DeltaHi *float64 `json:"delta_hi,omitempty"`
 	P       float64  `json:"p"`
+	// MDE is a paired comparison's minimum detectable effect (0.07 = 7%)
+	// at Alpha and DefaultPower; nil when it is infinite (too few pairs)
+	// or unknown (MDEOf renders both). Ratios are the per-round ratios new/base it came from.
+	MDE    *float64  `json:"mde,omitempty"`
+	Ratios []float64 `json:"ratios,omitempty"`
 	// Note explains a no-change verdict that is not a clean "p ≥ alpha"
 	// (too few rounds, below the threshold) or a missing value.
 	Note string `json:"note,omitempty"`
@@ -328,6 +337,8 @@ func rowStatus(cs []Change) Status {
 		return Regressed
 	case has[Improved]:
 		return Improved
+	case has[BelowDetection]:
+		return BelowDetection
 	case has[NoChange]:
 		return NoChange
 	default:

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"forkbench/compare"
@@ -37,7 +38,7 @@ func WriteComparison(w io.Writer, r *compare.Report, format string) error {
 // writeComparisonText writes r as terminal tables.
 func writeComparisonText(w io.Writer, r *compare.Report) error {
 	fmt.Fprintf(w, "base: %s\nnew:  %s\n", r.Base, r.New)
-	fmt.Fprintf(w, "threshold %s, alpha %g (Mann–Whitney U across rounds)\n", units.Percent(r.Threshold), r.Alpha)
+	fmt.Fprintf(w, "threshold %s, alpha %g (%s)\n", units.Percent(r.Threshold), r.Alpha, testName(r, "Mann–Whitney U across rounds"))
 	if err := writeHead(w, r, "", ""); err != nil {
 		return err
 	}
@@ -58,7 +59,7 @@ func writeComparisonText(w io.Writer, r *compare.Report) error {
 func writeComparisonMarkdown(w io.Writer, r *compare.Report) error {
 	fmt.Fprintf(w, "## forkbench comparison\n\n")
 	fmt.Fprintf(w, "**%s**\n\n", summary(r))
-	fmt.Fprintf(w, "Base `%s`, new `%s`; threshold %s, alpha %g (Mann–Whitney U across independent rounds).\n\n", r.Base, r.New, units.Percent(r.Threshold), r.Alpha)
+	fmt.Fprintf(w, "Base `%s`, new `%s`; threshold %s, alpha %g (%s).\n\n", r.Base, r.New, units.Percent(r.Threshold), r.Alpha, testName(r, "Mann–Whitney U across independent rounds"))
 	if err := writeHead(w, r, "- ", "\n"); err != nil {
 		return err
 	}
@@ -131,7 +132,7 @@ func summary(r *compare.Report) string {
 		return "not comparable: " + strings.Join(r.Reasons, "; ")
 	}
 	var parts []string
-	for _, s := range []compare.Status{compare.Regressed, compare.Improved, compare.NoChange, compare.NotComparable} {
+	for _, s := range []compare.Status{compare.Regressed, compare.Improved, compare.BelowDetection, compare.NoChange, compare.NotComparable} {
 		if n := r.Counts[s]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, s))
 		}
@@ -146,8 +147,45 @@ func summary(r *compare.Report) string {
 	return verdict + " (rows: " + strings.Join(parts, ", ") + ")"
 }
 
-// comparisonTable is one line per metric of each row.
+// testName says which test judged r.
+func testName(r *compare.Report, unpaired string) string {
+	if r.Paired {
+		return "Wilcoxon signed-rank on per-round paired ratios, same sitting; MDE at 80% power"
+	}
+	return unpaired
+}
+
+// comparisonTable is one line per metric of each row; a paired
+// comparison adds the minimum detectable effect beside the verdict.
 func comparisonTable(r *compare.Report, rows []compare.Row) Table {
+	t := unpairedTable(r, rows)
+	if !r.Paired {
+		return t
+	}
+	// No interval column (the paired effect is a median of ratios); the
+	// MDE goes before the verdict.
+	const ci = 7
+	fix := func(line []string, mde string) []string {
+		line = slices.Delete(line, ci, ci+1)
+		return slices.Insert(line, len(line)-1, mde)
+	}
+	t.Header = fix(t.Header, "MDE")
+	i := 0
+	for _, row := range rows {
+		if len(row.Metrics) == 0 {
+			t.Rows[i] = fix(t.Rows[i], "")
+			i++
+			continue
+		}
+		for _, c := range row.Metrics {
+			t.Rows[i] = fix(t.Rows[i], c.MDEOf())
+			i++
+		}
+	}
+	return t
+}
+
+func unpairedTable(r *compare.Report, rows []compare.Row) Table {
 	t := Table{
 		Header: []string{"target", "endpoint", "load", "metric", "base", "new", "change", fmt.Sprintf("%g%% CI", 100*(1-r.Alpha)), "p", "verdict"},
 		Right:  []bool{false, false, false, false, true, true, true, true, true},
@@ -229,5 +267,34 @@ func WriteCalibration(w io.Writer, c *compare.Calibration) error {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\nsuggested: --threshold %s (twice the largest A/A difference of any metric; per-metric values above)\n", units.Percent(c.Suggested))
+	return err
+}
+
+// WritePairedCalibration writes an A/A `bench ab` as the noise per target
+// and metric: the spread of the paired ratios and the minimum detectable
+// effect at the run's rounds and threshold.
+func WritePairedCalibration(w io.Writer, r *compare.Report, noise []compare.PairedNoise) error {
+	fmt.Fprintf(w, "A/A paired calibration: %s vs %s (same build, same sitting; every difference is noise)\n", r.Base, r.New)
+	if err := writeHead(w, r, "", ""); err != nil {
+		return err
+	}
+	pct := func(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }
+	t := Table{
+		Header: []string{"target", "metric", "rows", "pairs", "median |r−1|", "max |r−1|", "sd(log r)", "max |effect|", "MDE", "false alarms @" + units.Percent(r.Threshold)},
+		Right:  []bool{false, false, true, true, true, true, true, true, true, true},
+	}
+	for _, n := range noise {
+		mde := "∞"
+		if n.MDE != nil {
+			mde = compare.FormatMDE(*n.MDE)
+		}
+		t.Rows = append(t.Rows, []string{n.Target, n.Metric, fmt.Sprint(n.Rows), fmt.Sprint(n.Pairs),
+			pct(n.MedianAbs), pct(n.MaxAbs), fmt.Sprintf("%.3f", n.SD), pct(n.Effect), mde, fmt.Sprint(n.FalseAlarms)})
+	}
+	fmt.Fprintln(w)
+	if err := t.Render(w, StyleText); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "\nMDE: the smallest change a paired run with these rounds finds at alpha %g with 80%% power; a change below it (or below a threshold under it) is reported as \"%s\".\n", r.Alpha, compare.BelowDetection)
 	return err
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -18,9 +21,10 @@ import (
 // FLAGS…` executes `bench run RUN FLAGS… --out DIR/a` and then `…/b`.
 func calibrateCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]")
+		fmt.Fprintln(stderr, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]\n       bench calibrate --ab REV [--out DIR] [-- BENCH AB FLAGS]")
 		fs.PrintDefaults()
 	}
+	abRev := fs.String("ab", "", "A/A in one sitting: run `bench ab REV REV` (flags after -- go to it) and report the paired noise and MDE")
 	run := fs.Bool("run", false, "make the two runs: exec `bench run` twice with the flags after --")
 	outDir := fs.String("out", "out/calibrate", "with --run: directory of the two runs (a/, b/)")
 	bench := fs.String("bench", "", "with --run: bench binary (default: this executable)")
@@ -35,6 +39,9 @@ func calibrateCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 	opt, err := compareOptions(*thr, *alpha, *mets)
 	if err != nil {
 		return err
+	}
+	if *abRev != "" {
+		return calibrateAB(ctx, *abRev, *bench, *outDir, pos, *thr, *alpha, *mets, *format, stdout, stderr)
 	}
 	paths := pos
 	if *run {
@@ -94,4 +101,47 @@ func calibrationRuns(ctx context.Context, bench, outDir string, runArgs []string
 		paths = append(paths, filepath.Join(dir, "results.json"))
 	}
 	return paths, nil
+}
+
+// calibrateAB runs `bench ab REV REV ABARGS… --out DIR --format json` and
+// reports the noise its paired ratios show per target and metric. A
+// regression verdict (exit 1) is a false alarm to count, not a failure.
+func calibrateAB(ctx context.Context, rev, bench, outDir string, abArgs []string, thr string, alpha float64, mets, format string, stdout, stderr io.Writer) error {
+	exe := bench
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return fmt.Errorf("calibrate: %w", err)
+		}
+	}
+	argv := append([]string{"ab", rev, rev}, abArgs...)
+	argv = append(argv, "--out", outDir, "--format", "json", "--threshold", thr, "--alpha", fmt.Sprint(alpha))
+	if mets != "" {
+		argv = append(argv, "--metrics", mets)
+	}
+	fmt.Fprintf(stderr, "calibrate: %s %v\n", exe, argv)
+	cmd := exec.CommandContext(ctx, exe, argv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, stderr
+	if err := cmd.Run(); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			return &exitError{2, fmt.Errorf("calibrate: bench ab: %w", err)}
+		}
+	}
+	var r compare.Report
+	if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+		return &exitError{2, fmt.Errorf("calibrate: reading bench ab's report: %w", err)}
+	}
+	noise := compare.CalibratePaired(&r)
+	switch format {
+	case reports.FormatJSON:
+		return reports.WriteJSON(stdout, struct {
+			Report *compare.Report       `json:"report"`
+			Noise  []compare.PairedNoise `json:"noise"`
+		}{&r, noise})
+	case reports.FormatText:
+		return reports.WritePairedCalibration(stdout, &r, noise)
+	}
+	return badInput(fmt.Errorf("%w: calibrate: unknown format %q (text, json)", compare.ErrBadInput, format))
 }

@@ -91,6 +91,7 @@ func historyBaseline(args []string, stdout, stderr io.Writer) error {
 	branch := fs.String("branch", "main", "choose among runs on this branch (\"\" for any)")
 	pin := fs.String("pin", "", "choose the latest run of this commit (prefix) instead")
 	like := fs.String("like", "", "choose among runs comparable with this result file (same machine and settings)")
+	commit := fs.Bool("commit", false, "print the baseline's commit (the last good revision, for `bench ab`) instead of its file")
 	if _, err := parseArgs(fs, args); err != nil {
 		return badInput(err)
 	}
@@ -109,6 +110,13 @@ func historyBaseline(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return &exitError{2, err}
+	}
+	if *commit {
+		if e.Commit == "" {
+			return &exitError{2, fmt.Errorf("history: the baseline %s records no commit", s.Path(e))}
+		}
+		_, err = fmt.Fprintln(stdout, e.Commit)
+		return err
 	}
 	_, err = fmt.Fprintln(stdout, s.Path(e))
 	return err

@@ -36,6 +36,7 @@ func commands() []command {
 		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", runFork},
 		{"report", "render tables, charts and report.html from results files", flagged("bench report", reportCmd)},
 		{"compare", "compare two result files: improved, regressed or no significant change", flagged("bench compare", compareCmd)},
+		{"ab", "build two revisions and compare them in one sitting (A B B A …): paired ratios, MDE", flagged("bench ab", abCmd)},
 		{"calibrate", "measure the machine's noise floor from two runs of the same build", flagged("bench calibrate", calibrateCmd)},
 		{"export", "write a result file in Go benchmark format (for benchstat)", flagged("bench export", exportCmd)},
 		{"history", "add runs to the history store, pick a baseline, draw trends", historyCmd},

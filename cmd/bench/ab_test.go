@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAB builds HEAD twice over (plain, and with the 2 ms forkbench_slow
+// tag: unmistakable on any machine) and runs a short `bench ab` on real
+// builds: A/A must not regress (exit 0), A/slow must regress on fcgi
+// (exit 1). The builds live in the checkout's out/ab/builds, so the second
+// run and later test runs reuse them.
+func TestAB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two revisions")
+	}
+	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Skipf("not a git checkout: %v", err)
+	}
+	cache := filepath.Join(strings.TrimSpace(string(top)), "out", "ab", "builds")
+	short := []string{"--targets", "fcgi", "--endpoints", "plaintext", "--model", "closed",
+		"--duration", "300ms", "--warmup", "100ms", "--rounds", "6", "--cache", cache, "--format", "json"}
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in the JSON report
+	}{
+		{"A/A", []string{"HEAD", "HEAD"}, 0, `"paired": true`},
+		{"A/slow", []string{"HEAD", "HEAD", "--new-tags", "forkbench_slow"}, 1, `"status": "regressed"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+			defer cancel()
+			out := t.TempDir()
+			cmd := bench(t, ctx, append(append([]string{"ab"}, tt.args...), append(short, "--out", out)...)...)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout.String(), stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.want) || !strings.Contains(stdout.String(), `"target": "fcgi"`) {
+				t.Errorf("report lacks %s for fcgi:\n%s", tt.want, stdout.String())
+			}
+			for _, f := range []string{"results.json", "builds.json", "ab.md", "ab.json"} {
+				if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
+					t.Errorf("%s not written: %v", f, err)
+				}
+			}
+		})
+	}
+}

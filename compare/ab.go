@@ -1,0 +1,230 @@
+package compare
+
+// This file compares the two sides of one `bench ab` run: every target
+// measured twice in the same sitting, once per build ("fcgi@base",
+// "fcgi@new"), in interleaved rounds. Each round's ratio new/base is
+// paired (same round, same machine state), so the drift between rounds
+// cancels out of it; the test is the signed-rank test on the log ratios
+// (paired.go), and every verdict carries the minimum detectable effect of
+// the noise that pairing leaves.
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"forkbench/internal/units"
+	"forkbench/results"
+)
+
+// BelowDetection is the verdict on a metric whose change was not
+// significant while the machine's noise hides changes as large as the
+// threshold: it says what was not seen, never "no change".
+const BelowDetection Status = "below what this machine can detect"
+
+// DefaultPower is the power the minimum detectable effect is stated at.
+const DefaultPower = 0.8
+
+// SplitTarget splits an A/B target name "kind@label" into its parts; ok is
+// false for a name without a label.
+func SplitTarget(name string) (kind, label string, ok bool) {
+	i := strings.LastIndexByte(name, '@')
+	if i <= 0 || i == len(name)-1 {
+		return name, "", false
+	}
+	return name[:i], name[i+1:], true
+}
+
+// pairKey is a point's identity on one side: its key without the build
+// label, and its round.
+type pairKey struct {
+	key   results.PointKey
+	round int
+}
+
+// ComparePaired compares the targets labelled newLabel in f with those
+// labelled baseLabel, round by round. It returns an error only for bad
+// options or a file holding no labelled targets.
+func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*Report, error) {
+	ms, err := selectMetrics(opt.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	alpha, thr := opt.alpha(), opt.threshold()
+	if alpha <= 0 || alpha >= 1 {
+		return nil, fmt.Errorf("%w: alpha %v not in (0, 1)", ErrBadInput, alpha)
+	}
+	if thr < 0 {
+		return nil, fmt.Errorf("%w: negative threshold %v", ErrBadInput, thr)
+	}
+	if baseLabel == newLabel {
+		return nil, fmt.Errorf("%w: base and new have the same label %q", ErrBadInput, baseLabel)
+	}
+	sides := map[string]map[pairKey]results.Point{baseLabel: {}, newLabel: {}}
+	var keys []results.PointKey // base keys (label stripped), file order
+	seen := map[results.PointKey]bool{}
+	for _, p := range f.Points {
+		kind, lab, ok := SplitTarget(p.Target)
+		side, known := sides[lab]
+		if !ok || !known {
+			continue
+		}
+		k := results.KeyOf(p)
+		k.Target = kind
+		side[pairKey{k, p.Round}] = p
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w: no target labelled @%s or @%s in the file", ErrBadInput, baseLabel, newLabel)
+	}
+	r := &Report{
+		Base: baseLabel, New: newLabel, Threshold: thr, Alpha: alpha,
+		Paired: true, Comparable: true, Counts: map[Status]int{},
+	}
+	for _, m := range ms {
+		r.Metrics = append(r.Metrics, m.Name)
+	}
+	if f.Partial {
+		r.Notes = append(r.Notes, fmt.Sprintf("file is partial (%s): only complete pairs are compared", f.PartialReason))
+	}
+	minN := math.MaxInt
+	for _, k := range keys {
+		row := Row{PointKey: k, Load: k.Load()}
+		pairs := pairsOf(sides[baseLabel], sides[newLabel], k)
+		if len(pairs) == 0 {
+			row.Status, row.Reason = NotComparable, "not measured on both sides in any round"
+		} else {
+			minN = min(minN, len(pairs))
+			for _, m := range ms {
+				row.Metrics = append(row.Metrics, pairedChange(pairs, m, alpha, thr))
+			}
+			row.Status = rowStatus(row.Metrics)
+			if row.Status == NotComparable {
+				row.Reason = "no metric measured on both sides"
+			}
+		}
+		r.Rows = append(r.Rows, row)
+	}
+	for _, row := range r.Rows {
+		r.Counts[row.Status]++
+	}
+	if need := minPairs(alpha); minN != math.MaxInt && minN < need {
+		r.Power = fmt.Sprintf("with %d paired round(s) the smallest possible signed-rank p-value is %.3g > alpha %g: nothing can be judged significant; need >= %d rounds",
+			minN, 2/math.Pow(2, float64(minN)), alpha, need)
+	}
+	return r, nil
+}
+
+// pairsOf returns the (base, new) points of k, round by round, for the
+// rounds that measured both.
+func pairsOf(base, newS map[pairKey]results.Point, k results.PointKey) [][2]results.Point {
+	var rounds []int
+	for pk := range base {
+		if pk.key == k {
+			if _, ok := newS[pk]; ok {
+				rounds = append(rounds, pk.round)
+			}
+		}
+	}
+	slices.Sort(rounds)
+	out := make([][2]results.Point, 0, len(rounds))
+	for _, rd := range rounds {
+		out = append(out, [2]results.Point{base[pairKey{k, rd}], newS[pairKey{k, rd}]})
+	}
+	return out
+}
+
+// pairedChange judges one metric over the paired rounds: the effect is
+// the median log ratio, significance the signed-rank test, and a change is
+// flagged only when it is significant and at least the threshold.
+func pairedChange(pairs [][2]results.Point, m metric, alpha, thr float64) Change {
+	var bv, nv, logs []float64
+	for _, pr := range pairs {
+		b, okB := m.value(pr[0])
+		n, okN := m.value(pr[1])
+		if !okB || !okN {
+			continue
+		}
+		bv, nv = append(bv, b), append(nv, n)
+		if b > 0 && n > 0 {
+			logs = append(logs, math.Log(n/b))
+		}
+	}
+	c := Change{Metric: m.Name, BaseN: len(bv), NewN: len(nv), P: 1, format: m.format}
+	if len(bv) == 0 {
+		c.Status, c.Note = NotComparable, "not measured on both sides"
+		return c
+	}
+	c.Base, c.New = results.Median(bv), results.Median(nv)
+	c.Ratios = make([]float64, len(logs))
+	for i, l := range logs {
+		c.Ratios[i] = math.Exp(l)
+	}
+	if len(logs) == 0 {
+		c.Status, c.Note = NotComparable, "no round with a non-zero value on both sides"
+		return c
+	}
+	d := medianLog(logs)
+	c.Delta = &d
+	c.P, _ = signedRankP(logs)
+	mde := pairedMDE(logs, alpha, DefaultPower)
+	if !math.IsNaN(mde) && !math.IsInf(mde, 0) { // JSON has no Inf: nil with ≥ 2 ratios means ∞
+		c.MDE = &mde
+	}
+	significant := c.P <= alpha
+	switch {
+	case significant && math.Abs(d) >= thr:
+		c.Status = Improved
+		if (d > 0) != m.HigherBetter {
+			c.Status = Regressed
+		}
+	case significant:
+		c.Status = NoChange
+		c.Note = fmt.Sprintf("significant but below the %s threshold", units.Percent(thr))
+	case len(logs) < minPairs(alpha):
+		c.Status = BelowDetection
+		c.Note = fmt.Sprintf("%d pairs: need >= %d to reach alpha %g", len(logs), minPairs(alpha), alpha)
+	case math.IsNaN(mde) || mde > thr:
+		c.Status = BelowDetection
+		c.Note = "MDE " + FormatMDE(mde)
+	default:
+		c.Status = NoChange
+	}
+	return c
+}
+
+// MDEOf renders c's minimum detectable effect (FormatMDE).
+func (c Change) MDEOf() string {
+	switch {
+	case c.MDE != nil:
+		return FormatMDE(*c.MDE)
+	case len(c.Ratios) >= 2:
+		return FormatMDE(math.Inf(1))
+	}
+	return FormatMDE(math.NaN())
+}
+
+// FormatMDE renders a minimum detectable effect: "7.3%", "∞" (too few
+// pairs), "?" (no spread to speak of).
+func FormatMDE(mde float64) string {
+	switch {
+	case math.IsInf(mde, 1):
+		return "∞"
+	case math.IsNaN(mde):
+		return "?"
+	}
+	return fmt.Sprintf("%.1f%%", 100*mde)
+}
+
+// MinPairs is the fewest paired rounds at which the signed-rank test can
+// reach alpha (6 at 0.05); zero alpha means DefaultAlpha.
+func MinPairs(alpha float64) int {
+	if alpha == 0 {
+		alpha = DefaultAlpha
+	}
+	return minPairs(alpha)
+}

@@ -1,0 +1,103 @@
+package compare
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"forkbench/results"
+)
+
+// abFile is one `bench ab` run: fcgi@base and fcgi@new per round, each
+// round's p50 (ms) scaled by the round's drift; new is base × factor.
+func abFile(drift []float64, jitter []float64, factor float64) *results.File {
+	f := synth() // settings only
+	for i, d := range drift {
+		for _, side := range []struct {
+			label string
+			ms    float64
+		}{{"base", d}, {"new", d * factor * jitter[i]}} {
+			p := synth(side.ms).Points[0]
+			p.Target, p.Round = "fcgi@"+side.label, i+1
+			f.Points = append(f.Points, p)
+		}
+	}
+	return f
+}
+
+func TestComparePaired(t *testing.T) {
+	// The machine drifts by up to 40% between rounds; pairing cancels it.
+	drift := []float64{1.0, 1.4, 0.8, 1.2, 0.9, 1.3}
+	quiet := []float64{1.00, 1.004, 0.997, 1.002, 0.998, 1.001}
+	noisy := []float64{1.00, 1.30, 0.75, 1.25, 0.80, 1.05}
+	tests := []struct {
+		name     string
+		f        *results.File
+		status   Status // of the p50 metric
+		row      Status
+		note     string
+		exitCode int
+	}{
+		{"A/A under drift", abFile(drift, quiet, 1), NoChange, NoChange, "", 0},
+		{"10% slower", abFile(drift, quiet, 1.10), Regressed, Regressed, "", 1},
+		{"10% faster", abFile(drift, quiet, 1/1.10), Improved, Improved, "", 0},
+		{"noise hides the threshold", abFile(drift, noisy, 1), BelowDetection, BelowDetection, "MDE ", 0},
+		{"too few rounds", abFile(drift[:4], quiet[:4], 1.10), BelowDetection, BelowDetection, "need >= 6", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ComparePaired(tt.f, "base", "new", Options{Threshold: 0.05})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Paired || !r.Comparable || len(r.Rows) != 1 {
+				t.Fatalf("report = paired %v comparable %v rows %d", r.Paired, r.Comparable, len(r.Rows))
+			}
+			row := r.Rows[0]
+			if row.Target != "fcgi" || row.Status != tt.row {
+				t.Errorf("row %s: status %q, want fcgi %q", row.Target, row.Status, tt.row)
+			}
+			c := row.Metrics[0]
+			if c.Metric != MetricP50 || c.Status != tt.status || !strings.Contains(c.Note, tt.note) {
+				t.Errorf("p50: %q (%s), want %q with note %q", c.Status, c.Note, tt.status, tt.note)
+			}
+			if c.BaseN != len(c.Ratios) {
+				t.Errorf("p50: %d pairs, %d ratios", c.BaseN, len(c.Ratios))
+			}
+			code := 0
+			if r.Counts[Regressed] > 0 {
+				code = 1
+			}
+			if code != tt.exitCode {
+				t.Errorf("exit code %d, want %d", code, tt.exitCode)
+			}
+			var buf bytes.Buffer
+			if err := json.NewEncoder(&buf).Encode(r); err != nil {
+				t.Errorf("json: %v", err)
+			}
+		})
+	}
+}
+
+func TestComparePairedErrors(t *testing.T) {
+	f := synth(1, 1, 1, 1, 1, 1) // targets without a label
+	if _, err := ComparePaired(f, "base", "new", Options{}); err == nil {
+		t.Error("file without labelled targets: no error")
+	}
+	if _, err := ComparePaired(abFile([]float64{1}, []float64{1}, 1), "x", "x", Options{}); err == nil {
+		t.Error("same label on both sides: no error")
+	}
+}
+
+func TestSplitTarget(t *testing.T) {
+	for _, tt := range []struct {
+		in, kind, label string
+		ok              bool
+	}{{"fcgi@base", "fcgi", "base", true}, {"fcgi", "fcgi", "", false}, {"@x", "@x", "", false}, {"a@", "a@", "", false}} {
+		k, l, ok := SplitTarget(tt.in)
+		if k != tt.kind || l != tt.label || ok != tt.ok {
+			t.Errorf("SplitTarget(%q) = %q %q %v", tt.in, k, l, ok)
+		}
+	}
+}
