@@ -114,9 +114,14 @@ func abScenario(f *runFlags, set map[string]bool, minRounds int) (scenario.Scena
 	if st, err := os.Stat(f.scenario); err == nil && !st.IsDir() && f.config == "" {
 		f.config = f.scenario
 	}
-	sc, err := f.scenarioOf(set)
+	sc, specs, err := f.scenarioOf(set)
 	if err != nil {
 		return sc, nil, err
+	}
+	for _, sp := range specs {
+		if sp.Kind != targets.SpecNamed {
+			return sc, nil, fmt.Errorf("ab: %s: bench ab compares builds of the suite's own deployments, not a user's program", sp.Label)
+		}
 	}
 	var dropped []string
 	if slices.Contains(sc.Models, scenario.ModelSweep) {
@@ -202,7 +207,7 @@ func abTarget(builds map[string]ab.Build, o catalog.Options) func(name string, c
 		}
 		side := o
 		side.AppBin = b.SampleApp()
-		t, err := serveTarget(b.Bench(), side)(kind, cpus, stderr)
+		t, err := serveTarget(b.Bench(), side, nil)(kind, cpus, stderr)
 		if p, isProc := t.(*targets.Process); isProc && err == nil {
 			p.Label = name
 		}
