@@ -91,7 +91,7 @@ fuzz:
 # plus a few slow readers; fails if any process or zombie is left behind.
 SOAKFLAGS ?=
 soak: build
-	$(GO) run ./scripts/soak -bin $(BIN) $(SOAKFLAGS)
+	$(GO) run ./cmd/soak -bin $(BIN) $(SOAKFLAGS)
 
 clean:
 	rm -rf $(BIN) out

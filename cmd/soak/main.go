@@ -5,7 +5,7 @@
 // left once the load stops (both must be 0), and the front's RSS before and
 // after. It is `make soak`; it is not part of `make test` or CI.
 //
-// Usage: go run ./scripts/soak [-bin bin] [-duration 3m] [-slow 4]
+// Usage: go run ./cmd/soak [-bin bin] [-duration 3m] [-slow 4]
 package main
 
 import (
