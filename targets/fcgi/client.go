@@ -260,8 +260,13 @@ func (x *exchange) roundTrip(ctx context.Context, c *Client, conn *Conn, stdin i
 	x.aborted, x.cause, x.broken, x.stdinRuns = false, nil, false, false
 
 	if err := conn.SetDeadline(deadline); err != nil {
+		// A kept connection the daemon closed can fail here already,
+		// before any byte went out (net.Pipe does): a retry is safe.
 		x.finish(false)
-		return nil, keptAlive, fmt.Errorf("fcgi: set deadline: %w", err)
+		if conn.reused() && isConnGone(err) {
+			lost = lostBeforeSend
+		}
+		return nil, lost, fmt.Errorf("fcgi: set deadline: %w", err)
 	}
 	if ctx.Done() != nil {
 		x.stopAbort = context.AfterFunc(ctx, func() { x.abort(ctx.Err()) })
