@@ -26,6 +26,14 @@ const BelowDetection Status = "below what this machine can detect"
 // DefaultPower is the power the minimum detectable effect is stated at.
 const DefaultPower = 0.8
 
+// The labels of the two builds of a `bench ab` run: its targets are named
+// "kind@base" and "kind@new" in the results file, which is how the
+// history tells an A/B run's paired figures from a plain run's.
+const (
+	LabelBase = "base"
+	LabelNew  = "new"
+)
+
 // SplitTarget splits an A/B target name "kind@label" into its parts; ok is
 // false for a name without a label.
 func SplitTarget(name string) (kind, label string, ok bool) {

@@ -3,6 +3,7 @@ package history
 import (
 	"bytes"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,6 +163,87 @@ func TestTrendFlagsChangePoint(t *testing.T) {
 	}
 	if !strings.Contains(string(md), "| 2026-11-04 02:00 | dddddddddddd | p50 |") {
 		t.Errorf("trend.md does not list night 4's p50 change point:\n%s", md)
+	}
+}
+
+// abNight is a synthetic `bench ab` night: fcgi measured on both builds
+// in the same sitting, 6 interleaved rounds. The machine's speed drifts
+// (drift multiplies every p50 of the night) and the new build's p50 is
+// slow times the base's.
+func abNight(day int, commit string, drift, slow float64) *results.File {
+	f := night(day, commit)
+	f.Settings.Rounds = 6
+	for round := 1; round <= 6; round++ {
+		wobble := 1 + 0.01*float64(round%3) // round-to-round noise, the same on both sides
+		for _, side := range []struct {
+			label string
+			f     float64
+		}{{compare.LabelBase, 1}, {compare.LabelNew, slow}} {
+			ms := drift * wobble * side.f
+			f.Points = append(f.Points, results.Point{
+				Target: "fcgi@" + side.label, Endpoint: "plaintext", Method: "GET", Path: "/plaintext", Model: "closed",
+				Round: round, DurationNs: 1e9, Requests: 1000, Throughput: 32000 / ms,
+				Latency: results.Latency{Count: 1000, P50Ns: int64(ms * 1e6)},
+			})
+		}
+	}
+	return f
+}
+
+// TestTrendPairedRatios checks the A/B trend: the absolute chart draws the
+// new build under its kind's name and leaves the base out; the ratio chart
+// draws each night's paired ratio, which stays at 1 through a 40% drift of
+// the machine, and rings only the night the new build is 20% slower.
+func TestTrendPairedRatios(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	nights := []struct{ drift, slow float64 }{{1, 1}, {1.4, 1}, {0.9, 1}, {1.1, 1.2}}
+	for i, n := range nights {
+		if _, err := s.Add(abNight(i+1, strings.Repeat(string(rune('a'+i)), 16), n.drift, n.slow), "main", false, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	charts, err := s.Trend(TrendOptions{Metrics: []string{compare.MetricP50}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]Chart{}
+	for _, c := range charts {
+		names[c.Name] = c
+	}
+	abs, ok := names["trend-p50-plaintext-closed"]
+	if !ok || len(abs.Series) != 1 || abs.Series[0].Key.Target != "fcgi" || abs.Series[0].Paired {
+		t.Fatalf("absolute chart: %+v; want one series of target fcgi (the new build)", abs.Series)
+	}
+	ratio, ok := names["ratio-p50-plaintext-closed"]
+	if !ok || len(ratio.Series) != 1 || !ratio.Series[0].Paired || ratio.Series[0].Key.Target != "fcgi" {
+		t.Fatalf("ratio chart missing or wrong: %v", names)
+	}
+	pts := ratio.Series[0].Points
+	if len(pts) != len(nights) {
+		t.Fatalf("%d ratio points; want %d", len(pts), len(nights))
+	}
+	for i, p := range pts {
+		want := nights[i].slow
+		if math.Abs(p.Median-want) > 1e-6 {
+			t.Errorf("night %d: ratio %.4f; want %.4f (drift %.1f must cancel)", i+1, p.Median, want, nights[i].drift)
+		}
+		if got, wantFlag := p.Change != nil, nights[i].slow != 1; got != wantFlag {
+			t.Errorf("night %d: flagged = %v; want %v", i+1, got, wantFlag)
+		}
+	}
+	dir := t.TempDir()
+	if _, err := WriteTrend(dir, charts); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "trend.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "| 2026-11-04 02:00 | dddddddddddd | p50 | fcgi | plaintext | closed (A/B, paired) | +20.0% |") {
+		t.Errorf("trend.md does not list night 4's paired regression:\n%s", md)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "ratio-p50-plaintext-closed.svg")); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -11,8 +11,16 @@ package history
 // a short moving baseline. A flagged run starts a new segment: later runs
 // are tested only against runs from that one on, so a shift of level is
 // flagged once, on the night it happens, and not again every night after.
+//
+// A/B runs (`bench ab`, as the nightly job makes them) hold both builds,
+// measured in the same sitting. Their absolute charts show the new build
+// only; beside them, ratio charts draw each night's paired ratio new/base
+// (the median of the per-round ratios), where the machine's drift between
+// sittings has cancelled, and mark the nights `bench ab` judged a
+// regression or an improvement.
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"math"
@@ -62,12 +70,17 @@ type Point struct {
 	// median (0.12 = +12%) and the U test's p-value.
 	Change *float64 `json:"change,omitempty"`
 	P      float64  `json:"p,omitempty"`
+	// MDE is, on a ratio series, that night's minimum detectable effect
+	// (compare.Change.MDE).
+	MDE *float64 `json:"mde,omitempty"`
 }
 
-// Series is one metric of one target, endpoint and load over time.
+// Series is one metric of one target, endpoint and load over time. On a
+// paired series (A/B runs) a point's Median is the ratio new/base.
 type Series struct {
 	Metric string           `json:"metric"`
 	Key    results.PointKey `json:"key"`
+	Paired bool             `json:"paired,omitempty"`
 	Points []Point          `json:"points"`
 }
 
@@ -128,6 +141,11 @@ func trend(runs []run, opt TrendOptions) ([]Chart, error) {
 				if !opt.Sweeps && k.IsSweep() {
 					continue
 				}
+				v := vals[k]
+				k, keep := newSide(k)
+				if !keep {
+					continue
+				}
 				if _, ok := samples[k]; !ok {
 					samples[k] = make([][]float64, len(runs))
 					c := ek{k.Endpoint, k.Load()}
@@ -137,7 +155,7 @@ func trend(runs []run, opt TrendOptions) ([]Chart, error) {
 					seriesIdx[k] = len(byChart[c])
 					byChart[c] = append(byChart[c], Series{Metric: m, Key: k})
 				}
-				samples[k][i] = vals[k]
+				samples[k][i] = v
 			}
 		}
 		for k, rs := range samples {
@@ -151,6 +169,84 @@ func trend(runs []run, opt TrendOptions) ([]Chart, error) {
 			}
 			charts = append(charts, ch)
 		}
+	}
+	ratios, err := ratioCharts(runs, metrics, opt)
+	if err != nil {
+		return nil, err
+	}
+	return append(ratios, charts...), nil
+}
+
+// newSide maps an A/B run's key to the key its absolute series is drawn
+// under: "kind@new" is the night's build, drawn as kind; "kind@base" was
+// measured only as the reference and is not drawn (ok false). Other keys
+// are unchanged.
+func newSide(k results.PointKey) (results.PointKey, bool) {
+	kind, label, ok := compare.SplitTarget(k.Target)
+	switch {
+	case !ok:
+		return k, true
+	case label == compare.LabelNew:
+		k.Target = kind
+		return k, true
+	case label == compare.LabelBase:
+		return k, false
+	}
+	return k, true
+}
+
+// ratioCharts draws the paired ratios of the A/B runs among runs: a chart
+// per metric, endpoint and load, a line per target, a point per night at
+// the median per-round ratio new/base, ringed where the paired test found
+// a change of at least the threshold. None when no run is an A/B run.
+func ratioCharts(runs []run, metrics []string, opt TrendOptions) ([]Chart, error) {
+	type ck struct{ metric, endpoint, load string }
+	byChart := map[ck][]Series{}
+	var order []ck
+	seriesIdx := map[ck]map[results.PointKey]int{}
+	for _, r := range runs {
+		rep, err := compare.ComparePaired(r.file, compare.LabelBase, compare.LabelNew,
+			compare.Options{Metrics: metrics, Alpha: opt.Alpha, Threshold: opt.Threshold})
+		if errors.Is(err, compare.ErrBadInput) {
+			continue // not an A/B run
+		} else if err != nil {
+			return nil, err
+		}
+		for _, row := range rep.Rows {
+			if !opt.Sweeps && row.IsSweep() {
+				continue
+			}
+			for _, c := range row.Metrics {
+				if c.Delta == nil {
+					continue
+				}
+				key := ck{c.Metric, row.Endpoint, row.Load}
+				if _, ok := seriesIdx[key]; !ok {
+					seriesIdx[key] = map[results.PointKey]int{}
+					order = append(order, key)
+				}
+				i, ok := seriesIdx[key][row.PointKey]
+				if !ok {
+					i = len(byChart[key])
+					seriesIdx[key][row.PointKey] = i
+					byChart[key] = append(byChart[key], Series{Metric: c.Metric, Key: row.PointKey, Paired: true})
+				}
+				p := Point{Time: r.entry.StartedAt, Commit: r.entry.Commit, Median: 1 + *c.Delta, Rounds: len(c.Ratios), MDE: c.MDE}
+				if c.Status == compare.Regressed || c.Status == compare.Improved {
+					d := *c.Delta
+					p.Change, p.P = &d, c.P
+				}
+				byChart[key][i].Points = append(byChart[key][i].Points, p)
+			}
+		}
+	}
+	var charts []Chart
+	for _, key := range order {
+		ch, err := newRatioChart(key.metric, key.endpoint, key.load, byChart[key], opt.Threshold)
+		if err != nil {
+			return nil, err
+		}
+		charts = append(charts, ch)
 	}
 	return charts, nil
 }
@@ -225,10 +321,37 @@ func axis(m string) (label string, scale float64) {
 func newChart(m, endpoint, load string, ss []Series) (Chart, error) {
 	p := plot.New()
 	title := fmt.Sprintf("%s — %s, %s (median of rounds; ○ change point)", metricTitle(m), endpoint, load)
-	p.Title.Text = title
 	label, scale := axis(m)
-	p.Y.Label.Text = label
 	p.Y.Min = 0
+	name := "trend-" + m + "-" + fileSafe(endpoint) + "-" + fileSafe(load)
+	return drawSeries(p, name, title, label, scale, ss)
+}
+
+// newRatioChart draws paired ratio series around 1 (no change), with the
+// threshold's band dashed.
+func newRatioChart(m, endpoint, load string, ss []Series, threshold float64) (Chart, error) {
+	p := plot.New()
+	title := fmt.Sprintf("%s new/base — %s, %s (paired, same sitting; ○ flagged by bench ab)", metricTitle(m), endpoint, load)
+	for _, y := range []float64{1 - threshold, 1, 1 + threshold} {
+		l, err := plotter.NewLine(plotter.XYs{{X: float64(ss[0].Points[0].Time.Unix()), Y: y}, {X: float64(ss[0].Points[len(ss[0].Points)-1].Time.Unix()), Y: y}})
+		if err != nil {
+			return Chart{}, fmt.Errorf("history: chart %s: %w", title, err)
+		}
+		l.Color = color.Gray{Y: 128}
+		if y != 1 {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		p.Add(l)
+	}
+	name := "ratio-" + m + "-" + fileSafe(endpoint) + "-" + fileSafe(load)
+	return drawSeries(p, name, title, "new / base", 1, ss)
+}
+
+// drawSeries adds a line per series to p, rings the change points, and
+// names the chart.
+func drawSeries(p *plot.Plot, name, title, label string, scale float64, ss []Series) (Chart, error) {
+	p.Title.Text = title
+	p.Y.Label.Text = label
 	p.X.Label.Text = "run started (UTC)"
 	p.X.Tick.Marker = plot.TimeTicks{Format: "01-02\n15:04"}
 	p.Add(plotter.NewGrid())
@@ -264,7 +387,6 @@ func newChart(m, endpoint, load string, ss []Series) (Chart, error) {
 		p.Legend.Add("change point", sc)
 	}
 	p.Legend.Top = true
-	name := "trend-" + m + "-" + fileSafe(endpoint) + "-" + fileSafe(load)
 	return Chart{Name: name, Title: title, Series: ss, plot: p}, nil
 }
 

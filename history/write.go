@@ -22,8 +22,12 @@ func WriteTrend(dir string, charts []Chart) ([]string, error) {
 		for _, s := range c.Series {
 			for _, p := range s.Points {
 				if p.Change != nil {
+					load := s.Key.Load()
+					if s.Paired {
+						load += " (A/B, paired)"
+					}
 					flagged = append(flagged, fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %+.1f%% | %.3f |",
-						p.Time.UTC().Format("2006-01-02 15:04"), ShortCommit(p.Commit), s.Metric, s.Key.Target, s.Key.Endpoint, s.Key.Load(), 100**p.Change, p.P))
+						p.Time.UTC().Format("2006-01-02 15:04"), ShortCommit(p.Commit), s.Metric, s.Key.Target, s.Key.Endpoint, load, 100**p.Change, p.P))
 				}
 			}
 		}
@@ -34,6 +38,9 @@ func WriteTrend(dir string, charts []Chart) ([]string, error) {
 		fmt.Fprintf(&md, "## Change points\n\n| run | commit | metric | target | endpoint | load | shift | p |\n|---|---|---|---|---|---|--:|--:|\n%s\n\n", strings.Join(flagged, "\n"))
 	}
 	fmt.Fprintf(&md, "## Charts\n\n")
+	if len(charts) > 0 && len(charts[0].Series) > 0 && charts[0].Series[0].Paired {
+		fmt.Fprintf(&md, "The ratio charts come first: each A/B night's paired ratio new/base (median of the per-round ratios, both builds measured in the same sitting), where the machine's drift between nights has cancelled; the dashed lines are the threshold. The absolute charts after them draw the new build of each night and move with the machine.\n\n")
+	}
 	for _, c := range charts {
 		for _, format := range []string{"svg", "png"} {
 			data, err := c.Render(format)

@@ -24,8 +24,8 @@ import (
 
 // Labels of the two sides of `bench ab`, as target suffixes ("fcgi@base").
 const (
-	abBase = "base"
-	abNew  = "new"
+	abBase = compare.LabelBase
+	abNew  = compare.LabelNew
 )
 
 // abFlags are `bench ab`'s own flags (the run's flags are runFlags).
