@@ -100,9 +100,17 @@ func (p *progress) finish(pt results.Point) {
 	if pt.SendLag != nil && pt.Unsent > 0 {
 		flags += fmt.Sprintf(", behind schedule: p99 %s late, %d unsent", units.Duration(float64(pt.SendLag.P99Ns)), pt.Unsent)
 	}
+	// A percentile is printed only where enough samples lie above it, as
+	// in the reports (results.PercentileShown).
+	p50, p99 := "—", fmt.Sprintf("— (%d samples)", lat.Count)
+	if results.PercentileShown(lat.Count, 0.5) {
+		p50 = units.Duration(float64(lat.P50Ns))
+	}
+	if results.PercentileShown(lat.Count, 0.99) {
+		p99 = units.Duration(float64(lat.P99Ns))
+	}
 	p.logf("  %s %s %s: %.0f req/s, p50 %s, p99 %s (%s), errors %d, server CPU %s/req%s", pt.Target, pt.Endpoint, pt.Model,
-		pt.Throughput, units.Duration(float64(lat.P50Ns)), units.Duration(float64(lat.P99Ns)), from,
-		sumErrors(pt), units.Duration(pt.Server.CPUPerRequestNs), flags)
+		pt.Throughput, p50, p99, from, sumErrors(pt), units.Duration(pt.Server.CPUPerRequestNs), flags)
 }
 
 func (p *progress) done() {
