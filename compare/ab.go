@@ -4,9 +4,10 @@ package compare
 // measured twice in the same sitting, once per build ("fcgi@base",
 // "fcgi@new"), in interleaved rounds. Each round's ratio new/base is
 // paired (same round, same machine state), so the drift between rounds
-// cancels out of it; the test is the signed-rank test on the log ratios
-// (paired.go), and every verdict carries the minimum detectable effect of
-// the noise that pairing leaves.
+// cancels out of it; the test is Student's paired t on the log ratios,
+// corrected for the number of tests the report makes (paired.go), and
+// every verdict carries the minimum detectable effect of the noise that
+// pairing leaves.
 
 import (
 	"fmt"
@@ -108,21 +109,27 @@ func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*R
 		} else {
 			minN = min(minN, len(pairs))
 			for _, m := range ms {
-				row.Metrics = append(row.Metrics, pairedChange(pairs, m, alpha, thr))
-			}
-			row.Status = rowStatus(row.Metrics)
-			if row.Status == NotComparable {
-				row.Reason = "no metric measured on both sides"
+				row.Metrics = append(row.Metrics, pairedChange(pairs, m))
 			}
 		}
 		r.Rows = append(r.Rows, row)
 	}
+	r.Tests = judgePaired(r.Rows, alpha, thr)
+	for i := range r.Rows {
+		row := &r.Rows[i]
+		if row.Status == NotComparable {
+			continue
+		}
+		row.Status = rowStatus(row.Metrics)
+		if row.Status == NotComparable {
+			row.Reason = "no metric measured on both sides"
+		}
+	}
 	for _, row := range r.Rows {
 		r.Counts[row.Status]++
 	}
-	if need := minPairs(alpha); minN != math.MaxInt && minN < need {
-		r.Power = fmt.Sprintf("with %d paired round(s) the smallest possible signed-rank p-value is %.3g > alpha %g: nothing can be judged significant; need >= %d rounds",
-			minN, 2/math.Pow(2, float64(minN)), alpha, need)
+	if minN != math.MaxInt && minN < minPaired {
+		r.Power = fmt.Sprintf("with %d paired round(s) nothing is judged: a paired comparison needs >= %d rounds", minN, minPaired)
 	}
 	return r, nil
 }
@@ -146,10 +153,11 @@ func pairsOf(base, newS map[pairKey]results.Point, k results.PointKey) [][2]resu
 	return out
 }
 
-// pairedChange judges one metric over the paired rounds: the effect is
-// the median log ratio, significance the signed-rank test, and a change is
-// flagged only when it is significant and at least the threshold.
-func pairedChange(pairs [][2]results.Point, m metric, alpha, thr float64) Change {
+// pairedChange measures one metric over the paired rounds: the medians of
+// both sides, the per-round ratios, the effect (the median log ratio) and
+// the t-test's p-value. The verdict waits for judgePaired, which knows how
+// many tests the report makes.
+func pairedChange(pairs [][2]results.Point, m metric) Change {
 	var bv, nv, logs []float64
 	for _, pr := range pairs {
 		b, okB := m.value(pr[0])
@@ -162,7 +170,7 @@ func pairedChange(pairs [][2]results.Point, m metric, alpha, thr float64) Change
 			logs = append(logs, math.Log(n/b))
 		}
 	}
-	c := Change{Metric: m.Name, BaseN: len(bv), NewN: len(nv), P: 1, format: m.format}
+	c := Change{Metric: m.Name, BaseN: len(bv), NewN: len(nv), P: 1, format: m.format, higherBetter: m.HigherBetter}
 	if len(bv) == 0 {
 		c.Status, c.Note = NotComparable, "not measured on both sides"
 		return c
@@ -178,31 +186,75 @@ func pairedChange(pairs [][2]results.Point, m metric, alpha, thr float64) Change
 	}
 	d := medianLog(logs)
 	c.Delta = &d
-	c.P, _ = signedRankP(logs)
-	mde := pairedMDE(logs, alpha, DefaultPower)
+	c.P = pairedTP(logs)
+	return c
+}
+
+// judgePaired gives every measured change of rows its verdict. The changes
+// with at least minPaired pairs form the report's family of tests: their
+// p-values are Holm-adjusted over the family (Change.P becomes the
+// adjusted value, PRaw keeps the test's own), and their MDE is stated at
+// alpha over the family's size, the level a lone change must reach. A
+// change is flagged only when it is significant after adjustment and at
+// least the threshold. It returns the family's size.
+func judgePaired(rows []Row, alpha, thr float64) int {
+	var family []*Change
+	for i := range rows {
+		for j := range rows[i].Metrics {
+			if c := &rows[i].Metrics[j]; c.Status != NotComparable && len(c.Ratios) >= minPaired {
+				family = append(family, c)
+			}
+		}
+	}
+	ps := make([]*float64, len(family))
+	for i, c := range family {
+		c.PRaw = c.P
+		ps[i] = &c.P
+	}
+	holm(ps)
+	level := alpha / float64(max(1, len(family)))
+	for i := range rows {
+		for j := range rows[i].Metrics {
+			judgeChange(&rows[i].Metrics[j], alpha, level, thr)
+		}
+	}
+	return len(family)
+}
+
+// judgeChange decides one change whose P is already adjusted; level is
+// the per-test level its MDE is stated at.
+func judgeChange(c *Change, alpha, level, thr float64) {
+	if c.Status == NotComparable {
+		return
+	}
+	logs := make([]float64, len(c.Ratios))
+	for i, r := range c.Ratios {
+		logs[i] = math.Log(r)
+	}
+	mde := pairedMDE(logs, level, DefaultPower)
 	if !math.IsNaN(mde) && !math.IsInf(mde, 0) { // JSON has no Inf: nil with ≥ 2 ratios means ∞
 		c.MDE = &mde
 	}
-	significant := c.P <= alpha
+	d := *c.Delta
+	significant := len(logs) >= minPaired && c.P <= alpha
 	switch {
 	case significant && math.Abs(d) >= thr:
 		c.Status = Improved
-		if (d > 0) != m.HigherBetter {
+		if (d > 0) != c.higherBetter {
 			c.Status = Regressed
 		}
 	case significant:
 		c.Status = NoChange
 		c.Note = fmt.Sprintf("significant but below the %s threshold", units.Percent(thr))
-	case len(logs) < minPairs(alpha):
+	case len(logs) < minPaired:
 		c.Status = BelowDetection
-		c.Note = fmt.Sprintf("%d pairs: need >= %d to reach alpha %g", len(logs), minPairs(alpha), alpha)
+		c.Note = fmt.Sprintf("%d pairs: need >= %d", len(logs), minPaired)
 	case math.IsNaN(mde) || mde > thr:
 		c.Status = BelowDetection
 		c.Note = "MDE " + FormatMDE(mde)
 	default:
 		c.Status = NoChange
 	}
-	return c
 }
 
 // MDEOf renders c's minimum detectable effect (FormatMDE).
@@ -228,11 +280,5 @@ func FormatMDE(mde float64) string {
 	return fmt.Sprintf("%.1f%%", 100*mde)
 }
 
-// MinPairs is the fewest paired rounds at which the signed-rank test can
-// reach alpha (6 at 0.05); zero alpha means DefaultAlpha.
-func MinPairs(alpha float64) int {
-	if alpha == 0 {
-		alpha = DefaultAlpha
-	}
-	return minPairs(alpha)
-}
+// MinPairs is the fewest paired rounds a paired comparison judges.
+func MinPairs() int { return minPaired }

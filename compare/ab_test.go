@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -75,6 +76,56 @@ func TestComparePaired(t *testing.T) {
 			var buf bytes.Buffer
 			if err := json.NewEncoder(&buf).Encode(r); err != nil {
 				t.Errorf("json: %v", err)
+			}
+		})
+	}
+}
+
+// TestComparePairedMultiplicity is the night that cried wolf: 20 rows of
+// an A/A run, one of whose rows has six ratios of one sign by chance (a
+// 5% shift that one test alone would call significant at p ≈ 0.01). A
+// report of 20 tests must not flag it; a real 8% change with the same
+// noise in the same report must be flagged.
+func TestComparePairedMultiplicity(t *testing.T) {
+	drift := []float64{1.0, 1.4, 0.8, 1.2, 0.9, 1.3}
+	noise := []float64{0.99, 1.01, 1.0, 0.985, 1.015, 1.0}
+	chance := []float64{1.09, 1.01, 1.08, 1.02, 1.06, 1.04}
+	build := func(last []float64, factor float64) *results.File {
+		f := synth()
+		for row := range 20 {
+			jit, fac := noise, 1.0
+			if row == 19 {
+				jit, fac = last, factor
+			}
+			for _, p := range abFile(drift, jit, fac).Points {
+				p.Endpoint = fmt.Sprintf("e%02d", row)
+				f.Points = append(f.Points, p)
+			}
+		}
+		return f
+	}
+	for _, tt := range []struct {
+		name string
+		f    *results.File
+		want Status
+	}{
+		{"A/A with a chance run of one sign", build(chance, 1), BelowDetection},
+		{"a real 8% change", build(noise, 1.08), Regressed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := ComparePaired(tt.f, "base", "new", Options{Threshold: 0.05, Metrics: []string{MetricP50}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Tests != 20 {
+				t.Errorf("family of %d tests; want 20", r.Tests)
+			}
+			last := r.Rows[19].Metrics[0]
+			if last.Status != tt.want || last.PRaw > 0.02 {
+				t.Errorf("row 20: %q (p %.4f, raw %.4f); want %q with a raw p under 0.02", last.Status, last.P, last.PRaw, tt.want)
+			}
+			if r.Counts[Regressed] > 0 != (tt.want == Regressed) {
+				t.Errorf("counts %v", r.Counts)
 			}
 		})
 	}

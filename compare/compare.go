@@ -110,9 +110,13 @@ type Report struct {
 	// partial files).
 	Notes []string `json:"notes,omitempty"`
 	// Paired is true for a same-sitting A/B comparison (ComparePaired):
-	// rounds are paired, the test is the signed-rank test and every
-	// change carries its minimum detectable effect.
+	// rounds are paired, the test is the paired t-test on log ratios,
+	// Holm-adjusted over the report's Tests, and every change carries its
+	// minimum detectable effect.
 	Paired bool `json:"paired,omitempty"`
+	// Tests is the number of tests a paired report's p-values are
+	// adjusted for.
+	Tests int `json:"tests,omitempty"`
 	// Power is set when the sample sizes cannot reach Alpha at all.
 	Power string `json:"power,omitempty"`
 	Rows  []Row  `json:"rows"`
@@ -149,6 +153,9 @@ type Change struct {
 	DeltaLo *float64 `json:"delta_lo,omitempty"`
 	DeltaHi *float64 `json:"delta_hi,omitempty"`
 	P       float64  `json:"p"`
+	// PRaw is, in a paired comparison, the test's own p-value before the
+	// Holm adjustment P carries.
+	PRaw float64 `json:"p_raw,omitempty"`
 	// MDE is a paired comparison's minimum detectable effect (0.07 = 7%)
 	// at Alpha and DefaultPower; nil when it is infinite (too few pairs)
 	// or unknown (MDEOf renders both). Ratios are the per-round ratios new/base it came from.
@@ -158,7 +165,8 @@ type Change struct {
 	// (too few rounds, below the threshold) or a missing value.
 	Note string `json:"note,omitempty"`
 
-	format func(float64) string
+	format       func(float64) string
+	higherBetter bool
 }
 
 // Compare compares newF against base. It returns an error only for bad

@@ -49,7 +49,7 @@ func abCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 	fs.StringVar(&a.newTags, "new-tags", "", "Go build tags of the new build")
 	fs.StringVar(&a.baseTags, "base-tags", "", "Go build tags of the base build")
 	fs.StringVar(&a.threshold, "threshold", "5%", "smallest change flagged, e.g. 5% or 0.05")
-	fs.Float64Var(&a.alpha, "alpha", compare.DefaultAlpha, "significance level of the signed-rank test")
+	fs.Float64Var(&a.alpha, "alpha", compare.DefaultAlpha, "significance level of the whole comparison (Holm-adjusted over its tests)")
 	fs.StringVar(&a.metrics, "metrics", strings.Join(compare.MetricNames(), ","), "metrics compared, comma-separated")
 	fs.StringVar(&a.formats, "format", reports.FormatText, "output formats, comma-separated: text, md, json")
 	fs.StringVar(&a.report, "report", "", "write the comparison to `file` instead of stdout (one format only)")
@@ -76,7 +76,7 @@ func abCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	sc, dropped, err := abScenario(&f, set, compare.MinPairs(opt.Alpha))
+	sc, dropped, err := abScenario(&f, set, compare.MinPairs())
 	if err != nil {
 		return badInput(err)
 	}
@@ -136,7 +136,7 @@ func abScenario(f *runFlags, set map[string]bool, minRounds int) (scenario.Scena
 		return sc, nil, fmt.Errorf("%w: ab: no load model left once the sweep is dropped", compare.ErrBadInput)
 	}
 	if sc.Rounds < minRounds {
-		dropped = append(dropped, fmt.Sprintf("ab: %d rounds raised to %d, the fewest at which the signed-rank test can reach alpha", sc.Rounds, minRounds))
+		dropped = append(dropped, fmt.Sprintf("ab: %d rounds raised to %d, the fewest a paired comparison judges", sc.Rounds, minRounds))
 		sc.Rounds = minRounds
 	}
 	var ts []string
