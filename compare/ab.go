@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
 	"forkbench/internal/units"
 	"forkbench/results"
@@ -34,16 +33,6 @@ const (
 	LabelBase = "base"
 	LabelNew  = "new"
 )
-
-// SplitTarget splits an A/B target name "kind@label" into its parts; ok is
-// false for a name without a label.
-func SplitTarget(name string) (kind, label string, ok bool) {
-	i := strings.LastIndexByte(name, '@')
-	if i <= 0 || i == len(name)-1 {
-		return name, "", false
-	}
-	return name[:i], name[i+1:], true
-}
 
 // pairKey is a point's identity on one side: its key without the build
 // label, and its round.
@@ -74,7 +63,7 @@ func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*R
 	var keys []results.PointKey // base keys (label stripped), file order
 	seen := map[results.PointKey]bool{}
 	for _, p := range f.Points {
-		kind, lab, ok := SplitTarget(p.Target)
+		kind, lab, ok := results.SplitTarget(p.Target)
 		side, known := sides[lab]
 		if !ok || !known {
 			continue

@@ -182,7 +182,7 @@ func trend(runs []run, opt TrendOptions) ([]Chart, error) {
 // measured only as the reference and is not drawn (ok false). Other keys
 // are unchanged.
 func newSide(k results.PointKey) (results.PointKey, bool) {
-	kind, label, ok := compare.SplitTarget(k.Target)
+	kind, label, ok := results.SplitTarget(k.Target)
 	switch {
 	case !ok:
 		return k, true

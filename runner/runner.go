@@ -75,6 +75,14 @@ type Config struct {
 	// (a user's program): verification skips them, with a note each.
 	Specs      []results.TargetSpec
 	Unverified []string
+	// PointByPoint measures the targets that share a kind ("fcgi@base",
+	// "fcgi@new": results.SplitTarget) together: all of them started for
+	// the round, and every load point measured on each in turn, the order
+	// alternating from point to point (A B B A …). Two builds compared by
+	// `bench ab` are then measured seconds apart rather than a target's
+	// whole round apart, so less of the machine's drift is left in their
+	// paired ratios.
+	PointByPoint bool
 
 	// Beyond one machine (beyond.go). Shard makes this run one of
 	// Shard.Count generators sharing the load; StartAt (zero: at once) is
@@ -231,20 +239,40 @@ func (r *run) execute(ctx context.Context) error {
 		r.file.Fork = fk
 	}
 	for round := 1; round <= sc.Rounds; round++ {
-		order := slices.DeleteFunc(slices.Clone(sc.Targets), r.skipped)
+		groups := r.groups(slices.DeleteFunc(slices.Clone(sc.Targets), r.skipped))
 		if round%2 == 0 {
-			slices.Reverse(order)
-		}
-		for pos, kind := range order {
-			if r.skipped(kind) { // found unavailable earlier this round
-				continue
+			slices.Reverse(groups)
+			for _, g := range groups {
+				slices.Reverse(g)
 			}
-			if err := r.measureTarget(ctx, kind, round, pos+1); err != nil {
+		}
+		pos := 1
+		for _, g := range groups {
+			if err := r.measureGroup(ctx, g, round, pos); err != nil {
 				return err
 			}
+			pos += len(g)
 		}
 	}
 	return nil
+}
+
+// groups splits the round's targets into the groups measured together:
+// with PointByPoint, the targets of one kind (in their first target's
+// place); otherwise one group per target.
+func (r *run) groups(kinds []string) [][]string {
+	var out [][]string
+	at := map[string]int{}
+	for _, k := range kinds {
+		base, _, ok := results.SplitTarget(k)
+		if i, seen := at[base]; ok && r.cfg.PointByPoint && seen {
+			out[i] = append(out[i], k)
+			continue
+		}
+		at[base] = len(out)
+		out = append(out, []string{k})
+	}
+	return out
 }
 
 // verify starts every target once, checks the suite's own deployments
@@ -324,58 +352,83 @@ const ReferenceKind = "embedded"
 
 // measureTarget starts a fresh target and measures every endpoint and model
 // on it.
-func (r *run) measureTarget(ctx context.Context, kind string, round, order int) error {
-	sc := r.cfg.Scenario
-	t, err := r.newTarget(kind)
-	if err != nil {
-		return err
-	}
-	if err := targets.Start(ctx, t); err != nil {
-		if r.skip(kind, err) {
-			return nil
+// measureGroup starts the targets of kinds and measures every load point
+// of the scenario on each of them, point by point, the targets' order
+// alternating from point to point; a group of one is a target measured on
+// its own. order is the first target's place in the round.
+func (r *run) measureGroup(ctx context.Context, kinds []string, round, order int) error {
+	var ts []targets.Target
+	for _, kind := range kinds {
+		t, err := r.newTarget(kind)
+		if err != nil {
+			return err
 		}
-		return err
+		if err := targets.Start(ctx, t); err != nil {
+			if r.skip(kind, err) {
+				continue
+			}
+			return err
+		}
+		defer targets.StopAll(t)
+		ts = append(ts, t)
 	}
-	defer targets.StopAll(t)
+	sc := r.cfg.Scenario
+	capacity := map[targets.Target]float64{} // closed-model capacity, for the sweep
+	turn := 0
 	for _, name := range sc.Endpoints {
 		ep, err := sc.Endpoint(name)
 		if err != nil {
 			return err
 		}
 		req := loadgen.Request{Endpoint: name, Method: ep.Method, Path: ep.Path, Header: ep.Header, Body: ep.Body}
-		var capacity float64
 		for _, model := range sc.Models {
-			switch model {
-			case scenario.ModelClosed:
-				p, err := r.attack(ctx, t, req, results.ModelClosed, 0, round, order)
+			seq := slices.Clone(ts)
+			if turn%2 == 1 {
+				slices.Reverse(seq)
+			}
+			turn++
+			for _, t := range seq {
+				c, err := r.measureModel(ctx, t, req, model, capacity[t], round, order+slices.Index(ts, t))
 				if err != nil {
 					return err
 				}
-				capacity = p.Throughput
-			case scenario.ModelOpen:
-				if _, err := r.attack(ctx, t, req, results.ModelOpen, sc.Rate, round, order); err != nil {
-					return err
-				}
-			case scenario.ModelSweep:
-				if capacity == 0 {
-					p, err := r.attack(ctx, t, req, results.ModelClosed, 0, round, order)
-					if err != nil {
-						return err
-					}
-					capacity = p.Throughput
-				}
-				for _, step := range sweepRates(capacity, sc.SweepFactors) {
-					r.sweepFactor = step.factor
-					_, err := r.attack(ctx, t, req, results.ModelOpen, step.rate, round, order)
-					r.sweepFactor = 0
-					if err != nil {
-						return err
-					}
-				}
+				capacity[t] = c
 			}
 		}
 	}
 	return nil
+}
+
+// measureModel measures one load model of one endpoint on t and returns
+// t's closed-model capacity (measured here when the model needs it,
+// otherwise the one passed in).
+func (r *run) measureModel(ctx context.Context, t targets.Target, req loadgen.Request, model results.Model, capacity float64, round, order int) (float64, error) {
+	sc := r.cfg.Scenario
+	switch model {
+	case scenario.ModelClosed:
+		p, err := r.attack(ctx, t, req, results.ModelClosed, 0, round, order)
+		return p.Throughput, err
+	case scenario.ModelOpen:
+		_, err := r.attack(ctx, t, req, results.ModelOpen, sc.Rate, round, order)
+		return capacity, err
+	case scenario.ModelSweep:
+		if capacity == 0 {
+			p, err := r.attack(ctx, t, req, results.ModelClosed, 0, round, order)
+			if err != nil {
+				return 0, err
+			}
+			capacity = p.Throughput
+		}
+		for _, step := range sweepRates(capacity, sc.SweepFactors) {
+			r.sweepFactor = step.factor
+			_, err := r.attack(ctx, t, req, results.ModelOpen, step.rate, round, order)
+			r.sweepFactor = 0
+			if err != nil {
+				return capacity, err
+			}
+		}
+	}
+	return capacity, nil
 }
 
 // sweepStep is one step of a rate sweep.

@@ -172,6 +172,9 @@ func runAB(ctx context.Context, sc scenario.Scenario, revs []string, a abFlags, 
 		Pinning:   pinProcess(noPin),
 		Progress:  stderr,
 		Command:   append([]string{"bench", "ab"}, revs...),
+		// Each point on both builds seconds apart: a target's whole
+		// round apart, the machine's drift left ±6% in fcgi's ratios.
+		PointByPoint: true,
 	}
 	file, runErr := runner.Run(ctx, cfg)
 	if file == nil || len(file.Points) == 0 {
@@ -188,7 +191,7 @@ func runAB(ctx context.Context, sc scenario.Scenario, revs []string, a abFlags, 
 		return nil, badInput(err)
 	}
 	r.Base, r.New = describeBuild(base), describeBuild(newB)
-	r.Notes = append(r.Notes, fmt.Sprintf("same sitting, %d interleaved rounds (A B B A …), fresh processes each round; results: %s",
+	r.Notes = append(r.Notes, fmt.Sprintf("same sitting, %d rounds, both builds measured point by point (A B B A …), fresh processes each round; results: %s",
 		sc.Rounds, filepath.Join(outDir, "results.json")))
 	if err := writeBuilds(outDir, base, newB); err != nil {
 		return nil, err
@@ -200,7 +203,7 @@ func runAB(ctx context.Context, sc scenario.Scenario, revs []string, a abFlags, 
 // serve` and its own sample app, labelled with the side in the results.
 func abTarget(builds map[string]ab.Build, o catalog.Options) func(name string, cpus []int, stderr io.Writer) (targets.Target, error) {
 	return func(name string, cpus []int, stderr io.Writer) (targets.Target, error) {
-		kind, label, ok := compare.SplitTarget(name)
+		kind, label, ok := results.SplitTarget(name)
 		b, known := builds[label]
 		if !ok || !known {
 			return nil, fmt.Errorf("ab: target %q names no build", name)

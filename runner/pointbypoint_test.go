@@ -1,0 +1,64 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"forkbench/results"
+	"forkbench/scenario"
+	"forkbench/targets"
+)
+
+// TestRunPointByPoint checks the A/B order: the two builds of a kind are
+// started together and measured point by point, their order alternating
+// from point to point and round to round (A B B A …), while a target of
+// its own kind is measured on its own.
+func TestRunPointByPoint(t *testing.T) {
+	dir := t.TempDir()
+	sc, err := scenario.Builtin("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Targets = []string{"x@base", "x@new", "y"}
+	sc.Endpoints, sc.Models = []string{"plaintext", "json"}, []results.Model{results.ModelClosed}
+	sc.Rounds, sc.Connections = 2, 2
+	sc.Duration.Duration, sc.Warmup.Duration, sc.Timeout.Duration = 50*time.Millisecond, 0, 5*time.Second
+	log := &fakeLog{path: filepath.Join(dir, "results.json")}
+	cfg := Config{
+		Scenario: sc,
+		NewTarget: func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
+			return &fakeTarget{name: kind, log: log}, nil
+		},
+		OutDir:       dir,
+		NoVerify:     true,
+		PointByPoint: true,
+	}
+	f, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(log.started, " "), "x@base x@new y y x@new x@base"; got != want {
+		t.Errorf("targets started %s; want %s", got, want)
+	}
+	if log.stopped != 6 {
+		t.Errorf("%d targets stopped; want 6", log.stopped)
+	}
+	var order []string
+	for _, p := range f.Points {
+		order = append(order, fmt.Sprintf("%s/%s/r%d", p.Target, p.Endpoint, p.Round))
+	}
+	want := []string{
+		"x@base/plaintext/r1", "x@new/plaintext/r1", "x@new/json/r1", "x@base/json/r1",
+		"y/plaintext/r1", "y/json/r1",
+		"y/plaintext/r2", "y/json/r2",
+		"x@new/plaintext/r2", "x@base/plaintext/r2", "x@base/json/r2", "x@new/json/r2",
+	}
+	if got := strings.Join(order, " "); got != strings.Join(want, " ") {
+		t.Errorf("points:\n got %s\nwant %s", got, strings.Join(want, " "))
+	}
+}
