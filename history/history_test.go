@@ -141,9 +141,7 @@ func TestTrendFlagsChangePoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "trend")
-	if _, err := WriteTrend(dir, all); err != nil {
-		t.Fatal(err)
-	}
+	md := writeTrend(t, dir, all)
 	for _, m := range []string{"p50 latency", "p99 latency", "throughput", "server CPU per request", "peak RSS"} {
 		name := map[string]string{"p50 latency": "p50", "p99 latency": "p99", "throughput": "throughput", "server CPU per request": "cpu_per_req", "peak RSS": "rss"}[m]
 		svg, err := os.ReadFile(filepath.Join(dir, "trend-"+name+"-plaintext-closed.svg"))
@@ -157,13 +155,23 @@ func TestTrendFlagsChangePoint(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	if !strings.Contains(md, "| 2026-11-04 02:00 | dddddddddddd | p50 |") {
+		t.Errorf("trend.md does not list night 4's p50 change point:\n%s", md)
+	}
+}
+
+// writeTrend writes charts to dir with WriteTrend and returns the
+// trend.md it wrote.
+func writeTrend(t *testing.T, dir string, charts []Chart) string {
+	t.Helper()
+	if _, err := WriteTrend(dir, charts); err != nil {
+		t.Fatal(err)
+	}
 	md, err := os.ReadFile(filepath.Join(dir, "trend.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(md), "| 2026-11-04 02:00 | dddddddddddd | p50 |") {
-		t.Errorf("trend.md does not list night 4's p50 change point:\n%s", md)
-	}
+	return string(md)
 }
 
 // abNight is a synthetic `bench ab` night: fcgi measured on both builds
@@ -232,14 +240,8 @@ func TestTrendPairedRatios(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	if _, err := WriteTrend(dir, charts); err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(filepath.Join(dir, "trend.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(md), "| 2026-11-04 02:00 | dddddddddddd | p50 | fcgi | plaintext | closed (A/B, paired) | +20.0% |") {
+	md := writeTrend(t, dir, charts)
+	if !strings.Contains(md, "| 2026-11-04 02:00 | dddddddddddd | p50 | fcgi | plaintext | closed (A/B, paired) | +20.0% |") {
 		t.Errorf("trend.md does not list night 4's paired regression:\n%s", md)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "ratio-p50-plaintext-closed.svg")); err != nil {

@@ -918,7 +918,7 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 		for _, xy := range slices.Concat(p50, p99) {
 			yr.add(xy.Y)
 		}
-		addCurves(p, &leg, lk, p50, p99)
+		addCurves(p, &leg, lk, curveStyle{p99: 2, p50: 1.2, dot: 2.5}, p50, p99)
 		ks, ss := kneesOf(s.Files[k.file], k.target, e, lk, tried)
 		knees = append(knees, ks...)
 		for _, slo := range ss {
@@ -963,14 +963,20 @@ func sweepChart(s *Summary, st styler, e string) (Chart, bool) {
 	return Chart{Name: "sweep-" + slug(e), Title: title, plot: p, legend: leg}, true
 }
 
-// addCurves draws one series' p99 and p50 lines.
-func addCurves(p *plot.Plot, leg *plot.Legend, lk look, p50, p99 plotter.XYs) {
+// curveStyle is how addCurves draws a series: the widths in points of
+// its p99 line and of its thinner, lighter p50 line, and the radius in
+// points of the dots marking its points (0: no dots).
+type curveStyle struct{ p99, p50, dot float64 }
+
+// addCurves draws one series' p99 and p50 lines in lk's colour, dashes
+// and glyph, named lk.name in the legend.
+func addCurves(p *plot.Plot, leg *plot.Legend, lk look, cs curveStyle, p50, p99 plotter.XYs) {
 	for _, pair := range []struct {
 		xys   plotter.XYs
 		label string
 		c     color.Color
-		w     vg.Length
-	}{{p99, "p99", lk.color, 2}, {p50, "p50", lighten(lk.color, 0.45), 1.2}} {
+		w     float64
+	}{{p99, "p99", lk.color, cs.p99}, {p50, "p50", lighten(lk.color, 0.45), cs.p50}} {
 		if len(pair.xys) == 0 {
 			continue
 		}
@@ -978,8 +984,13 @@ func addCurves(p *plot.Plot, leg *plot.Legend, lk look, p50, p99 plotter.XYs) {
 		if err != nil {
 			continue
 		}
-		ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(float64(pair.w)), lk.dashes
-		sc.GlyphStyle = draw.GlyphStyle{Color: pair.c, Radius: vg.Points(2.5), Shape: lk.glyph}
+		ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(pair.w), lk.dashes
+		if cs.dot == 0 {
+			p.Add(ln)
+			leg.Add(lk.name+" "+pair.label, ln)
+			continue
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Color: pair.c, Radius: vg.Points(cs.dot), Shape: lk.glyph}
 		p.Add(ln, sc)
 		leg.Add(lk.name+" "+pair.label, ln, sc)
 	}
@@ -1054,10 +1065,9 @@ func timelineChart(s *Summary, st styler, e string) (Chart, bool) {
 			continue
 		}
 		lk := st.look(r.File, r.Target)
-		name := seriesName(lk, r, model, same)
-		dashes := lk.dashes
+		lk.name = seriesName(lk, r, model, same)
 		if r.Model != model {
-			dashes = fallbackDashes()
+			lk.dashes = fallbackDashes()
 		}
 		var p50, p99 plotter.XYs
 		for _, b := range pt.Timeline {
@@ -1070,31 +1080,13 @@ func timelineChart(s *Summary, st styler, e string) (Chart, bool) {
 			yr.add(float64(b.P50Ns) / 1e6)
 			yr.add(float64(b.P99Ns) / 1e6)
 		}
-		for _, pair := range []struct {
-			xys   plotter.XYs
-			label string
-			c     color.Color
-			w     float64
-		}{{p99, "p99", lk.color, 1.5}, {p50, "p50", lighten(lk.color, 0.45), 1}} {
-			if len(pair.xys) == 0 {
-				continue
-			}
-			ln, sc, err := plotter.NewLinePoints(pair.xys)
-			if err != nil {
-				continue
-			}
-			ln.Color, ln.Width, ln.Dashes = pair.c, vg.Points(pair.w), dashes
-			p.Add(ln)
-			if len(pair.xys) <= timelineDots {
-				// Few intervals (a short run): mark them, or two
-				// points read as a trend.
-				sc.GlyphStyle = draw.GlyphStyle{Color: pair.c, Radius: vg.Points(2), Shape: lk.glyph}
-				p.Add(sc)
-				leg.Add(name+" "+pair.label, ln, sc)
-			} else {
-				leg.Add(name+" "+pair.label, ln)
-			}
+		cs := curveStyle{p99: 1.5, p50: 1}
+		if len(p99) <= timelineDots {
+			// Few intervals (a short run): mark them, or two points
+			// read as a trend.
+			cs.dot = 2
 		}
+		addCurves(p, &leg, lk, cs, p50, p99)
 	}
 	if !yr.ok() {
 		return Chart{}, false

@@ -26,6 +26,21 @@ func TestWrap(t *testing.T) {
 	}
 }
 
+// mustCharts draws the charts of fs, failing t if it cannot, and returns
+// them with their names in order.
+func mustCharts(t *testing.T, fs ...*results.File) ([]Chart, []string) {
+	t.Helper()
+	cs, err := Charts(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(cs))
+	for i, c := range cs {
+		names[i] = c.Name
+	}
+	return cs, names
+}
+
 // chartText returns the SVG of the chart called name in cs, or fails.
 func chartText(t *testing.T, cs []Chart, name string) string {
 	t.Helper()
@@ -46,10 +61,7 @@ func chartText(t *testing.T, cs []Chart, name string) string {
 // axis (so CGI's bar is visible beside embedded's) and that every bar is
 // labelled with its value.
 func TestBarsScale(t *testing.T) {
-	cs, err := Charts([]*results.File{readFixture(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, _ := mustCharts(t, readFixture(t))
 	for _, tc := range []struct {
 		chart  string
 		log    bool
@@ -89,10 +101,7 @@ func TestLatencyFallback(t *testing.T) {
 		}
 		f.Points = append(f.Points, p)
 	}
-	cs, err := Charts([]*results.File{&f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, _ := mustCharts(t, &f)
 	for _, name := range []string{"latency-plaintext", "timeline-plaintext"} {
 		t.Run(name, func(t *testing.T) {
 			var title string
@@ -126,15 +135,10 @@ func TestRoundsNeedTwo(t *testing.T) {
 			f.Points = append(f.Points, p)
 		}
 	}
-	cs, err := Charts([]*results.File{&f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, c := range cs {
-		names = append(names, c.Name)
-		if strings.HasPrefix(c.Name, "rounds-") {
-			t.Errorf("Charts(one round) drew %s", c.Name)
+	_, names := mustCharts(t, &f)
+	for _, name := range names {
+		if strings.HasPrefix(name, "rounds-") {
+			t.Errorf("Charts(one round) drew %s", name)
 		}
 	}
 	if len(names) == 0 || names[0] != "throughput" {
@@ -153,10 +157,7 @@ func TestBarsZeroRound(t *testing.T) {
 			p.Throughput = 0
 		}
 	}
-	cs, err := Charts([]*results.File{f})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, _ := mustCharts(t, f)
 	if text := chartText(t, cs, "throughput"); !strings.Contains(text, "log scale") {
 		t.Error("throughput chart not on a log scale")
 	}

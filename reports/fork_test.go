@@ -47,14 +47,7 @@ func TestForkOnlyReport(t *testing.T) {
 	if got := Headline([]*results.File{f}); got != want {
 		t.Errorf("Headline(fork only) = %q\nwant                   %q", got, want)
 	}
-	cs, err := Charts([]*results.File{f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, c := range cs {
-		names = append(names, c.Name)
-	}
+	_, names := mustCharts(t, f)
 	if got, want := strings.Join(names, " "), "fork-decomposition fork-amortisation fork-crossover fork-factors fork-concurrency"; got != want {
 		t.Errorf("Charts(fork only) = %s; want %s", got, want)
 	}

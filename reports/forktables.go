@@ -57,6 +57,15 @@ func cpuCell(r results.ForkRow) string {
 	return dur(r.CPUMedianNs())
 }
 
+// wallHeader heads the columns of wallCells.
+func wallHeader() []string { return []string{"samples", "outliers", "wall p50", "wall p25–p75"} }
+
+// wallCells are a row's sample counts and wall-time distribution (median
+// and interquartile range), the columns every per-row fork table shows.
+func wallCells(r results.ForkRow) []string {
+	return []string{itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall)}
+}
+
 // what is what a row measures: its description, or its params.
 func what(r results.ForkRow) string {
 	if w := r.Params[results.ForkParamWhat]; w != "" {
@@ -68,12 +77,12 @@ func what(r results.ForkRow) string {
 func componentsTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "components — measured totals, each a real process or the real handler started directly, no network (median and interquartile range of the samples, warm-up discarded, outliers by Tukey's fences counted, not dropped).",
-		Header: []string{"component", "samples", "outliers", "wall p50", "wall p25–p75", "CPU p50", "what"},
+		Header: slices.Concat([]string{"component"}, wallHeader(), []string{"CPU p50", "what"}),
 	}
 	t.Right = rightFrom(len(t.Header), 1)
 	t.Right[len(t.Right)-1] = false
 	for _, r := range groupRows(fk, results.ForkGroupComponents) {
-		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r), what(r)})
+		t.Rows = append(t.Rows, slices.Concat([]string{r.Name}, wallCells(r), []string{cpuCell(r), what(r)}))
 	}
 	return t
 }
@@ -165,7 +174,7 @@ func modelTable(fk *results.Fork) table {
 func factorsTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "factors — what makes a spawn cheaper or dearer, each factor's arms measured interleaved (median and interquartile range; relative to the factor's first arm).",
-		Header: []string{"factor", "arm", "samples", "outliers", "wall p50", "wall p25–p75", "vs first arm", "CPU p50", "params"},
+		Header: slices.Concat([]string{"factor", "arm"}, wallHeader(), []string{"vs first arm", "CPU p50", "params"}),
 	}
 	t.Right = rightFrom(len(t.Header), 2)
 	t.Right[len(t.Right)-1] = false
@@ -181,7 +190,7 @@ func factorsTable(fk *results.Fork) table {
 					rel = "±0%"
 				}
 			}
-			t.Rows = append(t.Rows, []string{f.name, armLabel(f, r), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), rel, cpuCell(r), params(r.Params)})
+			t.Rows = append(t.Rows, slices.Concat([]string{f.name, armLabel(f, r)}, wallCells(r), []string{rel, cpuCell(r), params(r.Params)}))
 		}
 	}
 	return t
@@ -190,7 +199,7 @@ func factorsTable(fk *results.Fork) table {
 func concurrencyTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "concurrency — k goroutines spawning at once (spawns per second over the batch; wall time of one spawn, median and interquartile range).",
-		Header: []string{"spawners", "program", "spawns/s", "speed-up", "samples", "outliers", "wall p50", "wall p25–p75"},
+		Header: slices.Concat([]string{"spawners", "program", "spawns/s", "speed-up"}, wallHeader()),
 		Right:  []bool{true, false, true, true, true, true, true, true},
 	}
 	for _, r := range spawnLevels(fk) {
@@ -201,7 +210,7 @@ func concurrencyTable(fk *results.Fork) table {
 		if r.Speedup > 0 {
 			sp = strconv.FormatFloat(r.Speedup, 'f', 2, 64) + "×"
 		}
-		t.Rows = append(t.Rows, []string{itoa(r.Spawners), r.Params[results.ForkParamProgram], tp, sp, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall)})
+		t.Rows = append(t.Rows, slices.Concat([]string{itoa(r.Spawners), r.Params[results.ForkParamProgram], tp, sp}, wallCells(r)))
 	}
 	return t
 }
@@ -209,11 +218,11 @@ func concurrencyTable(fk *results.Fork) table {
 func daemonTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "daemon — the FastCGI daemon over its life: cold start, first request, steady state, restart after SIGKILL (median and interquartile range; CPU not measured).",
-		Header: []string{"event", "samples", "outliers", "wall p50", "wall p25–p75", "what"},
+		Header: slices.Concat([]string{"event"}, wallHeader(), []string{"what"}),
 		Right:  []bool{false, true, true, true, true, false},
 	}
 	for _, r := range groupRows(fk, results.ForkGroupDaemon) {
-		t.Rows = append(t.Rows, []string{r.Name, itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), what(r)})
+		t.Rows = append(t.Rows, slices.Concat([]string{r.Name}, wallCells(r), []string{what(r)}))
 	}
 	return t
 }
@@ -222,14 +231,14 @@ func daemonTable(fk *results.Fork) table {
 func otherForkTable(fk *results.Fork) table {
 	t := table{
 		Title:  forkTableTitle + "rows of other groups (median and interquartile range of samples).",
-		Header: []string{"group", "name", "params", "samples", "outliers", "wall p50", "wall p25–p75", "CPU p50"},
+		Header: slices.Concat([]string{"group", "name", "params"}, wallHeader(), []string{"CPU p50"}),
 		Right:  []bool{false, false, false, true, true, true, true, true},
 	}
 	for _, r := range fk.Rows {
 		if slices.Contains(results.ForkGroups(), r.Group) {
 			continue
 		}
-		t.Rows = append(t.Rows, []string{string(r.Group), r.Name, params(r.Params), itoa(r.Samples), itoa(r.Outliers), dur(r.Wall.MedianNs), iqr(r.Wall), cpuCell(r)})
+		t.Rows = append(t.Rows, slices.Concat([]string{string(r.Group), r.Name, params(r.Params)}, wallCells(r), []string{cpuCell(r)}))
 	}
 	return t
 }

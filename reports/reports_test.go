@@ -67,10 +67,7 @@ func TestTablesNameModel(t *testing.T) {
 }
 
 func TestCharts(t *testing.T) {
-	cs, err := Charts([]*results.File{readFixture(t)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cs, names := mustCharts(t, readFixture(t))
 	targets := []string{"embedded", "fcgi", "cgi"}
 	want := []struct {
 		name   string
@@ -92,10 +89,6 @@ func TestCharts(t *testing.T) {
 		{"fork-crossover", []string{"cgi", "fcgi", "embedded", "CGI: wall overhead < 10%", "above 16.2 ms of work", "CGI: CPU overhead < 10%", "CGI: fixed cost alone", "< 10% above 16.3 ms of work"}},
 		{"fork-factors", []string{"arm 1: baseline (100%)", "binary size / linkage", "stripped", "heap 1 GiB", "no heap"}},
 		{"fork-concurrency", []string{"measured spawns/s (top)", "measured wall per spawn (bottom)", "if spawns scaled to 2 CPUs (top)", "if spawns were serialised (bottom)"}},
-	}
-	var names []string
-	for _, c := range cs {
-		names = append(names, c.Name)
 	}
 	if len(cs) != len(want) {
 		t.Fatalf("Charts() = %v; want %d charts", names, len(want))
@@ -157,13 +150,8 @@ func TestChartsSkipAbsent(t *testing.T) {
 		}
 	}
 	closedOnly.Knees, closedOnly.Fork = nil, nil
-	cs, err := Charts([]*results.File{&closedOnly})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
+	cs, names := mustCharts(t, &closedOnly)
 	for _, c := range cs {
-		names = append(names, c.Name)
 		if strings.HasPrefix(c.Name, "latency-") && !strings.Contains(c.Title, "closed model") {
 			t.Errorf("%s title %q does not say it came from the closed model", c.Name, c.Title)
 		}

@@ -70,12 +70,13 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("results: %w", err)
 	}
-	return syncDir(dir)
+	return SyncDir(dir)
 }
 
-// syncDir makes the renames in dir durable (a rename is an update of the
-// directory, which fsync of the file does not cover).
-func syncDir(dir string) error {
+// SyncDir makes the renames in dir durable (a rename is an update of the
+// directory, which fsync of the file does not cover). Everything that
+// publishes a file or link by renaming it syncs through it.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("results: %w", err)

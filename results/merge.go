@@ -252,10 +252,8 @@ func minTime(a, b time.Time) time.Time {
 // mergePoint merges the same point of every shard (ps[i] is shard i's).
 func mergePoint(ps []Point, shards []Named) (Point, error) {
 	m := ps[0]
-	m.OfferedRate, m.Connections = 0, 0
-	m.Requests, m.Answered, m.Successes = 0, 0, 0
-	m.BytesIn, m.BytesOut = 0, 0
-	m.AchievedRate, m.Throughput = 0, 0
+	setSums(&m, ps, "OfferedRate", "Connections", "Requests", "Answered", "Successes",
+		"BytesIn", "BytesOut", "AchievedRate", "Throughput")
 	m.StatusCodes, m.Errors = map[string]uint64{}, nil
 	m.Saturated, m.GeneratorBound = false, false
 	m.Generator = GeneratorCost{}
@@ -264,15 +262,6 @@ func mergePoint(ps []Point, shards []Named) (Point, error) {
 	for i, p := range ps {
 		m.StartedAt = minTime(m.StartedAt, p.StartedAt)
 		m.DurationNs = max(m.DurationNs, p.DurationNs)
-		m.OfferedRate += p.OfferedRate
-		m.Connections += p.Connections
-		m.Requests += p.Requests
-		m.Answered += p.Answered
-		m.Successes += p.Successes
-		m.BytesIn += p.BytesIn
-		m.BytesOut += p.BytesOut
-		m.AchievedRate += p.AchievedRate
-		m.Throughput += p.Throughput
 		for k, v := range p.StatusCodes {
 			m.StatusCodes[k] += v
 		}
@@ -356,50 +345,60 @@ func mergeTimeline(ps []Point) []Bucket {
 // itself, and the costs add up.
 func mergeServer(ps []Point, answered uint64, throughput float64) ServerCost {
 	shared := true
-	var s ServerCost
+	var observed []ServerCost
 	for _, p := range ps {
 		shared = shared && p.Server.Remote
-	}
-	for _, p := range ps {
-		c := p.Server
-		if !c.Observed {
-			continue
-		}
-		if shared {
-			s = c
-			break
-		}
-		s.Observed = true
-		s.CPUNs += c.CPUNs
-		s.UserNs += c.UserNs
-		s.SysNs += c.SysNs
-		s.CPUResolutionNs += c.CPUResolutionNs
-		s.PeakRSSBytes += c.PeakRSSBytes
-		s.Spawns += c.Spawns
-		s.SpawnEventsLost += c.SpawnEventsLost
-		s.CtxSwitches += c.CtxSwitches
-		s.Restarts += c.Restarts
-		if s.SpawnSource == "" {
-			s.SpawnSource = c.SpawnSource
-		} else if c.SpawnSource != "" && c.SpawnSource != s.SpawnSource {
-			s.SpawnSource = "mixed"
+		if p.Server.Observed {
+			observed = append(observed, p.Server)
 		}
 	}
-	if !s.Observed {
+	if len(observed) == 0 {
 		return ServerCost{}
 	}
-	s.CPUPerRequestNs, s.SpawnsPerRequest, s.RequestsPerCPUSec, s.RequestsPerMB = 0, 0, 0, 0
-	if answered > 0 {
-		s.CPUPerRequestNs = float64(s.CPUNs) / float64(answered)
-		s.SpawnsPerRequest = float64(s.Spawns) / float64(answered)
+	var s ServerCost
+	if shared {
+		s = observed[0]
+	} else {
+		s.Observed = true
+		setSums(&s, observed, "CPUNs", "UserNs", "SysNs", "CPUResolutionNs", "PeakRSSBytes",
+			"Spawns", "SpawnEventsLost", "CtxSwitches", "Restarts")
+		for _, c := range observed {
+			if s.SpawnSource == "" {
+				s.SpawnSource = c.SpawnSource
+			} else if c.SpawnSource != "" && c.SpawnSource != s.SpawnSource {
+				s.SpawnSource = "mixed"
+			}
+		}
 	}
-	if s.CPUNs > 0 {
-		s.RequestsPerCPUSec = float64(answered) / (float64(s.CPUNs) / float64(time.Second))
-	}
-	if s.PeakRSSBytes > 0 {
-		s.RequestsPerMB = throughput / (float64(s.PeakRSSBytes) / 1e6)
-	}
+	s.DeriveRates(answered, throughput)
 	return s
+}
+
+// setSums sets each field of *dst named in fields to the sum of that
+// field over srcs, in order: the counters a merge adds up, named once as
+// data rather than written out field by field for every struct merged.
+// A named field that is missing or not a number is a bug in this package
+// and panics (the merge tests reach every call).
+func setSums[T any](dst *T, srcs []T, fields ...string) {
+	d := reflect.ValueOf(dst).Elem()
+	for _, name := range fields {
+		f := d.FieldByName(name)
+		if !f.CanInt() && !f.CanUint() && !f.CanFloat() {
+			panic(fmt.Sprintf("results: cannot sum field %s of %s", name, d.Type()))
+		}
+		f.SetZero()
+		for _, src := range srcs {
+			v := reflect.ValueOf(src).FieldByName(name)
+			switch {
+			case f.CanInt():
+				f.SetInt(f.Int() + v.Int())
+			case f.CanUint():
+				f.SetUint(f.Uint() + v.Uint())
+			default:
+				f.SetFloat(f.Float() + v.Float())
+			}
+		}
+	}
 }
 
 // Encode writes f to w as Write stores it.

@@ -31,6 +31,21 @@ func sampleFile(t *testing.T) *File {
 	}
 }
 
+// writeSample writes sampleFile to dir/name and returns its path and the
+// bytes written.
+func writeSample(t *testing.T, dir, name string) (string, []byte) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := Write(path, sampleFile(t)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, data
+}
+
 func TestWriteReadRoundTrip(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "sub", "results.json")
 	in := sampleFile(t)
@@ -62,11 +77,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 
 func TestWriteAtomicKeepsOldFileOnFailure(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "results.json")
-	if err := Write(path, sampleFile(t)); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := os.ReadFile(path)
+	path, before := writeSample(t, dir, "results.json")
 	// A directory in the way of the rename target makes the write fail
 	// after the temp file was written; the temp file must be removed.
 	bad := filepath.Join(dir, "isdir")
@@ -93,11 +104,7 @@ func TestWriteAtomicKeepsOldFileOnFailure(t *testing.T) {
 
 func TestReadBadInput(t *testing.T) {
 	dir := t.TempDir()
-	full := filepath.Join(dir, "full.json")
-	if err := Write(full, sampleFile(t)); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(full)
+	_, data := writeSample(t, dir, "full.json")
 	cases := []struct {
 		name, content string
 		want          error

@@ -340,6 +340,25 @@ type ServerCost struct {
 	Remote bool `json:"remote,omitempty"`
 }
 
+// DeriveRates sets the figures per answered request (CPU, spawns), per
+// CPU second and per MB of peak RSS from s's totals, the answered
+// requests and the throughput; each is 0 where its divisor is. Every
+// writer of a ServerCost (a local run, an agent's reading, a merge of
+// shards) derives them here, so that they agree.
+func (s *ServerCost) DeriveRates(answered uint64, throughput float64) {
+	s.CPUPerRequestNs, s.SpawnsPerRequest, s.RequestsPerCPUSec, s.RequestsPerMB = 0, 0, 0, 0
+	if answered > 0 {
+		s.CPUPerRequestNs = float64(s.CPUNs) / float64(answered)
+		s.SpawnsPerRequest = float64(s.Spawns) / float64(answered)
+	}
+	if s.CPUNs > 0 {
+		s.RequestsPerCPUSec = float64(answered) / (float64(s.CPUNs) / float64(time.Second))
+	}
+	if s.PeakRSSBytes > 0 {
+		s.RequestsPerMB = throughput / (float64(s.PeakRSSBytes) / 1e6)
+	}
+}
+
 // GeneratorCost is the load generator's own CPU during the window.
 type GeneratorCost struct {
 	CPUNs           int64   `json:"cpu_ns"`

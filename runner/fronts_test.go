@@ -11,11 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"forkbench/app"
 	"forkbench/results"
-	"forkbench/scenario"
 	"forkbench/targets"
 )
 
@@ -129,13 +127,7 @@ func TestRunRealFronts(t *testing.T) {
 			return nil, fmt.Errorf("unexpected kind %q", kind)
 		}
 	}
-	sc, err := scenario.Builtin("quick")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Targets, sc.Endpoints, sc.Models = []string{"nginx-fcgi", "apache-fcgi"}, []string{"plaintext"}, []results.Model{results.ModelClosed}
-	sc.Rounds, sc.Connections = 2, 2
-	sc.Duration.Duration, sc.Warmup.Duration, sc.Timeout.Duration = 100*time.Millisecond, 0, 5*time.Second
+	sc := twoShortRounds(t, "nginx-fcgi", "apache-fcgi")
 
 	dir := filepath.Join(t.TempDir(), "out")
 	f, err := Run(context.Background(), Config{Scenario: sc, NewTarget: newTarget(nil), OutDir: dir, Progress: io.Discard})

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"forkbench/results"
 )
 
 // KeepRuns is how many run directories are kept beside the published one;
@@ -82,8 +84,8 @@ func (d *RunDir) Publish() error {
 		_ = os.Remove(tmp)
 		return fmt.Errorf("runner: publishing %s: %w", d.Final, err)
 	}
-	if err := syncDir(parent); err != nil {
-		return err
+	if err := results.SyncDir(parent); err != nil {
+		return fmt.Errorf("runner: publishing %s: %w", d.Final, err)
 	}
 	return d.prune()
 }
@@ -110,22 +112,6 @@ func (d *RunDir) prune() error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("runner: pruning old runs: %w", err)
-	}
-	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	f, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("runner: %w", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("runner: sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -117,19 +117,28 @@ func (f *fakeTarget) Stop(ctx context.Context) error {
 	return err
 }
 
+// twoShortRounds is the quick scenario cut down to two rounds of 100 ms
+// closed-model windows on plaintext over the named targets, two
+// connections each: enough for tests that drive Run end to end.
+func twoShortRounds(t *testing.T, names ...string) scenario.Scenario {
+	t.Helper()
+	sc, err := scenario.Builtin("quick")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Targets, sc.Endpoints, sc.Models = names, []string{"plaintext"}, []results.Model{results.ModelClosed}
+	sc.Rounds, sc.Connections = 2, 2
+	sc.Duration.Duration, sc.Warmup.Duration, sc.Timeout.Duration = 100*time.Millisecond, 0, 5*time.Second
+	return sc
+}
+
 // TestRunInterleavesRoundsAndWritesEveryPoint drives the runner with two
 // fake targets over two rounds: each round starts fresh targets, the
 // second in reverse order, and the result file on disk grows by one point
 // per point measured (marked partial until the run ends).
 func TestRunInterleavesRoundsAndWritesEveryPoint(t *testing.T) {
 	dir := t.TempDir()
-	sc, err := scenario.Builtin("quick")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Targets, sc.Endpoints, sc.Models = []string{"a", "b"}, []string{"plaintext"}, []results.Model{results.ModelClosed}
-	sc.Rounds, sc.Connections = 2, 2
-	sc.Duration.Duration, sc.Warmup.Duration, sc.Timeout.Duration = 100*time.Millisecond, 0, 5*time.Second
+	sc := twoShortRounds(t, "a", "b")
 	log := &fakeLog{path: filepath.Join(dir, "results.json")}
 	cfg := Config{
 		Scenario: sc,

@@ -99,21 +99,8 @@ func TestCompareDeployments(t *testing.T) {
 			other := httptest.NewServer(mangled(h, tt.mangle))
 			defer other.Close()
 			err := CompareDeployments(context.Background(), ref.Client(), Deployment{Name: "ref", URL: ref.URL}, Deployment{Name: "other", URL: other.URL})
-			if tt.want == nil {
-				if err != nil {
-					t.Fatalf("CompareDeployments = %v; want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("CompareDeployments = nil; want an error with %q", tt.want)
-			}
-			for _, s := range tt.want {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error lacks %q:\n%v", s, err)
-				}
-			}
-			if tt.name != "short body" && !errors.Is(err, ErrMismatch) {
+			checkErr(t, "CompareDeployments", err, tt.want)
+			if tt.want != nil && tt.name != "short body" && !errors.Is(err, ErrMismatch) {
 				t.Errorf("error %v does not wrap ErrMismatch", err)
 			}
 		})

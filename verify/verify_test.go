@@ -12,6 +12,26 @@ import (
 	"forkbench/app"
 )
 
+// checkErr checks the error call returned: nil wants none, any other
+// want an error whose text holds every string in it.
+func checkErr(t *testing.T, call string, err error, want []string) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("%s = %v; want nil", call, err)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("%s = nil; want an error with %q", call, want)
+	}
+	for _, s := range want {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error lacks %q:\n%v", s, err)
+		}
+	}
+}
+
 func newApp(t *testing.T) http.Handler {
 	t.Helper()
 	db := filepath.Join(t.TempDir(), "world.db")
@@ -140,21 +160,7 @@ func TestAllIdentical(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := All(ctx, ref.Client(), tt.ds)
-			if tt.want == nil {
-				if err != nil {
-					t.Fatalf("All = %v; want nil", err)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("All = nil; want an error with %q", tt.want)
-			}
-			for _, s := range tt.want {
-				if !strings.Contains(err.Error(), s) {
-					t.Errorf("error lacks %q:\n%v", s, err)
-				}
-			}
+			checkErr(t, "All", All(ctx, ref.Client(), tt.ds), tt.want)
 		})
 	}
 }
