@@ -20,10 +20,7 @@ import (
 // makes the two runs itself: `bench calibrate --run [--out DIR] -- RUN
 // FLAGS…` executes `bench run RUN FLAGS… --out DIR/a` and then `…/b`.
 func calibrateCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]\n       bench calibrate --ab REV [--out DIR] [-- BENCH AB FLAGS]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]\n       bench calibrate --ab REV [--out DIR] [-- BENCH AB FLAGS]")
 	abRev := fs.String("ab", "", "A/A in one sitting: run `bench ab REV REV` (flags after -- go to it) and report the paired noise and MDE")
 	run := fs.Bool("run", false, "make the two runs: exec `bench run` twice with the flags after --")
 	outDir := fs.String("out", "out/calibrate", "with --run: directory of the two runs (a/, b/)")
