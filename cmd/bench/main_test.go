@@ -19,20 +19,22 @@ import (
 
 var bins testbin.Paths
 
-func TestMain(m *testing.M) {
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests builds the binaries the tests run into a temporary directory,
+// removed afterwards even when the build fails, and runs the tests.
+func runTests(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "forkbench-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	bins, err = testbin.Build(dir)
-	if err != nil {
+	defer os.RemoveAll(dir)
+	if bins, err = testbin.Build(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return m.Run()
 }
 
 // TestServe checks `bench serve` for every deployment: the URL on the
