@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"forkbench/ab"
 	"forkbench/compare"
@@ -30,8 +29,8 @@ const (
 
 // abFlags are `bench ab`'s own flags (the run's flags are runFlags).
 type abFlags struct {
-	newTags, baseTags, threshold, metrics, formats, report, cache string
-	alpha                                                         float64
+	newTags, baseTags, report, cache string
+	comparisonFlags
 }
 
 // abCmd implements `bench ab BASE NEW`: both builds measured as targets of
@@ -39,40 +38,23 @@ type abFlags struct {
 // compared on their per-round paired ratios. Exit status as `bench
 // compare`: 0 no regression, 1 regression, 2 could not compare.
 func abCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bench ab BASE NEW [flags]   (BASE, NEW: git revisions or directories holding bench and sampleapp)")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "usage: bench ab BASE NEW [flags]   (BASE, NEW: git revisions or directories holding bench and sampleapp)")
 	var f runFlags
 	f.register(fs)
 	var a abFlags
 	fs.StringVar(&a.newTags, "new-tags", "", "Go build tags of the new build")
 	fs.StringVar(&a.baseTags, "base-tags", "", "Go build tags of the base build")
-	fs.StringVar(&a.threshold, "threshold", "5%", "smallest change flagged, e.g. 5% or 0.05")
-	fs.Float64Var(&a.alpha, "alpha", compare.DefaultAlpha, "significance level of the whole comparison (Holm-adjusted over its tests)")
-	fs.StringVar(&a.metrics, "metrics", strings.Join(compare.MetricNames(), ","), "metrics compared, comma-separated")
-	fs.StringVar(&a.formats, "format", reports.FormatText, "output formats, comma-separated: text, md, json")
+	a.comparisonFlags.register(fs, "significance level of the whole comparison (Holm-adjusted over its tests)")
 	fs.StringVar(&a.report, "report", "", "write the comparison to `file` instead of stdout (one format only)")
 	fs.StringVar(&a.cache, "cache", "", "build cache directory (default out/ab/builds)")
 	outDir := fs.String("out", "out/ab/latest", "output directory of the run (results.json, ab.md, ab.json)")
-	revs, err := parseArgs(fs, args)
-	if err != nil {
-		return badInput(err)
-	}
-	if len(revs) != 2 {
-		fs.Usage()
-		return badInput(fmt.Errorf("%w: ab: want BASE and NEW, got %d arguments", compare.ErrBadInput, len(revs)))
-	}
-	opt, err := compareOptions(a.threshold, a.alpha, a.metrics)
+	revs, err := twoArgs(fs, args, "ab: want BASE and NEW, got %d arguments")
 	if err != nil {
 		return err
 	}
-	fmts, err := parseCompareFormats(a.formats)
+	opt, fmts, err := a.parse("--report", a.report)
 	if err != nil {
 		return err
-	}
-	if a.report != "" && len(fmts) > 1 {
-		return badInput(fmt.Errorf("%w: --report takes one --format", compare.ErrBadInput))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
@@ -85,19 +67,14 @@ func abCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 		return err
 	}
 	r.Notes = append(r.Notes, dropped...)
-	var buf bytes.Buffer
-	for i, format := range fmts {
-		if i > 0 {
-			fmt.Fprintln(&buf)
-		}
-		if err := reports.WriteComparison(&buf, r, format); err != nil {
-			return err
-		}
+	data, err := renderComparison(r, fmts)
+	if err != nil {
+		return err
 	}
 	if err := writeAB(*outDir, r); err != nil {
 		return err
 	}
-	if err := writeOut(stdout, a.report, buf.Bytes()); err != nil {
+	if err := writeOut(stdout, a.report, data); err != nil {
 		return err
 	}
 	return verdict(r)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,15 +49,7 @@ func TestAB(t *testing.T) {
 			cmd := bench(t, ctx, append(append([]string{"ab"}, tt.args...), append(short, "--out", out)...)...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				code = ee.ExitCode()
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if code != tt.code {
+			if code := exitStatus(t, cmd.Run()); code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.code, stdout.String(), stderr.String())
 			}
 			if !strings.Contains(stdout.String(), tt.want) || !strings.Contains(stdout.String(), `"target": "fcgi"`) {

@@ -18,20 +18,15 @@ import (
 // agentCmd implements `bench agent`: it serves the cost of one target's
 // processes on this host (see package agent) until SIGINT/SIGTERM,
 // printing "listening on URL" as the first line of stdout.
-func agentCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench agent", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func agentCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	listen := fs.String("listen", "127.0.0.1:7071", "address to listen on; beyond loopback a token is required")
 	var sel agent.Selector
 	fs.IntVar(&sel.PID, "pid", 0, "root pid of the target's process tree")
 	fs.StringVar(&sel.Pattern, "pattern", "", "regular expression matched against process names (/proc/PID/comm)")
 	fs.StringVar(&sel.Cgroup, "cgroup", "", "cgroup of the target (as in /proc/PID/cgroup, or a /sys/fs/cgroup path)")
 	tokenFile := fs.String("token-file", "", "file holding the shared bearer token (default: $"+agent.TokenEnv+")")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("agent: unexpected argument %q", fs.Arg(0))
 	}
 	token := os.Getenv(agent.TokenEnv)
 	if *tokenFile != "" {

@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,38 +16,6 @@ import (
 	"forkbench/loadgen"
 	"forkbench/results"
 )
-
-// startListening starts a long-running bench command (serve, agent) and
-// returns it with the URL of its first line, "listening on URL". It is
-// stopped with SIGTERM and reaped when the test ends.
-func startListening(t *testing.T, args ...string) (*exec.Cmd, string) {
-	t.Helper()
-	cmd := bench(t, context.Background(), args...)
-	cmd.Env = slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, agent.TokenEnv+"=") })
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("bench %s exited with %v after SIGTERM; want 0", args[0], err)
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("bench %s: reading first line: %v", args[0], err)
-	}
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if !ok {
-		t.Fatalf("bench %s: first line %q; want \"listening on URL\"", args[0], line)
-	}
-	return cmd, url
-}
 
 // runPoints runs `bench run` with args (closed model, /plaintext, three
 // rounds, no pinning: the two runs compared share the machine alike) and
@@ -63,17 +27,8 @@ func runPoints(t *testing.T, args ...string) *results.File {
 	out := t.TempDir()
 	base := []string{"run", "--app-bin", bins.SampleApp, "--out", out, "--no-report", "--no-pin", "--no-verify",
 		"--model", "closed", "--endpoints", "plaintext", "--duration", "1s", "--warmup", "300ms", "--rounds", "3"}
-	cmd := bench(t, ctx, append(base, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench run %v: %v\n%s", args, err, stderr.String())
-	}
-	f, err := results.Read(filepath.Join(out, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	mustRun(t, ctx, append(base, args...)...)
+	return readResults(t, out)
 }
 
 // TestAgentRemoteRun runs the target, the agent and the generator as
@@ -87,15 +42,16 @@ func TestAgentRemoteRun(t *testing.T) {
 		t.Skip("runs 7 load points")
 	}
 	data := t.TempDir()
-	srv, url := startListening(t, "serve", "--target", "embedded", "--listen", "127.0.0.2:0", "--app-bin", bins.SampleApp, "--data", data)
+	srv := startListening(t, "serve", "--target", "embedded", "--listen", "127.0.0.2:0", "--app-bin", bins.SampleApp, "--data", data)
+	url, pid := srv.url, srv.cmd.Process.Pid
 	if !strings.HasPrefix(url, "http://127.0.0.2:") {
 		t.Fatalf("serve URL = %q; want 127.0.0.2", url)
 	}
-	_, agentURL := startListening(t, "agent", "--listen", "127.0.0.1:0", "--pid", fmt.Sprint(srv.Process.Pid))
+	agentURL := startListening(t, "agent", "--listen", "127.0.0.1:0", "--pid", fmt.Sprint(pid)).url
 
 	// One window, read both ways: this test process is the generator
 	// and reads the server's /proc itself, as a local run does.
-	local, viaAgent := sameWindow(t, url, agentURL, srv.Process.Pid)
+	local, viaAgent := sameWindow(t, url, agentURL, pid)
 	t.Logf("same window, server CPU: local %v (%.1f µs/req), through the agent %v (%.1f µs/req)",
 		time.Duration(local.Server.CPUNs), local.Server.CPUPerRequestNs/1e3, time.Duration(viaAgent.CPUNs), float64(viaAgent.CPUNs)/float64(local.Answered)/1e3)
 	// The two readings differ only by the windows' misalignment (the
@@ -108,7 +64,7 @@ func TestAgentRemoteRun(t *testing.T) {
 	remote := runPoints(t, "--url", url, "--agent", agentURL)
 	r := remote.Remote
 	if r == nil || r.URL != url || r.AllowRemote || r.Agent == nil || r.Agent.URL != agentURL ||
-		r.Agent.Target != fmt.Sprintf("pid %d", srv.Process.Pid) || r.Agent.Host.CPUs < 1 || r.Agent.Host.Kernel == "" {
+		r.Agent.Target != fmt.Sprintf("pid %d", pid) || r.Agent.Host.CPUs < 1 || r.Agent.Host.Kernel == "" {
 		t.Fatalf("remote = %+v; want the URL, the agent, its target pid and host facts", r)
 	}
 	// One host, one clock: NTP's bound says the offset is within RTT/2.
@@ -217,12 +173,9 @@ func TestAgentRefusesNonLoopbackWithoutToken(t *testing.T) {
 	defer cancel()
 	for _, addr := range []string{"0.0.0.0:0", ":0", "192.0.2.1:7071"} {
 		cmd := bench(t, ctx, "agent", "--listen", addr, "--pid", "1")
-		cmd.Env = slices.DeleteFunc(cmd.Env, func(e string) bool { return strings.HasPrefix(e, agent.TokenEnv+"=") })
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		if err := cmd.Run(); exitStatus(t, err) != 1 {
 			t.Fatalf("bench agent --listen %s without a token: %v; want exit 1", addr, err)
 		}
 		if !strings.Contains(stderr.String(), "a token is required") || strings.Count(stderr.String(), "\n") != 1 || stdout.Len() != 0 {
@@ -246,17 +199,9 @@ func TestRunBeyondBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
 			out := t.TempDir()
-			cmd := bench(t, ctx, append([]string{"run", "--app-bin", bins.SampleApp, "--out", out}, c.args...)...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Run(); err == nil {
-				t.Fatalf("bench run %v succeeded; want an error", c.args)
-			}
-			if !strings.Contains(stderr.String(), c.want) {
-				t.Errorf("stderr = %q; want it to contain %q", stderr.String(), c.want)
+			if stderr := refusedRun(t, out, c.args); !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr, c.want)
 			}
 			if _, err := os.Stat(filepath.Join(out, "results.json")); err == nil {
 				t.Errorf("a refused run wrote %s", filepath.Join(out, "results.json"))

@@ -4,32 +4,18 @@ package main
 // named by `--targets` specs and driven by a `--requests` file.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"forkbench/results"
 )
-
-// writeFile writes content to dir/name with mode and returns its path.
-func writeFile(t *testing.T, dir, name, content string, mode os.FileMode) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), mode); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // shellCGI is a foreign CGI program: it answers with the method, the
 // path, the query, one request header and the request body.
@@ -48,17 +34,8 @@ func runUser(t *testing.T, args ...string) *results.File {
 	out := filepath.Join(t.TempDir(), "out")
 	base := []string{"run", "--app-bin", bins.SampleApp, "--out", out, "--model", "closed", "--duration", "500ms",
 		"--warmup", "100ms", "--rounds", "1", "--connections", "2", "--no-report"}
-	cmd := bench(t, ctx, append(base, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench run %v: %v\nstderr:\n%s", args, err, stderr.String())
-	}
-	f, err := results.Read(filepath.Join(out, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	mustRun(t, ctx, append(base, args...)...)
+	return readResults(t, out)
 }
 
 // TestRunUserCGI measures a shell CGI script named by a labelled spec,
@@ -111,49 +88,7 @@ func TestRunUserCGI(t *testing.T) {
 // and stops it (SIGTERM, exit 0) at the end of the test.
 func serveSpec(t *testing.T, spec string, args ...string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd := bench(t, ctx, append([]string{"serve", "--target", spec, "--app-bin", bins.SampleApp, "--data", t.TempDir()}, args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		defer cancel()
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("bench serve exited with %v after SIGTERM; stderr:\n%s", err, stderr.String())
-		}
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-	if err != nil || !ok {
-		t.Fatalf("first line %q, %v; want \"listening on URL\"; stderr:\n%s", line, err, stderr.String())
-	}
-	return url
-}
-
-// get sends method path with body to url and returns status and body.
-func get(t *testing.T, method, url, body string, header http.Header) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return startListening(t, append([]string{"serve", "--target", spec, "--app-bin", bins.SampleApp, "--data", t.TempDir()}, args...)...).url
 }
 
 // TestServeUserCGI serves a shell CGI script and a C CGI program (when
@@ -294,16 +229,8 @@ func TestRunBadSpecsAndRequests(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
 			out := filepath.Join(t.TempDir(), "out")
-			cmd := bench(t, ctx, append([]string{"run", "--app-bin", bins.SampleApp, "--out", out}, c.args...)...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Run(); err == nil {
-				t.Fatalf("bench run %v succeeded; want an error", c.args)
-			}
-			msg := strings.TrimSpace(stderr.String())
+			msg := strings.TrimSpace(refusedRun(t, out, c.args))
 			if !strings.Contains(msg, c.want) || strings.Contains(msg, "\n") {
 				t.Errorf("stderr = %q; want one line containing %q", msg, c.want)
 			}

@@ -20,10 +20,7 @@ import (
 // makes the two runs itself: `bench calibrate --run [--out DIR] -- RUN
 // FLAGS…` executes `bench run RUN FLAGS… --out DIR/a` and then `…/b`.
 func calibrateCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]\n       bench calibrate --ab REV [--out DIR] [-- BENCH AB FLAGS]")
-		fs.PrintDefaults()
-	}
+	setUsage(fs, "usage: bench calibrate A.json B.json [flags]\n       bench calibrate --run [--out DIR] [-- BENCH RUN FLAGS]\n       bench calibrate --ab REV [--out DIR] [-- BENCH AB FLAGS]")
 	abRev := fs.String("ab", "", "A/A in one sitting: run `bench ab REV REV` (flags after -- go to it) and report the paired noise and MDE")
 	run := fs.Bool("run", false, "make the two runs: exec `bench run` twice with the flags after --")
 	outDir := fs.String("out", "out/calibrate", "with --run: directory of the two runs (a/, b/)")
@@ -77,15 +74,25 @@ func calibrateCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 	return nil
 }
 
+// benchExe is the bench binary calibrate runs: bench when given, else
+// this executable.
+func benchExe(bench string) (string, error) {
+	if bench != "" {
+		return bench, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("calibrate: %w", err)
+	}
+	return exe, nil
+}
+
 // calibrationRuns executes `bench run RUNARGS… --out DIR/a --no-report`
 // and then the same into DIR/b, and returns the two result files.
 func calibrationRuns(ctx context.Context, bench, outDir string, runArgs []string, stderr io.Writer) ([]string, error) {
-	exe := bench
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("calibrate: %w", err)
-		}
+	exe, err := benchExe(bench)
+	if err != nil {
+		return nil, err
 	}
 	var paths []string
 	for _, sub := range []string{"a", "b"} {
@@ -107,12 +114,9 @@ func calibrationRuns(ctx context.Context, bench, outDir string, runArgs []string
 // reports the noise its paired ratios show per target and metric. A
 // regression verdict (exit 1) is a false alarm to count, not a failure.
 func calibrateAB(ctx context.Context, rev, bench, outDir string, abArgs []string, thr string, alpha float64, mets, format string, stdout, stderr io.Writer) error {
-	exe := bench
-	if exe == "" {
-		var err error
-		if exe, err = os.Executable(); err != nil {
-			return fmt.Errorf("calibrate: %w", err)
-		}
+	exe, err := benchExe(bench)
+	if err != nil {
+		return err
 	}
 	argv := append([]string{"ab", rev, rev}, abArgs...)
 	argv = append(argv, "--out", outDir, "--format", "json", "--threshold", thr, "--alpha", fmt.Sprint(alpha))

@@ -16,34 +16,18 @@ import (
 // compareCmd implements `bench compare BASE.json NEW.json`. It exits 0
 // when nothing regressed, 1 when a row regressed beyond the threshold, 2
 // on bad input or incomparable files.
-func compareCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bench compare BASE.json NEW.json [flags]")
-		fs.PrintDefaults()
-	}
-	thr := fs.String("threshold", "5%", "smallest change flagged, e.g. 5% or 0.05")
-	alpha := fs.Float64("alpha", compare.DefaultAlpha, "significance level of the Mann–Whitney U test")
-	mets := fs.String("metrics", strings.Join(compare.MetricNames(), ","), "metrics compared, comma-separated")
-	formats := fs.String("format", reports.FormatText, "output formats, comma-separated: text, md, json")
+func compareCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
+	setUsage(fs, "usage: bench compare BASE.json NEW.json [flags]")
+	var c comparisonFlags
+	c.register(fs, "significance level of the Mann–Whitney U test")
 	out := fs.String("out", "", "write the output to `file` instead of stdout (one format only)")
-	files, err := parseArgs(fs, args)
-	if err != nil {
-		return badInput(err)
-	}
-	if len(files) != 2 {
-		fs.Usage()
-		return badInput(fmt.Errorf("%w: want two result files, got %d", compare.ErrBadInput, len(files)))
-	}
-	opt, err := compareOptions(*thr, *alpha, *mets)
+	files, err := twoArgs(fs, args, "want two result files, got %d")
 	if err != nil {
 		return err
 	}
-	fmts, err := parseCompareFormats(*formats)
+	opt, fmts, err := c.parse("--out", *out)
 	if err != nil {
 		return err
-	}
-	if *out != "" && len(fmts) > 1 {
-		return badInput(fmt.Errorf("%w: --out takes one --format", compare.ErrBadInput))
 	}
 	base, newF, err := readPair(files[0], files[1])
 	if err != nil {
@@ -53,19 +37,79 @@ func compareCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, st
 	if err != nil {
 		return badInput(err)
 	}
+	data, err := renderComparison(r, fmts)
+	if err != nil {
+		return err
+	}
+	if err := writeOut(stdout, *out, data); err != nil {
+		return err
+	}
+	return verdict(r)
+}
+
+// comparisonFlags are the flags that compare and ab share, registered and
+// parsed in one place so that the two commands take them alike.
+type comparisonFlags struct {
+	threshold, metrics, formats string
+	alpha                       float64
+}
+
+// register adds --threshold, --alpha, --metrics and --format to fs;
+// alphaHelp names the test alpha is the level of, which differs by
+// command.
+func (c *comparisonFlags) register(fs *flag.FlagSet, alphaHelp string) {
+	fs.StringVar(&c.threshold, "threshold", "5%", "smallest change flagged, e.g. 5% or 0.05")
+	fs.Float64Var(&c.alpha, "alpha", compare.DefaultAlpha, alphaHelp)
+	fs.StringVar(&c.metrics, "metrics", strings.Join(compare.MetricNames(), ","), "metrics compared, comma-separated")
+	fs.StringVar(&c.formats, "format", reports.FormatText, "output formats, comma-separated: text, md, json")
+}
+
+// parse reads the flags into the comparison's options and its output
+// formats; out is the value of outFlag, the flag writing the comparison
+// to a file instead of stdout, which takes one format only.
+func (c *comparisonFlags) parse(outFlag, out string) (compare.Options, []string, error) {
+	opt, err := compareOptions(c.threshold, c.alpha, c.metrics)
+	if err != nil {
+		return opt, nil, err
+	}
+	fmts, err := parseCompareFormats(c.formats)
+	if err != nil {
+		return opt, nil, err
+	}
+	if out != "" && len(fmts) > 1 {
+		return opt, nil, badInput(fmt.Errorf("%w: %s takes one --format", compare.ErrBadInput, outFlag))
+	}
+	return opt, fmts, nil
+}
+
+// twoArgs parses args, which must hold two positional arguments (base
+// and new); another count shows the usage and is bad input, wantf saying
+// what was wanted with a %d for the count given.
+func twoArgs(fs *flag.FlagSet, args []string, wantf string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if len(pos) != 2 {
+		fs.Usage()
+		return nil, badInput(fmt.Errorf("%w: "+wantf, compare.ErrBadInput, len(pos)))
+	}
+	return pos, nil
+}
+
+// renderComparison renders r in each of formats, a blank line between
+// them.
+func renderComparison(r *compare.Report, formats []string) ([]byte, error) {
 	var buf bytes.Buffer
-	for i, f := range fmts {
+	for i, f := range formats {
 		if i > 0 {
 			fmt.Fprintln(&buf)
 		}
 		if err := reports.WriteComparison(&buf, r, f); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := writeOut(stdout, *out, buf.Bytes()); err != nil {
-		return err
-	}
-	return verdict(r)
+	return buf.Bytes(), nil
 }
 
 // compareOptions reads the options compare and calibrate share.

@@ -24,6 +24,15 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// setUsage makes fs's usage the command's synopsis followed by its flags,
+// printed to fs's output: what -h and a wrong argument count show.
+func setUsage(fs *flag.FlagSet, synopsis string) {
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), synopsis)
+		fs.PrintDefaults()
+	}
+}
+
 // parseArgs parses flags that may come before, between or after the
 // positional arguments (`bench compare a.json b.json --threshold 3%`), as
 // users type them, and returns the positional arguments. Everything after

@@ -25,9 +25,7 @@ import (
 //
 // The --probe-* flags are internal: they make this process the
 // parent-size probe child that spawncost.Measure re-executes.
-func runFork(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench fork", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func runFork(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr io.Writer) error {
 	var cfg spawncost.Config
 	fs.IntVar(&cfg.Reps, "reps", 0, "samples of a spawn row; heavier rows take a fraction (default "+strconv.Itoa(spawncost.DefaultReps)+")")
 	out := fs.String("out", "out/latest", "output `directory` for "+spawncost.FileName)
@@ -40,11 +38,8 @@ func runFork(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&probe.Exe, spawncost.ProbeExeFlag, "", "internal: program the probe spawns")
 	fs.IntVar(&probe.Reps, spawncost.ProbeRepsFlag, 0, "internal: probe samples")
 	fs.IntVar(&probe.Warm, spawncost.ProbeWarmupFlag, 0, "internal: probe warm-up spawns")
-	if err := fs.Parse(args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("bench fork: unexpected argument %q", fs.Arg(0))
 	}
 	if probe.HeapBytes >= 0 {
 		return spawncost.Probe(ctx, probe, stdout)

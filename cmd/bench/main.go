@@ -33,15 +33,15 @@ func commands() []command {
 		{"verify", "check every deployment answers identically and to spec", flagged("bench verify", verifyCmd)},
 		{"run", "measure the deployments; writes results.json and the report", flagged("bench run", runCmd)},
 		{"loadgen-check", "is the load generator the bottleneck? ours vs wrk, side by side", flagged("bench loadgen-check", loadgenCheck)},
-		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", runFork},
+		{"fork", "where the CGI millisecond goes: spawn-cost decomposition; writes fork.json", flagged("bench fork", runFork)},
 		{"report", "render tables, charts and report.html from results files", flagged("bench report", reportCmd)},
 		{"compare", "compare two result files: improved, regressed or no significant change", flagged("bench compare", compareCmd)},
 		{"ab", "build two revisions and compare them in one sitting (A B B A …): paired ratios, MDE", flagged("bench ab", abCmd)},
 		{"calibrate", "measure the machine's noise floor from two runs of the same build", flagged("bench calibrate", calibrateCmd)},
 		{"export", "write a result file in Go benchmark format (for benchstat)", flagged("bench export", exportCmd)},
 		{"history", "add runs to the history store, pick a baseline, draw trends", historyCmd},
-		{"agent", "serve a target's CPU, memory and spawns on this host to a remote `bench run --agent`", agentCmd},
-		{"merge", "merge the result files of a sharded run (bench run --shard i/N) into one", mergeCmd},
+		{"agent", "serve a target's CPU, memory and spawns on this host to a remote `bench run --agent`", flagged("bench agent", agentCmd)},
+		{"merge", "merge the result files of a sharded run (bench run --shard i/N) into one", flagged("bench merge", mergeCmd)},
 	}
 }
 

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -23,42 +19,22 @@ import (
 
 var bins testbin.Paths
 
-func TestMain(m *testing.M) {
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests builds the binaries the tests run into a temporary directory,
+// removed afterwards even when the build fails, and runs the tests.
+func runTests(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "forkbench-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	bins, err = testbin.Build(dir)
-	if err != nil {
+	defer os.RemoveAll(dir)
+	if bins, err = testbin.Build(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// bench runs the real bench binary with the test's data directory.
-func bench(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, bins.Bench, args...)
-	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+t.TempDir())
-	return cmd
-}
-
-// children lists pid's child processes: each thread keeps its own list.
-func children(pid int) []int {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	var out []int
-	for _, task := range tasks {
-		data, _ := os.ReadFile(task)
-		for _, f := range strings.Fields(string(data)) {
-			n, _ := strconv.Atoi(f)
-			out = append(out, n)
-		}
-	}
-	return out
+	return m.Run()
 }
 
 // TestServe checks `bench serve` for every deployment: the URL on the
@@ -67,56 +43,26 @@ func children(pid int) []int {
 func TestServe(t *testing.T) {
 	for _, kind := range []string{"embedded", "cgi", "fcgi"} {
 		t.Run(kind, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
 			sockDir := t.TempDir()
 			args := []string{"serve", "--target", kind, "--app-bin", bins.SampleApp, "--data", t.TempDir()}
 			if kind == "fcgi" {
 				args = append(args, "--fcgi-addr", "unix:"+filepath.Join(sockDir, "app.sock"))
 			}
-			cmd := bench(t, ctx, args...)
-			cmd.Stderr = os.Stderr
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
+			srv := startListening(t, args...)
+			if !strings.HasPrefix(srv.url, "http://127.0.0.1:") {
+				t.Fatalf("URL = %q; want \"http://127.0.0.1:PORT\"", srv.url)
 			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			if code, body := get(t, "GET", srv.url+"/plaintext", "", nil); code != 200 || body != "Hello, World!" {
+				t.Fatalf("GET /plaintext = %d %q; want 200 \"Hello, World!\"", code, body)
 			}
-			defer cmd.Process.Kill()
-			line, err := bufio.NewReader(out).ReadString('\n')
-			if err != nil {
-				t.Fatalf("reading first line: %v", err)
-			}
-			url, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
-			if !ok || !strings.HasPrefix(url, "http://127.0.0.1:") {
-				t.Fatalf("first line = %q; want \"listening on http://127.0.0.1:PORT\"", line)
-			}
-			resp, err := http.Get(url + "/plaintext")
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 || string(body) != "Hello, World!" {
-				t.Fatalf("GET /plaintext = %d %q; want 200 \"Hello, World!\"", resp.StatusCode, body)
-			}
-			kids := children(cmd.Process.Pid)
+			kids := children(srv.cmd.Process.Pid)
 			if kind == "fcgi" && len(kids) != 1 {
 				t.Errorf("fcgi serve has children %v; want exactly the daemon", kids)
 			}
-			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			if err := srv.stop(); err != nil {
 				t.Fatal(err)
 			}
-			if err := cmd.Wait(); err != nil {
-				t.Fatalf("bench serve exited with %v after SIGTERM; want 0", err)
-			}
-			for _, k := range kids {
-				if _, err := os.Stat(fmt.Sprintf("/proc/%d", k)); err == nil {
-					st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", k))
-					t.Errorf("child %d still exists after stop: %s", k, st)
-				}
-			}
+			checkGone(t, kids, "stop")
 			if entries, _ := os.ReadDir(sockDir); len(entries) != 0 {
 				t.Errorf("socket directory holds %d entries after stop; want none", len(entries))
 			}
@@ -141,10 +87,7 @@ func TestVerify(t *testing.T) {
 func TestVerifyNamesDifference(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	script := filepath.Join(t.TempDir(), "wrong.cgi")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\nServer: forkbench\\r\\n\\r\\nHello, Wrld!'\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := writeFile(t, t.TempDir(), "wrong.cgi", "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\nServer: forkbench\\r\\n\\r\\nHello, Wrld!'\n", 0o755)
 	out, err := bench(t, ctx, "verify", "--app-bin", bins.SampleApp, "--cgi-bin", script, "--targets", "embedded,cgi").CombinedOutput()
 	if err == nil {
 		t.Fatalf("bench verify succeeded against a wrong CGI program:\n%s", out)
@@ -170,8 +113,6 @@ func TestRunBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
 			// The previous run's files in --out must survive bad input.
 			out := filepath.Join(t.TempDir(), "latest")
 			previous := map[string]string{"results.json": `{"previous": true}`, "targets.log": "previous log\n", "report.html": "<p>previous</p>\n"}
@@ -183,15 +124,8 @@ func TestRunBadInput(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			cmd := bench(t, ctx, append([]string{"run", "--app-bin", bins.SampleApp, "--out", out}, c.args...)...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			err := cmd.Run()
-			if err == nil {
-				t.Fatalf("bench run %v succeeded; want an error", c.args)
-			}
-			if !strings.Contains(stderr.String(), c.want) {
-				t.Errorf("stderr = %q; want it to contain %q", stderr.String(), c.want)
+			if stderr := refusedRun(t, out, c.args); !strings.Contains(stderr, c.want) {
+				t.Errorf("stderr = %q; want it to contain %q", stderr, c.want)
 			}
 			ents, _ := os.ReadDir(out)
 			if len(ents) != len(previous) {
@@ -245,11 +179,7 @@ func TestRunInterrupted(t *testing.T) {
 	if !f.Partial || len(f.Points) == 0 || len(f.Points) >= 30 {
 		t.Errorf("after SIGINT: partial=%v points=%d; want partial with some but not all points", f.Partial, len(f.Points))
 	}
-	for _, k := range kids {
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", k)); err == nil {
-			t.Errorf("target process %d still exists after the interrupted run", k)
-		}
-	}
+	checkGone(t, kids, "the interrupted run")
 }
 
 // TestRunSmall runs a short real measurement of all three deployments and
@@ -258,17 +188,9 @@ func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
 	out := t.TempDir()
-	cmd := bench(t, ctx, "run", "--app-bin", bins.SampleApp, "--out", out, "--endpoints", "plaintext",
+	stdout := mustRun(t, ctx, "run", "--app-bin", bins.SampleApp, "--out", out, "--endpoints", "plaintext",
 		"--model", "closed,open", "--rate", "50", "--duration", "500ms", "--warmup", "100ms", "--rounds", "2", "--connections", "4")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench run: %v\nstderr:\n%s", err, stderr.String())
-	}
-	f, err := results.Read(filepath.Join(out, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readResults(t, out)
 	if f.Partial {
 		t.Errorf("complete run marked partial: %s", f.PartialReason)
 	}
@@ -307,8 +229,8 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("%s not written: %v", name, err)
 		}
 	}
-	if !strings.Contains(stdout.String(), "report.html") {
-		t.Errorf("stdout does not end with the report path:\n%s", stdout.String())
+	if !strings.Contains(stdout, "report.html") {
+		t.Errorf("stdout does not end with the report path:\n%s", stdout)
 	}
 	raw, _ := json.Marshal(f.Settings)
 	if !strings.Contains(string(raw), `"rounds":2`) {
@@ -321,23 +243,12 @@ func TestRunSmall(t *testing.T) {
 func TestRunCountsErrors(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	script := filepath.Join(t.TempDir(), "crash.cgi")
-	if err := os.WriteFile(script, []byte("#!/bin/sh\nexit 3\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	script := writeFile(t, t.TempDir(), "crash.cgi", "#!/bin/sh\nexit 3\n", 0o755)
 	out := t.TempDir()
-	cmd := bench(t, ctx, "run", "--app-bin", bins.SampleApp, "--out", out, "--targets", "cgi", "--cgi-bin", script,
+	mustRun(t, ctx, "run", "--app-bin", bins.SampleApp, "--out", out, "--targets", "cgi", "--cgi-bin", script,
 		"--no-verify", "--endpoints", "plaintext", "--model", "closed", "--connections", "2",
 		"--duration", "300ms", "--warmup", "0s", "--rounds", "1", "--no-report")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench run: %v\n%s", err, stderr.String())
-	}
-	f, err := results.Read(filepath.Join(out, "results.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := readResults(t, out)
 	if len(f.Points) != 1 {
 		t.Fatalf("points = %d; want 1", len(f.Points))
 	}
@@ -364,15 +275,10 @@ func TestLoadgenCheck(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := bench(t, ctx, "loadgen-check", "--app-bin", bins.SampleApp, "--rounds", "1", "--duration", "1s", "--connections", "4", "--min-ratio", "0")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("bench loadgen-check: %v\n%s", err, stderr.String())
-	}
+	stdout := mustRun(t, ctx, "loadgen-check", "--app-bin", bins.SampleApp, "--rounds", "1", "--duration", "1s", "--connections", "4", "--min-ratio", "0")
 	for _, want := range []string{"wrk", "forkbench (epoll)", "forkbench (net/http)", "of wrk's throughput"} {
-		if !strings.Contains(stdout.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, stdout.String())
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
 }

@@ -12,9 +12,7 @@ import (
 // mergeCmd implements `bench merge a.json b.json …`: it merges the result
 // files of the shards of one run (results.MergeShards) and writes the
 // merged file to stdout, or atomically to -o.
-func mergeCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func mergeCmd(_ context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
 	out := fs.String("o", "", "write the merged file here instead of stdout")
 	if err := fs.Parse(args); err != nil {
 		return err

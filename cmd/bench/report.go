@@ -22,10 +22,7 @@ func reportCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, std
 	out := fs.String("out", "", "output directory (default: the directory of the first file)")
 	groupBy := fs.String("group-by", "", "order, section and colour tables and the throughput chart by front, protocol or language; none to turn off (default: by front when a file's targets span several fronts)")
 	format := fs.String("format", strings.Join(reports.AllFormats(), ","), "comma-separated output formats: "+strings.Join(reports.AllFormats(), ", "))
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format %s] [--group-by front|protocol|language|none]\n", strings.Join(reports.AllFormats(), ","))
-		fs.PrintDefaults()
-	}
+	setUsage(fs, fmt.Sprintf("usage: bench report FILE.json [FILE2.json …] [--out DIR] [--format %s] [--group-by front|protocol|language|none]", strings.Join(reports.AllFormats(), ",")))
 	paths, err := parseArgs(fs, args)
 	if err != nil {
 		return err
