@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,31 +121,16 @@ func TestDaemonDiesMidRequest(t *testing.T) {
 // never answers, holds the connection until the client closes it).
 func mgmtDaemon(t *testing.T, reply []byte) *Pool {
 	t.Helper()
-	addr := filepath.Join(t.TempDir(), "m")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, _, err := readRecord(c, make([]byte, maxRecord)); err != nil {
-					return
-				}
-				if reply == nil {
-					io.Copy(io.Discard, c)
-					return
-				}
-				c.Write(reply)
-			}()
+	addr := serveUnix(t, "m", func(c net.Conn, _ int) {
+		if _, _, err := readRecord(c, make([]byte, maxRecord)); err != nil {
+			return
 		}
-	}()
+		if reply == nil {
+			io.Copy(io.Discard, c)
+			return
+		}
+		c.Write(reply)
+	})
 	return &Pool{Network: "unix", Address: addr}
 }
 
