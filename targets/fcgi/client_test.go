@@ -293,6 +293,18 @@ func fakeDaemon(t testing.TB, serve func(c net.Conn, req *fakeRequest)) string {
 	})
 }
 
+// newOKFront puts a front before a fake daemon that answers each request
+// "ok" and hands it, as the daemon read it, to the test on got.
+func newOKFront(t testing.TB) (f *testFront, got <-chan *fakeRequest) {
+	t.Helper()
+	reqs := make(chan *fakeRequest, 1)
+	addr := fakeDaemon(t, func(c net.Conn, req *fakeRequest) {
+		reqs <- req
+		c.Write(reply(stdoutRec("Content-Type: text/plain\r\n\r\nok"), endRec(0)))
+	})
+	return newTestFront(t, "unix", addr, nil), reqs
+}
+
 type fakeRequest struct {
 	id     uint16
 	flags  uint8
@@ -412,12 +424,7 @@ func TestProxyTruncatedBody(t *testing.T) {
 }
 
 func TestFakeDaemonSeesRequest(t *testing.T) {
-	got := make(chan *fakeRequest, 1)
-	addr := fakeDaemon(t, func(c net.Conn, req *fakeRequest) {
-		got <- req
-		c.Write(reply(stdoutRec("Content-Type: text/plain\r\n\r\nok"), endRec(0)))
-	})
-	f := newTestFront(t, "unix", addr, nil)
+	f, got := newOKFront(t)
 	code, _, b := f.do(t, "POST", "/p/a?q=1", strings.NewReader("payload"), http.Header{"X-Test": {"1"}})
 	if code != 200 || string(b) != "ok" {
 		t.Fatalf("POST = %d %q; want 200 ok", code, b)

@@ -135,12 +135,7 @@ func TestProxyHTTPSemantics(t *testing.T) {
 }
 
 func TestProxyRequestParams(t *testing.T) {
-	got := make(chan *fakeRequest, 1)
-	addr := fakeDaemon(t, func(c net.Conn, req *fakeRequest) {
-		got <- req
-		c.Write(reply(stdoutRec("Content-Type: text/plain\r\n\r\nok"), endRec(0)))
-	})
-	f := newTestFront(t, "unix", addr, nil)
+	f, got := newOKFront(t)
 	f.srv.Config.Handler.(*Proxy).Params = []string{
 		"SCRIPT_FILENAME=/srv/www/index.php", "DOCUMENT_ROOT=/srv/www", "SERVER_SOFTWARE=mine", "EMPTY=",
 	}
