@@ -12,21 +12,23 @@ import (
 // testDB is the database every handler test reads, seeded once in TestMain.
 var testDB string
 
-func TestMain(m *testing.M) {
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests seeds testDB in a temporary directory, runs the tests and
+// removes the directory, whatever happened, before TestMain exits.
+func runTests(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "app-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
+	defer os.RemoveAll(dir)
 	testDB = filepath.Join(dir, "world.db")
 	if err := Seed(context.Background(), testDB); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
+		return 1
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return m.Run()
 }
 
 // testNow is the fixed clock of the handler tests, and testDate its Date.

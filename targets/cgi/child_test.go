@@ -55,25 +55,57 @@ func sleepForever() {
 	}
 }
 
+// cannedChild is a child whose whole answer is fixed: what it writes to
+// stdout and the code it exits with.
+type cannedChild struct {
+	out  string
+	code int
+}
+
+// cannedChildren are the fixed answers by PATH_INFO: the well-formed, the
+// malformed and the cut-short responses a host must cope with.
+func cannedChildren() map[string]cannedChild {
+	return map[string]cannedChild{
+		"/status":        {"Status: 404 Not Found\nContent-Type: text/plain\n\nnope\n", 0},
+		"/nocontent":     {"Status: 204 No Content\n\nthis body must not reach the client", 0},
+		"/dup-cl":        {"Content-Type: text/plain\nContent-Length: 3\nContent-Length: 5\n\nabcde", 0},
+		"/short-cl":      {"Content-Type: text/plain\nContent-Length: 10\n\nabc", 0},
+		"/fail-after-cl": {"Content-Type: text/plain\nContent-Length: 10\n\n0123456789", 1},
+		"/exact-cl":      {"Content-Type: text/plain\nContent-Length: 10\n\n0123456789", 0},
+		"/toolong":       {"Content-Type: text/plain\nContent-Length: 3\n\nabcdef", 0},
+		"/hop":           {"Content-Type: text/plain\nConnection: close\nTransfer-Encoding: gzip\nUpgrade: h2c\nX-Keep: 1\n\nbody\n", 0},
+		"/crash":         {"", 3},
+		"/garbage":       {"this is not a header\n\nbody\n", 0},
+		"/partial":       {"Content-Type: text/plain\n", 1},
+		"/fail-after":    {"Content-Type: text/plain\n\nall of it\n", 1},
+	}
+}
+
+// startGrandchild starts a grandchild that holds this child's stdout (the
+// response pipe) and sleeps, and reports both pids to pidsEnv's file.
+func startGrandchild() error {
+	gc := exec.Command(os.Args[0])
+	gc.Env = []string{childEnv + "=grandchild"}
+	gc.Stdout = os.Stdout // the grandchild holds the response pipe too
+	if err := gc.Start(); err != nil {
+		return err
+	}
+	return reportPids(os.Getpid(), gc.Process.Pid)
+}
+
 func childMain() int {
 	out := os.Stdout
 	pid := strconv.Itoa(os.Getpid())
-	switch os.Getenv("PATH_INFO") {
+	path := os.Getenv("PATH_INFO")
+	if c, ok := cannedChildren()[path]; ok {
+		io.WriteString(out, c.out)
+		return c.code
+	}
+	switch path {
 	case "/ok":
 		fmt.Fprintf(out, "Content-Type: text/plain\r\nX-Pid: %s\r\n\r\nok\n", pid)
-	case "/status":
-		io.WriteString(out, "Status: 404 Not Found\nContent-Type: text/plain\n\nnope\n")
-	case "/nocontent":
-		io.WriteString(out, "Status: 204 No Content\n\nthis body must not reach the client")
 	case "/hang":
-		gc := exec.Command(os.Args[0])
-		gc.Env = []string{childEnv + "=grandchild"}
-		gc.Stdout = os.Stdout // the grandchild holds the response pipe too
-		if err := gc.Start(); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if err := reportPids(os.Getpid(), gc.Process.Pid); err != nil {
+		if err := startGrandchild(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
@@ -84,18 +116,11 @@ func childMain() int {
 		sleepForever()
 	case "/background", "/background-nohead":
 		// Leaves a process holding stdout and exits at once.
-		gc := exec.Command(os.Args[0])
-		gc.Env = []string{childEnv + "=grandchild"}
-		gc.Stdout = os.Stdout
-		if err := gc.Start(); err != nil {
+		if err := startGrandchild(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		if err := reportPids(os.Getpid(), gc.Process.Pid); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if os.Getenv("PATH_INFO") == "/background" {
+		if path == "/background" {
 			io.WriteString(out, "Content-Type: text/plain\n\nforeground done\n")
 		}
 	case "/ignore-term":
@@ -119,29 +144,6 @@ func childMain() int {
 				return 1
 			}
 		}
-	case "/dup-cl":
-		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 3\nContent-Length: 5\n\nabcde")
-	case "/short-cl":
-		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 10\n\nabc")
-	case "/fail-after-cl":
-		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 10\n\n0123456789")
-		return 1
-	case "/exact-cl":
-		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 10\n\n0123456789")
-	case "/toolong":
-		io.WriteString(out, "Content-Type: text/plain\nContent-Length: 3\n\nabcdef")
-	case "/hop":
-		io.WriteString(out, "Content-Type: text/plain\nConnection: close\nTransfer-Encoding: gzip\nUpgrade: h2c\nX-Keep: 1\n\nbody\n")
-	case "/crash":
-		return 3
-	case "/garbage":
-		io.WriteString(out, "this is not a header\n\nbody\n")
-	case "/partial":
-		io.WriteString(out, "Content-Type: text/plain\n")
-		return 1
-	case "/fail-after":
-		io.WriteString(out, "Content-Type: text/plain\n\nall of it\n")
-		return 1
 	case "/env":
 		env := os.Environ()
 		sort.Strings(env)

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"forkbench/targets"
 )
 
 // syncBuffer is a log destination the host may write to from any request.
@@ -859,26 +861,11 @@ func TestBadPath(t *testing.T) {
 // zombieChildren lists this process's children that have exited and not
 // been reaped.
 func zombieChildren() []int {
+	procs, _ := targets.Procs()
 	var zombies []int
-	self := os.Getpid()
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue // gone meanwhile
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) >= 2 && f[0] == "Z" && f[1] == strconv.Itoa(self) {
-			zombies = append(zombies, pid)
+	for _, p := range procs {
+		if p.State == 'Z' && p.PPID == os.Getpid() {
+			zombies = append(zombies, p.PID)
 		}
 	}
 	return zombies

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 )
 
@@ -42,36 +41,21 @@ func BenchmarkProxy(b *testing.B) {
 // allocations are what the benchmark reports.
 func BenchmarkClientDo(b *testing.B) {
 	canned := reply(stdoutRec("Content-Type: text/plain\r\n\r\nhello, world\n"), stdoutRec(""), endRec(statusRequestComplete))
-	addr := filepath.Join(b.TempDir(), "canned")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
+	addr := serveUnix(b, "canned", func(c net.Conn, _ int) {
+		br := bufio.NewReader(c)
+		buf := make([]byte, maxRecord)
 		for {
-			c, err := ln.Accept()
+			h, content, err := readRecord(br, buf)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				buf := make([]byte, maxRecord)
-				for {
-					h, content, err := readRecord(br, buf)
-					if err != nil {
-						return
-					}
-					if h.Type == typeStdin && len(content) == 0 {
-						if _, err := c.Write(canned); err != nil {
-							return
-						}
-					}
+			if h.Type == typeStdin && len(content) == 0 {
+				if _, err := c.Write(canned); err != nil {
+					return
 				}
-			}()
+			}
 		}
-	}()
+	})
 
 	c := &Client{Pool: &Pool{Network: "unix", Address: addr}, ErrorLog: log.New(io.Discard, "", 0)}
 	defer c.Pool.Close()

@@ -247,11 +247,14 @@ func TestDaemonUnreachable(t *testing.T) {
 	}
 }
 
-// fakeDaemon serves each connection on a unix socket with serve, which
-// gets the request already read (params and stdin).
-func fakeDaemon(t testing.TB, serve func(c net.Conn, req *fakeRequest)) string {
+// serveUnix listens on a fresh unix socket called name in the test's
+// temporary directory and serves each connection with handle, in its own
+// goroutine, with the connection's number (from 1); the connection is
+// closed when handle returns. The test's cleanup closes the listener and
+// waits for every handler, so none outlives the test.
+func serveUnix(t testing.TB, name string, handle func(c net.Conn, conn int)) string {
 	t.Helper()
-	addr := filepath.Join(t.TempDir(), "fake")
+	addr := filepath.Join(t.TempDir(), name)
 	ln, err := net.Listen("unix", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -262,23 +265,44 @@ func fakeDaemon(t testing.TB, serve func(c net.Conn, req *fakeRequest)) string {
 		wg.Wait()
 	})
 	wg.Go(func() {
-		for {
+		for conn := 1; ; conn++ {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			wg.Go(func() {
 				defer c.Close()
-				req, err := readFakeRequest(c)
-				if err != nil {
-					t.Errorf("fake daemon: %v", err)
-					return
-				}
-				serve(c, req)
+				handle(c, conn)
 			})
 		}
 	})
 	return addr
+}
+
+// fakeDaemon serves each connection on a unix socket with serve, which
+// gets the request already read (params and stdin).
+func fakeDaemon(t testing.TB, serve func(c net.Conn, req *fakeRequest)) string {
+	t.Helper()
+	return serveUnix(t, "fake", func(c net.Conn, _ int) {
+		req, err := readFakeRequest(c)
+		if err != nil {
+			t.Errorf("fake daemon: %v", err)
+			return
+		}
+		serve(c, req)
+	})
+}
+
+// newOKFront puts a front before a fake daemon that answers each request
+// "ok" and hands it, as the daemon read it, to the test on got.
+func newOKFront(t testing.TB) (f *testFront, got <-chan *fakeRequest) {
+	t.Helper()
+	reqs := make(chan *fakeRequest, 1)
+	addr := fakeDaemon(t, func(c net.Conn, req *fakeRequest) {
+		reqs <- req
+		c.Write(reply(stdoutRec("Content-Type: text/plain\r\n\r\nok"), endRec(0)))
+	})
+	return newTestFront(t, "unix", addr, nil), reqs
 }
 
 type fakeRequest struct {
@@ -400,12 +424,7 @@ func TestProxyTruncatedBody(t *testing.T) {
 }
 
 func TestFakeDaemonSeesRequest(t *testing.T) {
-	got := make(chan *fakeRequest, 1)
-	addr := fakeDaemon(t, func(c net.Conn, req *fakeRequest) {
-		got <- req
-		c.Write(reply(stdoutRec("Content-Type: text/plain\r\n\r\nok"), endRec(0)))
-	})
-	f := newTestFront(t, "unix", addr, nil)
+	f, got := newOKFront(t)
 	code, _, b := f.do(t, "POST", "/p/a?q=1", strings.NewReader("payload"), http.Header{"X-Test": {"1"}})
 	if code != 200 || string(b) != "ok" {
 		t.Fatalf("POST = %d %q; want 200 ok", code, b)
@@ -513,18 +532,7 @@ func TestAbortOnCancel(t *testing.T) {
 		// A daemon that reports what follows the part of the body it got.
 		received := make(chan struct{})
 		next := make(chan header, 1)
-		addr := filepath.Join(t.TempDir(), "b")
-		ln, err := net.Listen("unix", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
+		addr := serveUnix(t, "b", func(c net.Conn, _ int) {
 			buf := make([]byte, maxRecord)
 			for {
 				h, content, err := readRecord(c, buf)
@@ -541,7 +549,7 @@ func TestAbortOnCancel(t *testing.T) {
 					return
 				}
 			}
-		}()
+		})
 		c := &Client{Pool: &Pool{Network: "unix", Address: addr}}
 		defer c.Pool.Close()
 		pr, pw := io.Pipe()
@@ -550,7 +558,7 @@ func TestAbortOnCancel(t *testing.T) {
 			<-received
 			pw.CloseWithError(errors.New("client went away"))
 		}()
-		_, err = c.Do(t.Context(), []string{"REQUEST_METHOD=POST"}, pr)
+		_, err := c.Do(t.Context(), []string{"REQUEST_METHOD=POST"}, pr)
 		if err == nil || !strings.Contains(err.Error(), "client went away") {
 			t.Errorf("Do = %v; want the body's error", err)
 		}

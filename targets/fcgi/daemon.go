@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"forkbench/targets"
 )
 
 // ErrDaemonExited is wrapped by Start's error when the daemon exits before
@@ -205,7 +207,7 @@ func (d *Daemon) supervise(exited chan exit, started time.Time) {
 		stopping := d.stopping
 		d.mu.Unlock()
 		if stopping {
-			waitGroupGone(e.pid, groupReapLimit)
+			targets.WaitGroupGone(e.pid, groupReapLimit)
 			if err := d.removeSocket(); err != nil {
 				d.logf("%v", err)
 			}
@@ -297,21 +299,6 @@ func killGroup(pid int, sig syscall.Signal) {
 // groupReapLimit bounds how long Stop waits for the daemon's own children,
 // sent SIGKILL with it, to die.
 const groupReapLimit = 2 * time.Second
-
-// waitGroupGone waits until no process of the group led by pid is running,
-// or limit passes. Processes the daemon forked are not our children, so
-// they cannot be waited for; SIGKILL ends them almost at once.
-func waitGroupGone(pid int, limit time.Duration) {
-	if pid <= 0 {
-		return
-	}
-	deadline := time.Now().Add(limit)
-	delay := 100 * time.Microsecond
-	for groupRunning(pid) && time.Now().Before(deadline) {
-		time.Sleep(delay)
-		delay = min(2*delay, 20*time.Millisecond)
-	}
-}
 
 // Stop terminates the daemon (SIGTERM, then SIGKILL after StopGrace or
 // when ctx ends), reaps it, ends supervision and removes the socket file.

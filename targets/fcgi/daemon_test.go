@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"forkbench/targets"
 )
 
 // testDaemonConfig runs this test binary as the daemon (see TestMain).
@@ -273,7 +275,7 @@ func TestDaemonStopKillsStubborn(t *testing.T) {
 	if alive(pid) {
 		t.Errorf("daemon %d survives Stop", pid)
 	}
-	if groupRunning(pid) {
+	if targets.GroupRunning(pid) {
 		t.Errorf("process group %d still has running processes after Stop", pid)
 	}
 }

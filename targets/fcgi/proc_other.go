@@ -9,9 +9,3 @@ import "syscall"
 func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
-
-// groupRunning reports whether any process of group pgid is left, zombies
-// included: without /proc they cannot be told apart.
-func groupRunning(pgid int) bool {
-	return syscall.Kill(-pgid, 0) == nil
-}

@@ -31,34 +31,14 @@ import (
 // close the connection.
 func keepDaemon(t testing.TB, serve func(c net.Conn, req *fakeRequest, conn, n int) bool) string {
 	t.Helper()
-	addr := filepath.Join(t.TempDir(), "keep")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
-		for conn := 1; ; conn++ {
-			c, err := ln.Accept()
-			if err != nil {
+	return serveUnix(t, "keep", func(c net.Conn, conn int) {
+		for n := 1; ; n++ {
+			req, err := readFakeRequest(c)
+			if err != nil || !serve(c, req, conn, n) {
 				return
 			}
-			wg.Go(func() {
-				defer c.Close()
-				for n := 1; ; n++ {
-					req, err := readFakeRequest(c)
-					if err != nil || !serve(c, req, conn, n) {
-						return
-					}
-				}
-			})
 		}
 	})
-	return addr
 }
 
 // rawRequest sends req as is on a new TCP connection to the front and
@@ -155,12 +135,7 @@ func TestProxyHTTPSemantics(t *testing.T) {
 }
 
 func TestProxyRequestParams(t *testing.T) {
-	got := make(chan *fakeRequest, 1)
-	addr := fakeDaemon(t, func(c net.Conn, req *fakeRequest) {
-		got <- req
-		c.Write(reply(stdoutRec("Content-Type: text/plain\r\n\r\nok"), endRec(0)))
-	})
-	f := newTestFront(t, "unix", addr, nil)
+	f, got := newOKFront(t)
 	f.srv.Config.Handler.(*Proxy).Params = []string{
 		"SCRIPT_FILENAME=/srv/www/index.php", "DOCUMENT_ROOT=/srv/www", "SERVER_SOFTWARE=mine", "EMPTY=",
 	}

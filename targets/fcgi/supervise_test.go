@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -72,16 +71,21 @@ func TestDaemonDiesMidRequest(t *testing.T) {
 		err  error
 	}
 	done := make(chan result, 1)
-	go func() {
-		resp, err := hc.Get(tg.URL() + "/hang")
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		done <- result{resp.StatusCode, string(b), err}
-	}()
+	// getAsync sends GET path in the background and delivers its result
+	// on done, so the test can kill the daemon while it is in flight.
+	getAsync := func(path string) {
+		go func() {
+			resp, err := hc.Get(tg.URL() + path)
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			done <- result{resp.StatusCode, string(b), err}
+		}()
+	}
+	getAsync("/hang")
 	waitLine("entered /hang")
 	kill()
 	if r := <-done; r.code != 502 || r.body != "Bad Gateway\n" || r.err != nil {
@@ -92,16 +96,7 @@ func TestDaemonDiesMidRequest(t *testing.T) {
 	// After the head: the client must not see a complete response.
 	// (The head may still sit in the front's buffer, unsent, or have
 	// reached the client; either way the response breaks off.)
-	go func() {
-		resp, err := hc.Get(tg.URL() + "/hanghead")
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		done <- result{resp.StatusCode, string(b), err}
-	}()
+	getAsync("/hanghead")
 	waitLine("entered /hanghead")
 	kill()
 	if r := <-done; r.err == nil {
@@ -122,31 +117,16 @@ func TestDaemonDiesMidRequest(t *testing.T) {
 // never answers, holds the connection until the client closes it).
 func mgmtDaemon(t *testing.T, reply []byte) *Pool {
 	t.Helper()
-	addr := filepath.Join(t.TempDir(), "m")
-	ln, err := net.Listen("unix", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				if _, _, err := readRecord(c, make([]byte, maxRecord)); err != nil {
-					return
-				}
-				if reply == nil {
-					io.Copy(io.Discard, c)
-					return
-				}
-				c.Write(reply)
-			}()
+	addr := serveUnix(t, "m", func(c net.Conn, _ int) {
+		if _, _, err := readRecord(c, make([]byte, maxRecord)); err != nil {
+			return
 		}
-	}()
+		if reply == nil {
+			io.Copy(io.Discard, c)
+			return
+		}
+		c.Write(reply)
+	})
 	return &Pool{Network: "unix", Address: addr}
 }
 

@@ -2,18 +2,11 @@ package fronts
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
-	"text/template"
 )
-
-//go:embed templates/apache.conf.tmpl
-var apacheConf string
-
-var apacheTmpl = template.Must(template.New("apache.conf").Parse(apacheConf))
 
 // apacheData fills templates/apache.conf.tmpl.
 type apacheData struct {
@@ -66,7 +59,7 @@ func (s *Server) startApache(ctx context.Context, d apacheData, module, pkg stri
 	if err := s.mkdir("htdocs", "fcgid"); err != nil {
 		return err
 	}
-	conf, err := s.write("apache.conf", apacheTmpl, d)
+	conf, err := s.write("apache.conf", d)
 	if err != nil {
 		return err
 	}

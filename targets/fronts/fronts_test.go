@@ -15,6 +15,7 @@ import (
 
 	"forkbench/app"
 	"forkbench/internal/testbin"
+	"forkbench/targets"
 	"forkbench/targets/catalog"
 	"forkbench/targets/fronts"
 	"forkbench/verify"
@@ -118,7 +119,7 @@ func smoke(t *testing.T, name string) {
 		if pid == os.Getpid() {
 			continue // the suite's own front, in this process
 		}
-		if left := fronts.GroupMembers(pid); len(left) > 0 {
+		if left := targets.GroupMembers(pid); len(left) > 0 {
 			t.Errorf("processes %v of group %d still running after Stop", left, pid)
 		}
 	}

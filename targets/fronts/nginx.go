@@ -2,18 +2,11 @@ package fronts
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"runtime"
 	"strconv"
 	"strings"
-	"text/template"
 )
-
-//go:embed templates/nginx.conf.tmpl
-var nginxConf string
-
-var nginxTmpl = template.Must(template.New("nginx.conf").Parse(nginxConf))
 
 // nginxData fills templates/nginx.conf.tmpl.
 type nginxData struct {
@@ -60,7 +53,7 @@ func (s *Server) startNginx(ctx context.Context, d nginxData) error {
 	if err := s.mkdir("tmp"); err != nil {
 		return err
 	}
-	conf, err := s.write("nginx.conf", nginxTmpl, d)
+	conf, err := s.write("nginx.conf", d)
 	if err != nil {
 		return err
 	}

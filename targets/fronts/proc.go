@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"forkbench/internal/affinity"
+	"forkbench/targets"
 )
 
 // procSpec is one process of a deployment: a server master, a FastCGI
@@ -165,52 +165,6 @@ func (p *proc) stop(ctx context.Context) error {
 	// a CGI child) is ours and goes now.
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	<-p.done
-	waitGroupGone(pid, 5*time.Second)
+	targets.WaitGroupGone(pid, 5*time.Second)
 	return err
-}
-
-// waitGroupGone waits until no process of group pgid is running, or limit
-// passes. Members other than the leader are not our children and cannot be
-// waited for; after SIGKILL they die at once, and zombies among them (dead,
-// waiting for their new parent to reap them) do not count.
-func waitGroupGone(pgid int, limit time.Duration) {
-	deadline := time.Now().Add(limit)
-	delay := 100 * time.Microsecond
-	for len(GroupMembers(pgid)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(delay)
-		delay = min(2*delay, 20*time.Millisecond)
-	}
-}
-
-// GroupMembers lists the live (non-zombie) processes of process group
-// pgid, from /proc. Tests use it to prove a stopped target left nothing.
-func GroupMembers(pgid int) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
-		i := strings.LastIndexByte(string(b), ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 3 || f[0] == "Z" || f[0] == "X" {
-			continue
-		}
-		if g, _ := strconv.Atoi(f[2]); g == pgid {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }

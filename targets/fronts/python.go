@@ -2,12 +2,10 @@ package fronts
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"text/template"
 
 	"forkbench/targets/cgi"
 	"forkbench/targets/fcgi"
@@ -15,11 +13,6 @@ import (
 
 // The Python twin's deployments: behind uWSGI (uwsgi.ini.tmpl) and behind
 // the suite's own Go fronts.
-
-//go:embed templates/uwsgi.ini.tmpl
-var uwsgiConf string
-
-var uwsgiTmpl = template.Must(template.New("uwsgi.ini").Parse(uwsgiConf))
 
 // uwsgiData fills templates/uwsgi.ini.tmpl.
 type uwsgiData struct {
@@ -76,7 +69,7 @@ func (s *Server) startUWSGI(ctx context.Context, proto string) (string, error) {
 		return "", err
 	}
 	sock := s.path("uwsgi.sock")
-	ini, err := s.write("uwsgi.ini", uwsgiTmpl, uwsgiData{
+	ini, err := s.write("uwsgi.ini", uwsgiData{
 		Name: s.desc.Name, Dir: s.dir, PyDir: py, DB: db,
 		Procs: uwsgiWorkers, SocketOption: proto + "-socket", Socket: sock,
 	})

@@ -3,6 +3,7 @@ package fronts
 import (
 	"bytes"
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"log"
@@ -210,9 +211,21 @@ func (s *Server) mkdir(names ...string) error {
 	return nil
 }
 
-// write renders tmpl with data into the file name in the temporary
-// directory and returns its path.
-func (s *Server) write(name string, tmpl *template.Template, data any) (string, error) {
+// templateFS holds the servers' configuration templates: templates/NAME.tmpl
+// renders the file NAME.
+//
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var templates = template.Must(template.ParseFS(templateFS, "templates/*.tmpl"))
+
+// write renders templates/name.tmpl with data into the file name in the
+// temporary directory and returns its path.
+func (s *Server) write(name string, data any) (string, error) {
+	tmpl := templates.Lookup(name + ".tmpl")
+	if tmpl == nil {
+		return "", fmt.Errorf("fronts: no template for %s", name)
+	}
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, data); err != nil {
 		return "", fmt.Errorf("fronts: %s: %w", name, err)
