@@ -190,7 +190,15 @@ func judgePaired(rows []Row, alpha, thr float64) int {
 	var family []*Change
 	for i := range rows {
 		for j := range rows[i].Metrics {
-			if c := &rows[i].Metrics[j]; c.Status != NotComparable && len(c.Ratios) >= minPaired {
+			c := &rows[i].Metrics[j]
+			switch {
+			case c.Status == NotComparable || len(c.Ratios) < minPaired:
+			case c.Metric == MetricThroughput && rows[i].Model == results.ModelOpen:
+				// An open-model point's throughput is the rate it was
+				// offered; a target that cannot keep up shows in its
+				// latency, which is tested.
+				c.Status, c.Note = NoChange, "not tested: the offered rate sets it"
+			default:
 				family = append(family, c)
 			}
 		}
@@ -213,8 +221,8 @@ func judgePaired(rows []Row, alpha, thr float64) int {
 // judgeChange decides one change whose P is already adjusted; level is
 // the per-test level its MDE is stated at.
 func judgeChange(c *Change, alpha, level, thr float64) {
-	if c.Status == NotComparable {
-		return
+	if c.Status != "" {
+		return // not comparable, or not tested
 	}
 	logs := make([]float64, len(c.Ratios))
 	for i, r := range c.Ratios {

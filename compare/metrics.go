@@ -82,6 +82,15 @@ func MetricNames() []string {
 	return out
 }
 
+// PairedMetricNames lists the metrics `bench ab` judges by default: the
+// speed of a build (latency, throughput, CPU per request). Every metric
+// tested widens the family its verdicts are corrected for (judgePaired),
+// and the peak RSS of a process that lives one round says more about when
+// its heap last grew than about the build; --metrics adds it back.
+func PairedMetricNames() []string {
+	return slices.DeleteFunc(MetricNames(), func(m string) bool { return m == MetricRSS })
+}
+
 // selectMetrics returns the definitions named in names (all when empty).
 func selectMetrics(names []string) ([]metric, error) {
 	all := metrics()

@@ -44,7 +44,7 @@ func abCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 	var a abFlags
 	fs.StringVar(&a.newTags, "new-tags", "", "Go build tags of the new build")
 	fs.StringVar(&a.baseTags, "base-tags", "", "Go build tags of the base build")
-	a.comparisonFlags.register(fs, "significance level of the whole comparison (Holm-adjusted over its tests)")
+	a.comparisonFlags.register(fs, "significance level of the whole comparison (Holm-adjusted over its tests)", compare.PairedMetricNames())
 	fs.StringVar(&a.report, "report", "", "write the comparison to `file` instead of stdout (one format only)")
 	fs.StringVar(&a.cache, "cache", "", "build cache directory (default out/ab/builds)")
 	outDir := fs.String("out", "out/ab/latest", "output directory of the run (results.json, ab.md, ab.json)")

@@ -19,7 +19,7 @@ import (
 func compareCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ io.Writer) error {
 	setUsage(fs, "usage: bench compare BASE.json NEW.json [flags]")
 	var c comparisonFlags
-	c.register(fs, "significance level of the Mann–Whitney U test")
+	c.register(fs, "significance level of the Mann–Whitney U test", compare.MetricNames())
 	out := fs.String("out", "", "write the output to `file` instead of stdout (one format only)")
 	files, err := twoArgs(fs, args, "want two result files, got %d")
 	if err != nil {
@@ -57,10 +57,10 @@ type comparisonFlags struct {
 // register adds --threshold, --alpha, --metrics and --format to fs;
 // alphaHelp names the test alpha is the level of, which differs by
 // command.
-func (c *comparisonFlags) register(fs *flag.FlagSet, alphaHelp string) {
+func (c *comparisonFlags) register(fs *flag.FlagSet, alphaHelp string, metrics []string) {
 	fs.StringVar(&c.threshold, "threshold", "5%", "smallest change flagged, e.g. 5% or 0.05")
 	fs.Float64Var(&c.alpha, "alpha", compare.DefaultAlpha, alphaHelp)
-	fs.StringVar(&c.metrics, "metrics", strings.Join(compare.MetricNames(), ","), "metrics compared, comma-separated")
+	fs.StringVar(&c.metrics, "metrics", strings.Join(metrics, ","), "metrics compared, comma-separated")
 	fs.StringVar(&c.formats, "format", reports.FormatText, "output formats, comma-separated: text, md, json")
 }
 
