@@ -1,7 +1,6 @@
 package procstat
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,18 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 const childEnv = "FORKBENCH_PROCSTAT_CHILD"
 
 // TestMain turns the test binary into one of the helper processes below
 // when childEnv is set.
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(child(mode))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testbin.ChildMain(m, childEnv, child) }
 
 // burnCPU is how much CPU the "burn" child uses before exiting.
 const burnCPU = 300 * time.Millisecond
@@ -109,40 +105,17 @@ func child(mode string) int {
 	return 0
 }
 
-func helper(mode string) *exec.Cmd {
-	c := exec.Command(os.Args[0], "-test.run=^$")
-	c.Env = append(os.Environ(), childEnv+"="+mode)
-	return c
-}
+// helper returns the command that runs the helper process of mode.
+func helper(mode string) *exec.Cmd { return testbin.ChildCommand(childEnv, mode) }
 
 // startHelper starts a helper, waits for its first line and arranges for
 // it to exit (by closing its stdin) and be reaped at the end of the test.
 func startHelper(t *testing.T, mode, wantLine string) *exec.Cmd {
 	t.Helper()
-	c := helper(mode)
-	c.Stderr = os.Stderr
-	stdin, err := c.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := c.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		if err := c.Wait(); err != nil {
-			t.Errorf("helper %s: %v", mode, err)
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != wantLine {
-		t.Fatalf("helper %s said %q, %v; want %q", mode, line, err, wantLine)
-	}
-	return c
+	c := testbin.StartChild(t, "helper "+mode, helper(mode), nil)
+	c.CloseAtCleanup(t)
+	c.Expect(t, wantLine)
+	return c.Cmd
 }
 
 func TestReapedChildInCutime(t *testing.T) {
