@@ -100,9 +100,7 @@ func TestAttackCountsExactly(t *testing.T) {
 }
 
 func TestAttackWarmupNotCounted(t *testing.T) {
-	srv, served := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, served := helloServer(t)
 	o := Options{Model: results.ModelOpen, Rate: 100, Connections: 2, Warmup: 200 * time.Millisecond, Duration: 200 * time.Millisecond}
 	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
 	if err != nil {
@@ -344,9 +342,7 @@ func TestSaturatedRule(t *testing.T) {
 // keeps bodies and headers on its worker loop, and so does vegeta's
 // attacker; the open model's epoll engine keeps neither.
 func TestRawDecodes(t *testing.T) {
-	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, _ := helloServer(t)
 	for _, tc := range []struct {
 		model  results.Model
 		engine string
@@ -396,9 +392,7 @@ func TestRawDecodes(t *testing.T) {
 }
 
 func TestServerCost(t *testing.T) {
-	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, _ := helloServer(t)
 	tests := []struct {
 		name     string
 		pids     []int
@@ -443,9 +437,7 @@ func TestServerCost(t *testing.T) {
 }
 
 func TestTimeline(t *testing.T) {
-	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, _ := helloServer(t)
 	o := Options{Model: results.ModelOpen, Rate: 100, Connections: 1, Duration: 300 * time.Millisecond, TimelineInterval: 100 * time.Millisecond}
 	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
 	if err != nil {

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -30,6 +31,15 @@ func countingServer(t *testing.T, h func(n int64, w http.ResponseWriter, r *http
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &n
+}
+
+// helloServer answers "hello" to every request and counts them: the
+// plain target of tests about the attack rather than the server.
+func helloServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	return countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "hello")
+	})
 }
 
 // stallingServer answers nothing until the test ends.
