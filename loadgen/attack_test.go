@@ -14,6 +14,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
 
@@ -140,7 +141,7 @@ func TestAttackTimeout(t *testing.T) {
 	for _, model := range []results.Model{results.ModelOpen, results.ModelClosed} {
 		for _, tr := range transports {
 			t.Run(string(model)+"/"+tr, func(t *testing.T) {
-				srv := stallingServer(t)
+				srv := testbin.StuckServer(t, 1)
 				o := Options{Model: model, Connections: 4, Duration: 200 * time.Millisecond, Timeout: 100 * time.Millisecond, Transport: tr}
 				if model == results.ModelOpen {
 					o.Rate = 20

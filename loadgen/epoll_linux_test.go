@@ -14,6 +14,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"forkbench/internal/testbin"
 )
 
 // epollRun is one engine run's results, copied out of the reused Result,
@@ -235,7 +237,7 @@ func TestEpollFailures(t *testing.T) {
 		kind    string
 	}{
 		{"refused", closedPortURL, 0, ErrKindRefused},
-		{"timeout", func(t *testing.T) string { return stallingServer(t).URL }, 100 * time.Millisecond, ErrKindTimeout},
+		{"timeout", func(t *testing.T) string { return testbin.StuckServer(t, 1).URL }, 100 * time.Millisecond, ErrKindTimeout},
 		{"reset", func(t *testing.T) string { return rawServer(t, true) }, time.Second, ErrKindReset},
 		{"closed", func(t *testing.T) string { return rawServer(t, false) }, time.Second, ErrKindEOF},
 	}

@@ -42,21 +42,6 @@ func helloServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	})
 }
 
-// stallingServer answers nothing until the test ends.
-func stallingServer(t *testing.T) *httptest.Server {
-	t.Helper()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) }) // runs first: unblock handlers before Close
-	return srv
-}
-
 // closedPortURL returns a URL on which nothing listens.
 func closedPortURL(t *testing.T) string {
 	t.Helper()
