@@ -68,6 +68,27 @@ func StartChild(t testing.TB, name string, cmd *exec.Cmd, start func(*exec.Cmd) 
 	return &Child{Name: name, Cmd: cmd, Stdin: stdin, Stdout: bufio.NewReader(stdout)}
 }
 
+// StartDaemon starts cmd, a helper that runs until it is killed (a server,
+// a spinning target), with its stdout piped to the test, read from the
+// reader returned, and, if unset, its stderr to the test's. Its stdin is
+// left alone (a server may look at it). It is killed and reaped when the
+// test ends; any error starting it ends the test.
+func StartDaemon(t testing.TB, cmd *exec.Cmd) *bufio.Reader {
+	t.Helper()
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return bufio.NewReader(out)
+}
+
 // Expect reads the helper's next line and ends the test unless it is want
 // (without its newline): how a test waits for a helper to be ready, or
 // done, without sleeping.
