@@ -187,10 +187,7 @@ func TestAttackOpenStall(t *testing.T) {
 	const stall = 150 * time.Millisecond
 	srv := newStallServer(t, 100*time.Millisecond, stall)
 	o := Options{Model: results.ModelOpen, Rate: 1000, Connections: 4, Duration: 500 * time.Millisecond}
-	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := attack(t, srv.URL, o)
 	if p.Engine != EngineEpoll || p.Corrected == nil || p.SendLag == nil {
 		t.Fatalf("Engine %q, Corrected %v, SendLag %v", p.Engine, p.Corrected, p.SendLag)
 	}

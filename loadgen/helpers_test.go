@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"forkbench/results"
 )
 
 // fakeTarget is a Target for tests.
@@ -40,6 +43,17 @@ func helloServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	return countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, "hello")
 	})
+}
+
+// attack runs Attack with o on the server at url, sending the default
+// request; an error ends the test.
+func attack(t *testing.T, url string, o Options) results.Point {
+	t.Helper()
+	p, err := Attack(context.Background(), fakeTarget{url: url}, Request{}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // closedPortURL returns a URL on which nothing listens.

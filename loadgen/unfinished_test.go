@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"context"
 	"fmt"
 	"net/http/httptest"
 	"testing"
@@ -45,10 +44,7 @@ func TestUnfinishedCounted(t *testing.T) {
 				if e.model == results.ModelOpen {
 					o.Rate = 100
 				}
-				p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-				if err != nil {
-					t.Fatal(err)
-				}
+				p := attack(t, srv.URL, o)
 				if p.Unfinished == 0 {
 					t.Fatalf("Unfinished = 0 (requests %d, answered %d, errors %v); want the stuck requests counted", p.Requests, p.Answered, p.Errors)
 				}
