@@ -48,24 +48,11 @@ type Child struct {
 // it in the cgroup. Any error ends the test.
 func StartChild(t testing.TB, name string, cmd *exec.Cmd, start func(*exec.Cmd) error) *Child {
 	t.Helper()
-	if cmd.Stderr == nil {
-		cmd.Stderr = os.Stderr
-	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if start == nil {
-		start = (*exec.Cmd).Start
-	}
-	if err := start(cmd); err != nil {
-		t.Fatal(err)
-	}
-	return &Child{Name: name, Cmd: cmd, Stdin: stdin, Stdout: bufio.NewReader(stdout)}
+	return &Child{Name: name, Cmd: cmd, Stdin: stdin, Stdout: startPiped(t, cmd, start)}
 }
 
 // StartDaemon starts cmd, a helper that runs until it is killed (a server,
@@ -75,6 +62,15 @@ func StartChild(t testing.TB, name string, cmd *exec.Cmd, start func(*exec.Cmd) 
 // test ends; any error starting it ends the test.
 func StartDaemon(t testing.TB, cmd *exec.Cmd) *bufio.Reader {
 	t.Helper()
+	out := startPiped(t, cmd, nil)
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return out
+}
+
+// startPiped starts cmd by start (nil: cmd.Start) with its stdout piped
+// to the test and its stderr, if unset, to the test's.
+func startPiped(t testing.TB, cmd *exec.Cmd, start func(*exec.Cmd) error) *bufio.Reader {
+	t.Helper()
 	if cmd.Stderr == nil {
 		cmd.Stderr = os.Stderr
 	}
@@ -82,10 +78,12 @@ func StartDaemon(t testing.TB, cmd *exec.Cmd) *bufio.Reader {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if start == nil {
+		start = (*exec.Cmd).Start
+	}
+	if err := start(cmd); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return bufio.NewReader(out)
 }
 
