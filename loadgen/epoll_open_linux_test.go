@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -270,7 +269,7 @@ func TestEpollOpenStop(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	srv.Client().CloseIdleConnections()
-	fds, goroutines := openFDs(t), runtime.NumGoroutine()
+	held := heldResources(t)
 
 	run := &epollRun{}
 	sched := OpenSchedule{Rate: 500, Conns: 8}
@@ -296,12 +295,7 @@ func TestEpollOpenStop(t *testing.T) {
 		t.Fatalf("%d results, server counted %d", len(rs), count.Load())
 	}
 	srv.CloseClientConnections()
-	if !eventually(5*time.Second, func() bool { return openFDs(t) <= fds }) {
-		t.Errorf("%d file descriptors open after the run, %d before", openFDs(t), fds)
-	}
-	if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= goroutines }) {
-		t.Errorf("%d goroutines after the run, %d before", runtime.NumGoroutine(), goroutines)
-	}
+	held.checkReleased(t)
 }
 
 // TestEpollOpenRefused checks that against a refusing target each slot
