@@ -204,16 +204,22 @@ func TestCgroupMemoryPeak(t *testing.T) {
 			if !c.HasMemory() {
 				t.Skipf("no memory controller in this cgroup v%d", c.Version())
 			}
+			// instant measures a window with nothing done in it.
+			instant := func() CgroupCost {
+				t.Helper()
+				w, err := c.StartWindow()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cc, err := w.Stop()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cc
+			}
 			h := startIn(t, c, "alloc")
 			h.Expect(t, "ready")
-			w, err := c.StartWindow()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cc, err := w.Stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cc := instant()
 			if cc.PeakBytes < allocBytes {
 				t.Errorf("peak with the allocation alive = %d; want >= %d", cc.PeakBytes, allocBytes)
 			}
@@ -221,14 +227,7 @@ func TestCgroupMemoryPeak(t *testing.T) {
 			if err := h.Cmd.Wait(); err != nil {
 				t.Fatal(err)
 			}
-			w, err = c.StartWindow()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cc, err = w.Stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cc = instant()
 			if !cc.PeakInWindow {
 				t.Skipf("the kernel cannot reset cgroup v%d's peak", c.Version())
 			}

@@ -118,12 +118,20 @@ func startHelper(t *testing.T, mode, wantLine string) *exec.Cmd {
 	return c.Cmd
 }
 
-func TestReapedChildInCutime(t *testing.T) {
-	c := startHelper(t, "reaper", "reaped")
+// helperTree starts a helper as startHelper does and returns it with
+// the CPU and memory of its tree once it has said wantLine.
+func helperTree(t *testing.T, mode, wantLine string) (*exec.Cmd, Usage) {
+	t.Helper()
+	c := startHelper(t, mode, wantLine)
 	u, err := Tree([]int{c.Process.Pid})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, u
+}
+
+func TestReapedChildInCutime(t *testing.T) {
+	_, u := helperTree(t, "reaper", "reaped")
 	if u.Procs != 1 {
 		t.Errorf("Procs = %d; want 1 (the burn child is reaped)", u.Procs)
 	}
@@ -142,11 +150,7 @@ func TestReapedChildInCutime(t *testing.T) {
 // TestOnCPUNanoseconds checks that a live process's CPU time is read from
 // its threads in nanoseconds, not truncated to clock ticks.
 func TestOnCPUNanoseconds(t *testing.T) {
-	c := startHelper(t, "spin", "ready")
-	u, err := Tree([]int{c.Process.Pid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, u := helperTree(t, "spin", "ready")
 	tick := int64(time.Second) / clockTicks()
 	if u.ResolutionNs != 0 {
 		t.Errorf("ResolutionNs = %v; want 0 (no tick-based counter: nothing reaped)", time.Duration(u.ResolutionNs))
@@ -166,11 +170,7 @@ func TestOnCPUNanoseconds(t *testing.T) {
 }
 
 func TestDescendants(t *testing.T) {
-	c := startHelper(t, "tree", "ready")
-	u, err := Tree([]int{c.Process.Pid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, u := helperTree(t, "tree", "ready")
 	if u.Procs != 3 {
 		t.Errorf("Procs = %d; want 3 (root and two children)", u.Procs)
 	}
