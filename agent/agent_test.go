@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
 
@@ -39,20 +40,12 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// child starts this test binary as a target process; it is killed and
-// reaped when the test ends.
-func child(t *testing.T, mode string) *exec.Cmd {
+// child starts this test binary as a target process, and returns it and
+// its stdout; it is killed and reaped when the test ends.
+func child(t *testing.T, mode string) (*exec.Cmd, *bufio.Reader) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "AGENT_TEST_CHILD="+mode)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	return cmd
+	cmd := testbin.ChildCommand("AGENT_TEST_CHILD", mode)
+	return cmd, testbin.StartDaemon(t, cmd)
 }
 
 // serve starts an agent for sel on a loopback httptest server.
@@ -175,7 +168,7 @@ func TestClockSameHost(t *testing.T) {
 func abs(v int64) int64 { return max(v, -v) }
 
 func TestWindowSpinningProcess(t *testing.T) {
-	cmd := child(t, "spin")
+	cmd, _ := child(t, "spin")
 	c := serve(t, Selector{PID: cmd.Process.Pid}, "")
 	start := time.Now().Add(50 * time.Millisecond)
 	cost, err := c.Window(context.Background(), start, start.Add(300*time.Millisecond))
@@ -203,17 +196,8 @@ func TestWindowSpinningProcess(t *testing.T) {
 }
 
 func TestWindowCountsSpawns(t *testing.T) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "AGENT_TEST_CHILD=fork")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "forking\n" {
+	cmd, out := child(t, "fork")
+	if line, err := out.ReadString('\n'); err != nil || line != "forking\n" {
 		t.Fatalf("child's first line %q, %v; want \"forking\"", line, err)
 	}
 	c := serve(t, Selector{PID: cmd.Process.Pid}, "")

@@ -1,7 +1,6 @@
 package gateway_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"forkbench/gateway"
+	"forkbench/internal/testbin"
 	"forkbench/targets/fcgi"
 )
 
@@ -112,20 +112,12 @@ func TestCGI(t *testing.T) {
 // printed; the process is stopped by SIGTERM in stopDaemon.
 func startDaemon(t *testing.T, cmd *exec.Cmd, announce bool) string {
 	t.Helper()
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	out := testbin.StartDaemon(t, cmd)
 	if !announce {
 		go io.Copy(io.Discard, out)
 		return ""
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	line, err := out.ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening on ")
 	if err != nil || !ok {
 		t.Fatalf("first line %q, %v; want \"listening on ADDR\"", line, err)

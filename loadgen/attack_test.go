@@ -14,6 +14,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
 
@@ -100,14 +101,9 @@ func TestAttackCountsExactly(t *testing.T) {
 }
 
 func TestAttackWarmupNotCounted(t *testing.T) {
-	srv, served := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, served := helloServer(t)
 	o := Options{Model: results.ModelOpen, Rate: 100, Connections: 2, Warmup: 200 * time.Millisecond, Duration: 200 * time.Millisecond}
-	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := attack(t, srv.URL, o)
 	n := uint64(served.Load())
 	if p.Requests == 0 || p.Requests >= n {
 		t.Errorf("Requests = %d, server saw %d; want the warm-up's requests left out", p.Requests, n)
@@ -142,15 +138,12 @@ func TestAttackTimeout(t *testing.T) {
 	for _, model := range []results.Model{results.ModelOpen, results.ModelClosed} {
 		for _, tr := range transports {
 			t.Run(string(model)+"/"+tr, func(t *testing.T) {
-				srv := stallingServer(t)
+				srv := testbin.StuckServer(t, 1)
 				o := Options{Model: model, Connections: 4, Duration: 200 * time.Millisecond, Timeout: 100 * time.Millisecond, Transport: tr}
 				if model == results.ModelOpen {
 					o.Rate = 20
 				}
-				p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-				if err != nil {
-					t.Fatal(err)
-				}
+				p := attack(t, srv.URL, o)
 				if p.Requests == 0 || p.Errors[ErrKindTimeout] != p.Requests || len(p.Errors) != 1 {
 					t.Errorf("Requests = %d, Errors = %v; want all timeouts", p.Requests, p.Errors)
 				}
@@ -265,10 +258,7 @@ func TestCorrectedLatency(t *testing.T) {
 		fmt.Fprint(w, "hello")
 	})
 	o := Options{Model: results.ModelOpen, Rate: 100, Connections: 1, Duration: 400 * time.Millisecond}
-	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := attack(t, srv.URL, o)
 	c := p.Corrected
 	if c == nil {
 		t.Fatal("Corrected = nil for an open attack")
@@ -302,10 +292,7 @@ func TestSaturated(t *testing.T) {
 		fmt.Fprint(w, "hello")
 	})
 	o := Options{Model: results.ModelOpen, Rate: 200, Connections: 8, Duration: 500 * time.Millisecond, Timeout: 300 * time.Millisecond}
-	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := attack(t, srv.URL, o)
 	if !p.Saturated {
 		t.Errorf("Saturated = false with achieved %.0f of offered %.0f req/s", p.AchievedRate, p.OfferedRate)
 	}
@@ -344,9 +331,7 @@ func TestSaturatedRule(t *testing.T) {
 // keeps bodies and headers on its worker loop, and so does vegeta's
 // attacker; the open model's epoll engine keeps neither.
 func TestRawDecodes(t *testing.T) {
-	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, _ := helloServer(t)
 	for _, tc := range []struct {
 		model  results.Model
 		engine string
@@ -396,9 +381,7 @@ func TestRawDecodes(t *testing.T) {
 }
 
 func TestServerCost(t *testing.T) {
-	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, _ := helloServer(t)
 	tests := []struct {
 		name     string
 		pids     []int
@@ -443,14 +426,9 @@ func TestServerCost(t *testing.T) {
 }
 
 func TestTimeline(t *testing.T) {
-	srv, _ := countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprint(w, "hello")
-	})
+	srv, _ := helloServer(t)
 	o := Options{Model: results.ModelOpen, Rate: 100, Connections: 1, Duration: 300 * time.Millisecond, TimelineInterval: 100 * time.Millisecond}
-	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := attack(t, srv.URL, o)
 	if len(p.Timeline) < 3 || len(p.Timeline) > 4 {
 		t.Fatalf("%d timeline buckets; want 3 (or 4 with the last request on the edge)", len(p.Timeline))
 	}

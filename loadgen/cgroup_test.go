@@ -1,19 +1,15 @@
 package loadgen
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"os/signal"
-	"syscall"
 	"testing"
 	"time"
 
 	"forkbench/internal/procstat"
+	"forkbench/internal/testbin"
 )
 
 // cgroupTarget is a fakeTarget in a cgroup of its own, as targets.Process.
@@ -26,51 +22,24 @@ func (c cgroupTarget) Cgroup() *procstat.Cgroup { return c.cg }
 
 var _ cgrouped = cgroupTarget{}
 
-// helperEnv makes the test binary, re-run, act as ignoringServer.
+// helperEnv makes the test binary, re-run, act as the helper it names.
 const helperEnv = "FORKBENCH_LOADGEN_HELPER"
 
-// TestIgnoringServer is not a test: re-run with helperEnv set, the test
-// binary becomes a server that ignores SIGCHLD, as Apache's mod_cgid
-// daemon and fcgiwrap do. It says "ready"; on a line from stdin it starts two busy
-// children that the kernel reaps itself, says "done" once they have
-// exited, and exits when stdin closes.
-func TestIgnoringServer(t *testing.T) {
-	if os.Getenv(helperEnv) != "ignorer" {
-		t.Skip("a helper process for TestMeterReadsCgroup")
-	}
-	os.Exit(ignoringServer())
-}
+// TestMain turns the test binary into a helper process when helperEnv is
+// set.
+func TestMain(m *testing.M) { testbin.ChildMain(m, helperEnv, runHelper) }
 
-func ignoringServer() int {
-	// os/exec probes for CLONE_PIDFD with a throw-away child on its
-	// first use in a process: do that before SIGCHLD is ignored.
-	if err := exec.Command("/bin/sh", "-c", ":").Run(); err != nil {
-		return 1
+// runHelper runs a helper mode: "ignorer" is a server that ignores SIGCHLD,
+// as Apache's mod_cgid daemon and fcgiwrap do, and on a line from stdin
+// starts two busy children that the kernel reaps itself (see
+// testbin.AutoReapingParent).
+func runHelper(mode string) int {
+	if mode != "ignorer" {
+		return 2
 	}
-	signal.Ignore(syscall.SIGCHLD)
-	fmt.Println("ready")
-	in := bufio.NewReader(os.Stdin)
-	if _, err := in.ReadString('\n'); err != nil {
-		return 1
-	}
-	// The children hold the write end of a pipe: EOF on the read end
-	// means they have exited (there is no wait to do).
-	r, w, err := os.Pipe()
-	if err != nil {
-		return 1
-	}
-	for range 2 {
-		c := exec.Command("/bin/sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done")
-		c.Stdout = w
-		if err := c.Start(); err != nil {
-			return 1
-		}
-	}
-	_ = w.Close()
-	_, _ = io.Copy(io.Discard, r)
-	fmt.Println("done")
-	_, _ = io.Copy(io.Discard, in)
-	return 0
+	return testbin.AutoReapingParent(2, func() *exec.Cmd {
+		return exec.Command("/bin/sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done")
+	})
 }
 
 // TestMeterReadsCgroup checks that the meter reads a target's CPU from its
@@ -92,43 +61,18 @@ func TestMeterReadsCgroup(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	cmd := exec.Command(os.Args[0], "-test.run=^TestIgnoringServer$")
-	cmd.Env = append(os.Environ(), helperEnv+"=ignorer")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cg.Start(cmd, nil); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
-	out := bufio.NewReader(stdout)
-	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
-		t.Fatalf("server said %q, %v; want ready", line, err)
-	}
-	pids := []int{cmd.Process.Pid}
+	server := testbin.StartChild(t, "server", testbin.ChildCommand(helperEnv, "ignorer"), func(cmd *exec.Cmd) error { return cg.Start(cmd, nil) })
+	server.CloseAtCleanup(t)
+	server.Expect(t, "ready")
+	pids := []int{server.Cmd.Process.Pid}
 	before, err := procstat.Tree(pids)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := newMeter(cgroupTarget{fakeTarget{pids: pids}, cg}, time.Now(), time.Now().Add(time.Hour))
 	m.arm(context.Background()) // the window has started: snapshot at once
-	if _, err := io.WriteString(stdin, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := out.ReadString('\n'); err != nil || line != "done\n" {
-		t.Fatalf("server said %q, %v; want done", line, err)
-	}
+	server.Send(t, "go")
+	server.Expect(t, "done")
 	c := m.finish()
 	after, err := procstat.Tree(pids)
 	if err != nil {

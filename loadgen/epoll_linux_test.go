@@ -14,6 +14,8 @@ import (
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"forkbench/internal/testbin"
 )
 
 // epollRun is one engine run's results, copied out of the reused Result,
@@ -235,7 +237,7 @@ func TestEpollFailures(t *testing.T) {
 		kind    string
 	}{
 		{"refused", closedPortURL, 0, ErrKindRefused},
-		{"timeout", func(t *testing.T) string { return stallingServer(t).URL }, 100 * time.Millisecond, ErrKindTimeout},
+		{"timeout", func(t *testing.T) string { return testbin.StuckServer(t, 1).URL }, 100 * time.Millisecond, ErrKindTimeout},
 		{"reset", func(t *testing.T) string { return rawServer(t, true) }, time.Second, ErrKindReset},
 		{"closed", func(t *testing.T) string { return rawServer(t, false) }, time.Second, ErrKindEOF},
 	}
@@ -282,6 +284,27 @@ func eventually(bound time.Duration, cond func() bool) bool {
 	}
 }
 
+// resources are what an engine run must give back: this process's open
+// file descriptors and goroutines.
+type resources struct{ fds, goroutines int }
+
+// heldResources counts the resources held now.
+func heldResources(t *testing.T) resources {
+	return resources{openFDs(t), runtime.NumGoroutine()}
+}
+
+// checkReleased fails the test unless, within a few seconds, no more
+// resources are held than before.
+func (before resources) checkReleased(t *testing.T) {
+	t.Helper()
+	if !eventually(5*time.Second, func() bool { return openFDs(t) <= before.fds }) {
+		t.Errorf("%d file descriptors open after the run, %d before", openFDs(t), before.fds)
+	}
+	if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= before.goroutines }) {
+		t.Errorf("%d goroutines after the run, %d before", runtime.NumGoroutine(), before.goroutines)
+	}
+}
+
 // TestEpollStop stops a long run midway: the engine must stop promptly,
 // deliver every request it sent exactly once, and leave no file
 // descriptor or goroutine behind.
@@ -291,7 +314,7 @@ func TestEpollStop(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	srv.Client().CloseIdleConnections()
-	fds, goroutines := openFDs(t), runtime.NumGoroutine()
+	held := heldResources(t)
 
 	run := &epollRun{}
 	l, err := startEpoll(hostOf(t, srv.URL), getRequest(t, srv.URL, "/"), 0, 8, time.Hour, 5*time.Second, run.deliver)
@@ -322,12 +345,7 @@ func TestEpollStop(t *testing.T) {
 		}
 	}
 	srv.CloseClientConnections()
-	if !eventually(5*time.Second, func() bool { return openFDs(t) <= fds }) {
-		t.Errorf("%d file descriptors open after the run, %d before", openFDs(t), fds)
-	}
-	if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= goroutines }) {
-		t.Errorf("%d goroutines after the run, %d before", runtime.NumGoroutine(), goroutines)
-	}
+	held.checkReleased(t)
 }
 
 // TestEpollDeadline checks that a run ends on its own, that no request is

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -187,10 +186,7 @@ func TestAttackOpenStall(t *testing.T) {
 	const stall = 150 * time.Millisecond
 	srv := newStallServer(t, 100*time.Millisecond, stall)
 	o := Options{Model: results.ModelOpen, Rate: 1000, Connections: 4, Duration: 500 * time.Millisecond}
-	p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := attack(t, srv.URL, o)
 	if p.Engine != EngineEpoll || p.Corrected == nil || p.SendLag == nil {
 		t.Fatalf("Engine %q, Corrected %v, SendLag %v", p.Engine, p.Corrected, p.SendLag)
 	}
@@ -273,7 +269,7 @@ func TestEpollOpenStop(t *testing.T) {
 		_, _ = io.WriteString(w, "ok")
 	})
 	srv.Client().CloseIdleConnections()
-	fds, goroutines := openFDs(t), runtime.NumGoroutine()
+	held := heldResources(t)
 
 	run := &epollRun{}
 	sched := OpenSchedule{Rate: 500, Conns: 8}
@@ -299,12 +295,7 @@ func TestEpollOpenStop(t *testing.T) {
 		t.Fatalf("%d results, server counted %d", len(rs), count.Load())
 	}
 	srv.CloseClientConnections()
-	if !eventually(5*time.Second, func() bool { return openFDs(t) <= fds }) {
-		t.Errorf("%d file descriptors open after the run, %d before", openFDs(t), fds)
-	}
-	if !eventually(5*time.Second, func() bool { return runtime.NumGoroutine() <= goroutines }) {
-		t.Errorf("%d goroutines after the run, %d before", runtime.NumGoroutine(), goroutines)
-	}
+	held.checkReleased(t)
 }
 
 // TestEpollOpenRefused checks that against a refusing target each slot

@@ -1,12 +1,16 @@
 package loadgen
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"forkbench/results"
 )
 
 // fakeTarget is a Target for tests.
@@ -32,19 +36,24 @@ func countingServer(t *testing.T, h func(n int64, w http.ResponseWriter, r *http
 	return srv, &n
 }
 
-// stallingServer answers nothing until the test ends.
-func stallingServer(t *testing.T) *httptest.Server {
+// helloServer answers "hello" to every request and counts them: the
+// plain target of tests about the attack rather than the server.
+func helloServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 	t.Helper()
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
-		}
-	}))
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) }) // runs first: unblock handlers before Close
-	return srv
+	return countingServer(t, func(_ int64, w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprint(w, "hello")
+	})
+}
+
+// attack runs Attack with o on the server at url, sending the default
+// request; an error ends the test.
+func attack(t *testing.T, url string, o Options) results.Point {
+	t.Helper()
+	p, err := Attack(context.Background(), fakeTarget{url: url}, Request{}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // closedPortURL returns a URL on which nothing listens.

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 // TestTransportEquivalence sends the same requests through both transports
@@ -40,7 +42,7 @@ func TestTransportEquivalence(t *testing.T) {
 		}
 	}))
 	t.Cleanup(echo.Close)
-	stall := stallingServer(t)
+	stall := testbin.StuckServer(t, 1)
 	refused := closedPortURL(t)
 	reset := rawServer(t, true)
 	eof := rawServer(t, false)

@@ -1,44 +1,14 @@
 package loadgen
 
 import (
-	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
-
-type connIDKey struct{}
-
-// halfStallingServer answers on its even-numbered connections and never
-// on its odd ones (until the test ends).
-func halfStallingServer(t *testing.T) *httptest.Server {
-	t.Helper()
-	release := make(chan struct{})
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Context().Value(connIDKey{}).(int64)%2 == 1 {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-			return
-		}
-		fmt.Fprint(w, "ok")
-	}))
-	srv.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
-		return context.WithValue(ctx, connIDKey{}, conns.Add(1)-1)
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) })
-	return srv
-}
 
 // TestUnfinishedCounted: requests in flight when the window ends are
 // counted as unfinished, with their age, whatever the engine, including
@@ -65,19 +35,16 @@ func TestUnfinishedCounted(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				var srv *httptest.Server
 				if half {
-					srv = halfStallingServer(t)
+					srv = testbin.StuckServer(t, 2)
 				} else {
-					srv = stallingServer(t)
+					srv = testbin.StuckServer(t, 1)
 				}
 				o := Options{Model: e.model, Connections: 4, Warmup: 100 * time.Millisecond, Duration: 200 * time.Millisecond,
 					Timeout: time.Second, Transport: e.tr, Engine: e.engine}
 				if e.model == results.ModelOpen {
 					o.Rate = 100
 				}
-				p, err := Attack(context.Background(), fakeTarget{url: srv.URL}, Request{}, o)
-				if err != nil {
-					t.Fatal(err)
-				}
+				p := attack(t, srv.URL, o)
 				if p.Unfinished == 0 {
 					t.Fatalf("Unfinished = 0 (requests %d, answered %d, errors %v); want the stuck requests counted", p.Requests, p.Answered, p.Errors)
 				}

@@ -1,7 +1,6 @@
 package affinity
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -12,18 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"forkbench/internal/testbin"
 )
 
 const childEnv = "FORKBENCH_AFFINITY_CHILD"
 
 // TestMain runs the test binary as a child that pins itself when childEnv
 // is set, so the test process itself is never pinned.
-func TestMain(m *testing.M) {
-	if v := os.Getenv(childEnv); v != "" {
-		os.Exit(child(v))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testbin.ChildMain(m, childEnv, child) }
 
 // child pins itself to the CPUs in spec, then starts more OS threads (which
 // must inherit the mask), reports "ready" and waits for stdin to close.
@@ -61,31 +57,10 @@ func TestPinSelfEveryThread(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := allowed[len(allowed)-1:]
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+strconv.Itoa(want[0]))
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = stdin.Close()
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("child: %v", err)
-		}
-	}()
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || line != "ready\n" {
-		t.Fatalf("child said %q, %v; want ready", line, err)
-	}
-	tids, err := Tasks(cmd.Process.Pid)
+	c := testbin.StartChild(t, "child", testbin.ChildCommand(childEnv, strconv.Itoa(want[0])), nil)
+	c.CloseAtCleanup(t)
+	c.Expect(t, "ready")
+	tids, err := Tasks(c.Cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}

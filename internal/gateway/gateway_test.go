@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/cgi"
@@ -52,40 +53,47 @@ func envMap(t *testing.T, env []string) map[string]string {
 	return m
 }
 
+// request returns a maker of fresh requests (a test may need two, one
+// for the stdlib and one for Env) of method and target with body, changed
+// by edit (nil: none).
+func request(method, target, body string, edit func(r *http.Request)) func() *http.Request {
+	return func() *http.Request {
+		var rd io.Reader
+		if body != "" {
+			rd = strings.NewReader(body)
+		}
+		r := httptest.NewRequest(method, target, rd)
+		if edit != nil {
+			edit(r)
+		}
+		return r
+	}
+}
+
 func TestEnvMatchesStdlib(t *testing.T) {
 	tests := []struct {
 		name       string
 		scriptName string
 		req        func() *http.Request
 	}{
-		{"get with query", "", func() *http.Request {
-			r := httptest.NewRequest("GET", "http://example.com:8080/a/b?x=1&y=%20z", nil)
+		{"get with query", "", request("GET", "http://example.com:8080/a/b?x=1&y=%20z", "", func(r *http.Request) {
 			r.Header.Set("User-Agent", "forkbench-test")
 			r.Header.Add("Accept", "text/html")
 			r.Header.Add("Accept", "text/plain")
-			return r
-		}},
-		{"mounted script", "/app.cgi/", func() *http.Request {
-			return httptest.NewRequest("GET", "http://example.com/app.cgi/extra/path", nil)
-		}},
-		{"post with body", "/app.cgi", func() *http.Request {
-			r := httptest.NewRequest("POST", "http://127.0.0.1:9/app.cgi", strings.NewReader("a=1&b=2"))
+		})},
+		{"mounted script", "/app.cgi/", request("GET", "http://example.com/app.cgi/extra/path", "", nil)},
+		{"post with body", "/app.cgi", request("POST", "http://127.0.0.1:9/app.cgi", "a=1&b=2", func(r *http.Request) {
 			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			r.RemoteAddr = "[::1]:4567"
-			return r
-		}},
-		{"cookies and proxy", "", func() *http.Request {
-			r := httptest.NewRequest("GET", "http://example.com/", nil)
+		})},
+		{"cookies and proxy", "", request("GET", "http://example.com/", "", func(r *http.Request) {
 			r.Header.Add("Cookie", "a=1")
 			r.Header.Add("Cookie", "b=2")
 			r.Header.Set("Proxy", "http://evil.example:1")
-			return r
-		}},
-		{"tls default port", "", func() *http.Request {
-			r := httptest.NewRequest("GET", "https://example.com/secure", nil)
+		})},
+		{"tls default port", "", request("GET", "https://example.com/secure", "", func(r *http.Request) {
 			r.TLS = &tls.ConnectionState{}
-			return r
-		}},
+		})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +139,10 @@ func localAddrCtx(addr string) context.Context {
 }
 
 func TestEnv(t *testing.T) {
+	withCredentials := func(r *http.Request) {
+		r.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
+		r.Header.Set("Proxy-Authorization", "Basic cHJveHk6cGFzcw==")
+	}
 	tests := []struct {
 		name   string
 		req    func() *http.Request
@@ -140,52 +152,36 @@ func TestEnv(t *testing.T) {
 	}{
 		{
 			name: "httpoxy",
-			req: func() *http.Request {
-				r := httptest.NewRequest("GET", "http://example.com/", nil)
+			req: request("GET", "http://example.com/", "", func(r *http.Request) {
 				r.Header.Set("Proxy", "http://evil.example:1")
 				r.Header["proxy"] = []string{"http://evil.example:2"} // a non-canonical key
-				return r
-			},
+			}),
 			absent: []string{"HTTP_PROXY"},
 		},
 		{
-			name: "credentials withheld by default (RFC 3875 §4.1.18)",
-			req: func() *http.Request {
-				r := httptest.NewRequest("GET", "http://example.com/", nil)
-				r.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
-				r.Header.Set("Proxy-Authorization", "Basic cHJveHk6cGFzcw==")
-				return r
-			},
+			name:   "credentials withheld by default (RFC 3875 §4.1.18)",
+			req:    request("GET", "http://example.com/", "", withCredentials),
 			absent: []string{"HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION"},
 		},
 		{
 			name: "credentials passed when opted in",
-			req: func() *http.Request {
-				r := httptest.NewRequest("GET", "http://example.com/", nil)
-				r.Header.Set("Authorization", "Basic dXNlcjpwYXNz")
-				r.Header.Set("Proxy-Authorization", "Basic cHJveHk6cGFzcw==")
-				return r
-			},
+			req:  request("GET", "http://example.com/", "", withCredentials),
 			cfg:  Config{PassAuth: true},
 			want: map[string]string{"HTTP_AUTHORIZATION": "Basic dXNlcjpwYXNz", "HTTP_PROXY_AUTHORIZATION": "Basic cHJveHk6cGFzcw=="},
 		},
 		{
 			name: "underscore header names are withheld",
-			req: func() *http.Request {
-				r := httptest.NewRequest("GET", "http://example.com/", nil)
+			req: request("GET", "http://example.com/", "", func(r *http.Request) {
 				r.Header.Set("X-Real-Ip", "10.0.0.1")
 				r.Header["X_real_ip"] = []string{"6.6.6.6"}
 				r.Header["X=y"] = []string{"z"}
-				return r
-			},
+			}),
 			want:   map[string]string{"HTTP_X_REAL_IP": "10.0.0.1"},
 			absent: []string{"HTTP_X=Y", "HTTP_X_Y"},
 		},
 		{
 			name: "defaults",
-			req: func() *http.Request {
-				return httptest.NewRequest("GET", "http://example.com/p/q", nil)
-			},
+			req:  request("GET", "http://example.com/p/q", "", nil),
 			want: map[string]string{
 				"GATEWAY_INTERFACE": "CGI/1.1",
 				"SERVER_SOFTWARE":   "forkbench",
@@ -214,30 +210,24 @@ func TestEnv(t *testing.T) {
 		},
 		{
 			name: "unix socket peer",
-			req: func() *http.Request {
-				r := httptest.NewRequest("GET", "http://example.com/", nil)
+			req: request("GET", "http://example.com/", "", func(r *http.Request) {
 				r.RemoteAddr = "@"
-				return r
-			},
+			}),
 			want:   map[string]string{"REMOTE_ADDR": "@", "REMOTE_HOST": "@"},
 			absent: []string{"REMOTE_PORT"},
 		},
 		{
 			name: "body of unknown length",
-			req: func() *http.Request {
-				r := httptest.NewRequest("POST", "http://example.com/", strings.NewReader("x"))
+			req: request("POST", "http://example.com/", "x", func(r *http.Request) {
 				r.ContentLength = -1
-				return r
-			},
+			}),
 			absent: []string{"CONTENT_LENGTH"},
 		},
 		{
 			name: "http2 and extra last",
-			req: func() *http.Request {
-				r := httptest.NewRequest("GET", "http://example.com/", nil)
+			req: request("GET", "http://example.com/", "", func(r *http.Request) {
 				r.Proto = "HTTP/2.0"
-				return r
-			},
+			}),
 			cfg:  Config{ServerSoftware: "x", ScriptFilename: "/srv/app.php", Extra: []string{"FORKBENCH_DB=/tmp/db"}},
 			want: map[string]string{"SERVER_PROTOCOL": "HTTP/2.0", "SERVER_SOFTWARE": "x", "SCRIPT_FILENAME": "/srv/app.php", "FORKBENCH_DB": "/tmp/db"},
 		},

@@ -6,10 +6,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -17,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 // ignorerN is how many burn children the "ignorer" helper starts.
@@ -32,44 +32,13 @@ func cgroupChild(mode string) (code int, ok bool) {
 		}
 		return child("burn"), true
 	case "ignorer": // ignore SIGCHLD, say ready; on a line from stdin, start burn children, say done when they exited
-		return ignorer(), true
+		return testbin.AutoReapingParent(ignorerN, func() *exec.Cmd {
+			c := helper("burn")
+			c.Stderr = os.Stderr
+			return c
+		}), true
 	}
 	return 0, false
-}
-
-// ignorer is a parent that never waits for its children, as Apache's
-// mod_cgid daemon and fcgiwrap: with SIGCHLD ignored the kernel reaps them
-// itself and their CPU reaches no parent's cutime.
-func ignorer() int {
-	// os/exec probes for CLONE_PIDFD with a throw-away child on its
-	// first use in a process: do that before the window.
-	if err := helper("exit").Run(); err != nil {
-		return 1
-	}
-	signal.Ignore(syscall.SIGCHLD)
-	fmt.Println("ready")
-	in := bufio.NewReader(os.Stdin)
-	if _, err := in.ReadString('\n'); err != nil {
-		return 1
-	}
-	// Each child holds the write end of a pipe: EOF on the read end
-	// means all have exited (there is no wait to do).
-	r, w, err := os.Pipe()
-	if err != nil {
-		return 1
-	}
-	for range ignorerN {
-		c := helper("burn")
-		c.Stdout, c.Stderr = w, os.Stderr
-		if err := c.Start(); err != nil {
-			return 1
-		}
-	}
-	_ = w.Close()
-	_, _ = io.Copy(io.Discard, r)
-	fmt.Println("done")
-	_, _ = io.Copy(io.Discard, in)
-	return 0
 }
 
 // strictCgroups is CI's mode: cgroups must be available.
@@ -105,24 +74,10 @@ func testCgroup(t *testing.T, version int) *Cgroup {
 	return c
 }
 
-// startIn starts helper mode in c with Cgroup.Start and returns it with
-// its stdin and stdout.
-func startIn(t *testing.T, c *Cgroup, mode string) (*exec.Cmd, io.WriteCloser, *bufio.Reader) {
+// startIn starts helper mode in c with Cgroup.Start.
+func startIn(t *testing.T, c *Cgroup, mode string) *testbin.Child {
 	t.Helper()
-	cmd := helper(mode)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(cmd, nil); err != nil {
-		t.Fatal(err)
-	}
-	return cmd, stdin, bufio.NewReader(stdout)
+	return testbin.StartChild(t, mode, helper(mode), func(cmd *exec.Cmd) error { return c.Start(cmd, nil) })
 }
 
 // preludeSlack bounds the CPU a v1 cgroup misses of a process started by
@@ -141,15 +96,13 @@ func TestCgroupCPUMatchesRusage(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
 			c := testCgroup(t, v.version)
-			cmd, stdin, _ := startIn(t, c, "gated-burn")
+			h := startIn(t, c, "gated-burn")
 			w, err := c.StartWindow()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := io.WriteString(stdin, "go\n"); err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Wait(); err != nil {
+			h.Send(t, "go")
+			if err := h.Cmd.Wait(); err != nil {
 				t.Fatal(err)
 			}
 			cc, err := w.Stop()
@@ -160,7 +113,7 @@ func TestCgroupCPUMatchesRusage(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+			ru := h.Cmd.ProcessState.SysUsage().(*syscall.Rusage)
 			rusage := time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 			// The child was in the cgroup from its first instruction
 			// (v2), or from v1's shell prelude's echo: what the shell's
@@ -198,17 +151,10 @@ func TestCgroupCountsAutoReapedChildren(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
 			c := testCgroup(t, v.version)
-			cmd, stdin, stdout := startIn(t, c, "ignorer")
-			t.Cleanup(func() {
-				_ = stdin.Close()
-				if err := cmd.Wait(); err != nil {
-					t.Errorf("ignorer: %v", err)
-				}
-			})
-			if line, err := stdout.ReadString('\n'); err != nil || line != "ready\n" {
-				t.Fatalf("ignorer said %q, %v; want ready", line, err)
-			}
-			pid := cmd.Process.Pid
+			h := startIn(t, c, "ignorer")
+			h.CloseAtCleanup(t)
+			h.Expect(t, "ready")
+			pid := h.Cmd.Process.Pid
 			before, err := Tree([]int{pid})
 			if err != nil {
 				t.Fatal(err)
@@ -218,12 +164,8 @@ func TestCgroupCountsAutoReapedChildren(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := io.WriteString(stdin, "go\n"); err != nil {
-				t.Fatal(err)
-			}
-			if line, err := stdout.ReadString('\n'); err != nil || line != "done\n" {
-				t.Fatalf("ignorer said %q, %v; want done", line, err)
-			}
+			h.Send(t, "go")
+			h.Expect(t, "done")
 			if in, err := c.PIDs(); err != nil || !slices.Contains(in, pid) {
 				t.Errorf("cgroup PIDs = %v, %v; want %d in them", in, err, pid)
 			}
@@ -262,33 +204,30 @@ func TestCgroupMemoryPeak(t *testing.T) {
 			if !c.HasMemory() {
 				t.Skipf("no memory controller in this cgroup v%d", c.Version())
 			}
-			cmd, stdin, stdout := startIn(t, c, "alloc")
-			if line, err := stdout.ReadString('\n'); err != nil || line != "ready\n" {
-				t.Fatalf("alloc said %q, %v", line, err)
+			// instant measures a window with nothing done in it.
+			instant := func() CgroupCost {
+				t.Helper()
+				w, err := c.StartWindow()
+				if err != nil {
+					t.Fatal(err)
+				}
+				cc, err := w.Stop()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return cc
 			}
-			w, err := c.StartWindow()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cc, err := w.Stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := startIn(t, c, "alloc")
+			h.Expect(t, "ready")
+			cc := instant()
 			if cc.PeakBytes < allocBytes {
 				t.Errorf("peak with the allocation alive = %d; want >= %d", cc.PeakBytes, allocBytes)
 			}
-			_ = stdin.Close()
-			if err := cmd.Wait(); err != nil {
+			_ = h.Stdin.Close()
+			if err := h.Cmd.Wait(); err != nil {
 				t.Fatal(err)
 			}
-			w, err = c.StartWindow()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cc, err = w.Stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cc = instant()
 			if !cc.PeakInWindow {
 				t.Skipf("the kernel cannot reset cgroup v%d's peak", c.Version())
 			}
@@ -305,26 +244,12 @@ func TestCgroupMemoryPeak(t *testing.T) {
 func TestCgroupRemoveKillsLeftovers(t *testing.T) {
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			outside := helper("hold")
-			hold, err := outside.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := outside.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer func() {
-				_ = hold.Close()
-				if err := outside.Wait(); err != nil {
-					t.Errorf("process outside the cgroup: %v", err)
-				}
-			}()
+			outside := testbin.StartChild(t, "process outside the cgroup", helper("hold"), nil)
+			outside.CloseAtCleanup(t)
 			c := testCgroup(t, v.version)
-			cmd, stdin, stdout := startIn(t, c, "tree")
-			defer stdin.Close()
-			if line, err := stdout.ReadString('\n'); err != nil || line != "ready\n" {
-				t.Fatalf("tree said %q, %v", line, err)
-			}
+			h := startIn(t, c, "tree")
+			defer h.Stdin.Close()
+			h.Expect(t, "ready")
 			in, err := c.PIDs()
 			if err != nil || len(in) != 3 {
 				t.Fatalf("cgroup PIDs = %v, %v; want the helper and its 2 children", in, err)
@@ -332,7 +257,7 @@ func TestCgroupRemoveKillsLeftovers(t *testing.T) {
 			if err := c.Remove(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			err = cmd.Wait()
+			err = h.Cmd.Wait()
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
 				t.Errorf("helper in the cgroup: Wait = %v; want killed by SIGKILL", err)
@@ -345,7 +270,7 @@ func TestCgroupRemoveKillsLeftovers(t *testing.T) {
 			for _, d := range c.Dirs() {
 				t.Errorf("Dirs() = %s after Remove; want none", d)
 			}
-			if err := syscall.Kill(outside.Process.Pid, 0); err != nil {
+			if err := syscall.Kill(outside.Cmd.Process.Pid, 0); err != nil {
 				t.Errorf("process outside the cgroup: %v; want alive", err)
 			}
 		})

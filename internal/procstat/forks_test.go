@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"forkbench/internal/testbin"
 )
 
 // spawnN is how many "threaded" children the "spawner" helper starts in
@@ -122,41 +124,17 @@ func spawner() int {
 }
 
 func TestForkCounterTree(t *testing.T) {
-	sp := helper("spawner")
-	sp.Stderr = os.Stderr
-	stdin, err := sp.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := sp.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sp.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		if err := sp.Wait(); err != nil {
-			t.Errorf("spawner: %v", err)
-		}
-	})
-	out := bufio.NewReader(stdout)
-	if line, err := out.ReadString('\n'); err != nil || line != "ready\n" {
-		t.Fatalf("spawner said %q, %v; want ready", line, err)
-	}
+	sp := testbin.StartChild(t, "spawner", helper("spawner"), nil)
+	sp.CloseAtCleanup(t)
+	sp.Expect(t, "ready")
 
-	c := StartForkCounter(context.Background(), []int{sp.Process.Pid})
+	c := StartForkCounter(context.Background(), []int{sp.Cmd.Process.Pid})
 	// A sibling of the spawner, with children of its own: outside the tree.
 	if err := helper("fan").Run(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.WriteString(stdin, "go\n"); err != nil {
-		t.Fatal(err)
-	}
-	if line, err := out.ReadString('\n'); err != nil || line != "done\n" {
-		t.Fatalf("spawner said %q, %v; want done", line, err)
-	}
+	sp.Send(t, "go")
+	sp.Expect(t, "done")
 	fc, err := c.Stop()
 	if err != nil {
 		t.Fatal(err)

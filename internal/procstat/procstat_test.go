@@ -1,7 +1,6 @@
 package procstat
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -12,18 +11,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 const childEnv = "FORKBENCH_PROCSTAT_CHILD"
 
 // TestMain turns the test binary into one of the helper processes below
 // when childEnv is set.
-func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(child(mode))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testbin.ChildMain(m, childEnv, child) }
 
 // burnCPU is how much CPU the "burn" child uses before exiting.
 const burnCPU = 300 * time.Millisecond
@@ -109,48 +105,33 @@ func child(mode string) int {
 	return 0
 }
 
-func helper(mode string) *exec.Cmd {
-	c := exec.Command(os.Args[0], "-test.run=^$")
-	c.Env = append(os.Environ(), childEnv+"="+mode)
-	return c
-}
+// helper returns the command that runs the helper process of mode.
+func helper(mode string) *exec.Cmd { return testbin.ChildCommand(childEnv, mode) }
 
 // startHelper starts a helper, waits for its first line and arranges for
 // it to exit (by closing its stdin) and be reaped at the end of the test.
 func startHelper(t *testing.T, mode, wantLine string) *exec.Cmd {
 	t.Helper()
-	c := helper(mode)
-	c.Stderr = os.Stderr
-	stdin, err := c.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := c.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		if err := c.Wait(); err != nil {
-			t.Errorf("helper %s: %v", mode, err)
-		}
-	})
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != wantLine {
-		t.Fatalf("helper %s said %q, %v; want %q", mode, line, err, wantLine)
-	}
-	return c
+	c := testbin.StartChild(t, "helper "+mode, helper(mode), nil)
+	c.CloseAtCleanup(t)
+	c.Expect(t, wantLine)
+	return c.Cmd
 }
 
-func TestReapedChildInCutime(t *testing.T) {
-	c := startHelper(t, "reaper", "reaped")
+// helperTree starts a helper as startHelper does and returns it with
+// the CPU and memory of its tree once it has said wantLine.
+func helperTree(t *testing.T, mode, wantLine string) (*exec.Cmd, Usage) {
+	t.Helper()
+	c := startHelper(t, mode, wantLine)
 	u, err := Tree([]int{c.Process.Pid})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, u
+}
+
+func TestReapedChildInCutime(t *testing.T) {
+	_, u := helperTree(t, "reaper", "reaped")
 	if u.Procs != 1 {
 		t.Errorf("Procs = %d; want 1 (the burn child is reaped)", u.Procs)
 	}
@@ -169,11 +150,7 @@ func TestReapedChildInCutime(t *testing.T) {
 // TestOnCPUNanoseconds checks that a live process's CPU time is read from
 // its threads in nanoseconds, not truncated to clock ticks.
 func TestOnCPUNanoseconds(t *testing.T) {
-	c := startHelper(t, "spin", "ready")
-	u, err := Tree([]int{c.Process.Pid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, u := helperTree(t, "spin", "ready")
 	tick := int64(time.Second) / clockTicks()
 	if u.ResolutionNs != 0 {
 		t.Errorf("ResolutionNs = %v; want 0 (no tick-based counter: nothing reaped)", time.Duration(u.ResolutionNs))
@@ -193,11 +170,7 @@ func TestOnCPUNanoseconds(t *testing.T) {
 }
 
 func TestDescendants(t *testing.T) {
-	c := startHelper(t, "tree", "ready")
-	u, err := Tree([]int{c.Process.Pid})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, u := helperTree(t, "tree", "ready")
 	if u.Procs != 3 {
 		t.Errorf("Procs = %d; want 3 (root and two children)", u.Procs)
 	}
