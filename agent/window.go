@@ -132,14 +132,5 @@ func (c Cost) Fill(s *results.ServerCost, answered uint64, throughput float64) {
 	s.CPUNs, s.UserNs, s.SysNs, s.CPUResolutionNs = c.CPUNs, c.UserNs, c.SysNs, c.CPUResolutionNs
 	s.PeakRSSBytes, s.CtxSwitches = c.PeakRSSBytes, c.CtxSwitches
 	s.Spawns, s.SpawnSource, s.SpawnEventsLost = c.Spawns, c.SpawnSource, c.SpawnEventsLost
-	if answered > 0 {
-		s.CPUPerRequestNs = float64(s.CPUNs) / float64(answered)
-		s.SpawnsPerRequest = float64(s.Spawns) / float64(answered)
-	}
-	if s.CPUNs > 0 {
-		s.RequestsPerCPUSec = float64(answered) / (float64(s.CPUNs) / float64(time.Second))
-	}
-	if s.PeakRSSBytes > 0 {
-		s.RequestsPerMB = throughput / (float64(s.PeakRSSBytes) / 1e6)
-	}
+	s.DeriveRates(answered, throughput)
 }

@@ -537,16 +537,7 @@ func fillCost(p *results.Point, c cost, answered uint64, genCPUs int) {
 		s.SpawnSource = string(c.spawns.Source)
 		s.SpawnEventsLost = c.spawns.Lost + c.spawns.Overruns
 	}
-	if reqs > 0 {
-		s.CPUPerRequestNs = float64(s.CPUNs) / reqs
-		s.SpawnsPerRequest = float64(s.Spawns) / reqs
-	}
-	if s.CPUNs > 0 {
-		s.RequestsPerCPUSec = reqs / (float64(s.CPUNs) / float64(time.Second))
-	}
-	if s.PeakRSSBytes > 0 {
-		s.RequestsPerMB = p.Throughput / (float64(s.PeakRSSBytes) / 1e6)
-	}
+	s.DeriveRates(answered, p.Throughput)
 }
 
 // sink hands results to f one at a time, from any goroutine, until it is

@@ -3,45 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
-
-type stuckConnKey struct{}
-
-// stuckServer never answers a request on a connection numbered n with
-// n%every == every-1 (every 1: none answered), until the test ends.
-func stuckServer(t *testing.T, every int64) string {
-	t.Helper()
-	release := make(chan struct{})
-	var conns atomic.Int64
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Context().Value(stuckConnKey{}).(int64)%every == every-1 {
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-			return
-		}
-		fmt.Fprint(w, "ok")
-	}))
-	srv.Config.ConnContext = func(ctx context.Context, _ net.Conn) context.Context {
-		return context.WithValue(ctx, stuckConnKey{}, conns.Add(1)-1)
-	}
-	srv.Start()
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(release) })
-	return srv.URL
-}
 
 // TestRunCountsStuck: against a target that accepts and never answers,
 // `bench run` counts the unanswered requests, writes its results and
@@ -57,7 +26,7 @@ func TestRunCountsStuck(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 			defer cancel()
 			out := t.TempDir()
-			cmd := bench(t, ctx, "run", "--url", stuckServer(t, tc.every), "--out", out, "--no-verify",
+			cmd := bench(t, ctx, "run", "--url", testbin.StuckServer(t, tc.every).URL, "--out", out, "--no-verify",
 				"--model", "closed", "--connections", "4", "--duration", "400ms", "--warmup", "200ms",
 				"--timeout", "2s", "--rounds", "1")
 			var stdout, stderr bytes.Buffer
