@@ -49,12 +49,9 @@ func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*R
 	if err != nil {
 		return nil, err
 	}
-	alpha, thr := opt.alpha(), opt.threshold()
-	if alpha <= 0 || alpha >= 1 {
-		return nil, fmt.Errorf("%w: alpha %v not in (0, 1)", ErrBadInput, alpha)
-	}
-	if thr < 0 {
-		return nil, fmt.Errorf("%w: negative threshold %v", ErrBadInput, thr)
+	alpha, thr, err := opt.levels()
+	if err != nil {
+		return nil, err
 	}
 	if baseLabel == newLabel {
 		return nil, fmt.Errorf("%w: base and new have the same label %q", ErrBadInput, baseLabel)

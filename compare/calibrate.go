@@ -192,14 +192,6 @@ func sdOf(v []float64) float64 {
 	if len(v) < 2 {
 		return 0
 	}
-	mean := 0.0
-	for _, x := range v {
-		mean += x
-	}
-	mean /= float64(len(v))
-	ss := 0.0
-	for _, x := range v {
-		ss += (x - mean) * (x - mean)
-	}
-	return math.Sqrt(ss / float64(len(v)-1))
+	_, sd := meanSD(v)
+	return sd
 }

@@ -169,6 +169,19 @@ type Change struct {
 	higherBetter bool
 }
 
+// levels returns the options' alpha and threshold (defaults filled in),
+// or ErrBadInput when either is out of range.
+func (o Options) levels() (alpha, thr float64, err error) {
+	alpha, thr = o.alpha(), o.threshold()
+	if alpha <= 0 || alpha >= 1 {
+		return 0, 0, fmt.Errorf("%w: alpha %v not in (0, 1)", ErrBadInput, alpha)
+	}
+	if thr < 0 {
+		return 0, 0, fmt.Errorf("%w: negative threshold %v", ErrBadInput, thr)
+	}
+	return alpha, thr, nil
+}
+
 // Compare compares newF against base. It returns an error only for bad
 // options; incomparable files are a Report with Comparable false.
 func Compare(base, newF *results.File, opt Options) (*Report, error) {
@@ -176,12 +189,9 @@ func Compare(base, newF *results.File, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	alpha, thr := opt.alpha(), opt.threshold()
-	if alpha <= 0 || alpha >= 1 {
-		return nil, fmt.Errorf("%w: alpha %v not in (0, 1)", ErrBadInput, alpha)
-	}
-	if thr < 0 {
-		return nil, fmt.Errorf("%w: negative threshold %v", ErrBadInput, thr)
+	alpha, thr, err := opt.levels()
+	if err != nil {
+		return nil, err
 	}
 	r := &Report{
 		Base: label(base), New: label(newF),

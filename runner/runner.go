@@ -282,8 +282,6 @@ func (r *run) groups(kinds []string) [][]string {
 // whose server is not installed is skipped (see skip).
 func (r *run) verify(ctx context.Context) error {
 	var ds []verify.Deployment
-	var started []targets.Target
-	defer func() { targets.StopAll(started...) }()
 	var kinds []string
 	for _, kind := range r.cfg.Scenario.Targets {
 		if slices.Contains(r.cfg.Unverified, kind) {
@@ -295,19 +293,13 @@ func (r *run) verify(ctx context.Context) error {
 	if len(kinds) > 0 && !slices.ContainsFunc(kinds, func(k string) bool { return !fronts.Known(k) }) {
 		kinds = append(kinds, ReferenceKind) // the reference the fronts are compared with
 	}
-	for _, kind := range kinds {
-		t, err := r.newTarget(kind)
-		if err != nil {
-			return err
-		}
-		if err := targets.Start(ctx, t); err != nil {
-			if r.skip(kind, err) {
-				continue
-			}
-			return err
-		}
-		started = append(started, t)
-		ds = append(ds, verify.Deployment{Name: kind, URL: t.URL(), Identical: fronts.Known(kind)})
+	started, err := r.startAll(ctx, kinds)
+	defer func() { targets.StopAll(started...) }()
+	if err != nil {
+		return err
+	}
+	for _, t := range started {
+		ds = append(ds, verify.Deployment{Name: t.Name(), URL: t.URL(), Identical: fronts.Known(t.Name())})
 	}
 	if len(ds) == 0 {
 		return nil
@@ -318,6 +310,27 @@ func (r *run) verify(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", ErrVerify, err)
 	}
 	return nil
+}
+
+// startAll starts a target of each kind, skipping those this machine
+// cannot run (see skip); it returns the targets it started, also on error,
+// for the caller to stop.
+func (r *run) startAll(ctx context.Context, kinds []string) ([]targets.Target, error) {
+	var started []targets.Target
+	for _, kind := range kinds {
+		t, err := r.newTarget(kind)
+		if err != nil {
+			return started, err
+		}
+		if err := targets.Start(ctx, t); err != nil {
+			if r.skip(kind, err) {
+				continue
+			}
+			return started, err
+		}
+		started = append(started, t)
+	}
+	return started, nil
 }
 
 // skip records kind as skipped when err says it cannot run on this
@@ -357,20 +370,10 @@ const ReferenceKind = "embedded"
 // alternating from point to point; a group of one is a target measured on
 // its own. order is the first target's place in the round.
 func (r *run) measureGroup(ctx context.Context, kinds []string, round, order int) error {
-	var ts []targets.Target
-	for _, kind := range kinds {
-		t, err := r.newTarget(kind)
-		if err != nil {
-			return err
-		}
-		if err := targets.Start(ctx, t); err != nil {
-			if r.skip(kind, err) {
-				continue
-			}
-			return err
-		}
-		defer targets.StopAll(t)
-		ts = append(ts, t)
+	ts, err := r.startAll(ctx, kinds)
+	defer func() { targets.StopAll(ts...) }()
+	if err != nil {
+		return err
 	}
 	sc := r.cfg.Scenario
 	capacity := map[targets.Target]float64{} // closed-model capacity, for the sweep
