@@ -4,7 +4,7 @@ package compare
 // measured twice in the same sitting, once per build ("fcgi@base",
 // "fcgi@new"), in interleaved rounds. Each round's ratio new/base is
 // paired (same round, same machine state), so the drift between rounds
-// cancels out of it; the test is Student's paired t on the log ratios,
+// cancels out of it; the test is Yuen's trimmed-mean t on the log ratios,
 // corrected for the number of tests the report makes (paired.go), and
 // every verdict carries the minimum detectable effect of the noise that
 // pairing leaves.

@@ -89,7 +89,7 @@ func TestComparePaired(t *testing.T) {
 func TestComparePairedMultiplicity(t *testing.T) {
 	drift := []float64{1.0, 1.4, 0.8, 1.2, 0.9, 1.3}
 	noise := []float64{0.99, 1.01, 1.0, 0.985, 1.015, 1.0}
-	chance := []float64{1.09, 1.01, 1.08, 1.02, 1.06, 1.04}
+	chance := []float64{1.07, 1.02, 1.06, 1.03, 1.05, 1.04}
 	build := func(last []float64, factor float64) *results.File {
 		f := synth()
 		for row := range 20 {

@@ -110,7 +110,7 @@ type Report struct {
 	// partial files).
 	Notes []string `json:"notes,omitempty"`
 	// Paired is true for a same-sitting A/B comparison (ComparePaired):
-	// rounds are paired, the test is the paired t-test on log ratios,
+	// rounds are paired, the test is Yuen's trimmed t-test on log ratios,
 	// Holm-adjusted over the report's Tests, and every change carries its
 	// minimum detectable effect.
 	Paired bool `json:"paired,omitempty"`

@@ -150,7 +150,7 @@ func summary(r *compare.Report) string {
 // testName says which test judged r.
 func testName(r *compare.Report, unpaired string) string {
 	if r.Paired {
-		return fmt.Sprintf("paired t-test on per-round log ratios, same sitting; p Holm-adjusted over the report's %d tests; MDE at 80%% power", r.Tests)
+		return fmt.Sprintf("Yuen trimmed t-test on per-round log ratios, same sitting; p Holm-adjusted over the report's %d tests; MDE at 80%% power", r.Tests)
 	}
 	return unpaired
 }

@@ -48,9 +48,17 @@ func abCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 	fs.StringVar(&a.report, "report", "", "write the comparison to `file` instead of stdout (one format only)")
 	fs.StringVar(&a.cache, "cache", "", "build cache directory (default out/ab/builds)")
 	outDir := fs.String("out", "out/ab/latest", "output directory of the run (results.json, ab.md, ab.json)")
-	revs, err := twoArgs(fs, args, "ab: want BASE and NEW, got %d arguments")
+	from := fs.String("from", "", "judge the A/B run stored in this `results.json` again (another threshold, alpha or metrics) instead of measuring; no BASE NEW")
+	revs, err := parseArgs(fs, args)
 	if err != nil {
-		return err
+		return badInput(err)
+	}
+	if *from != "" {
+		return rejudgeAB(*from, a, revs, stdout)
+	}
+	if len(revs) != 2 {
+		fs.Usage()
+		return badInput(fmt.Errorf("%w: ab: want BASE and NEW, got %d arguments", compare.ErrBadInput, len(revs)))
 	}
 	opt, fmts, err := a.parse("--report", a.report)
 	if err != nil {
@@ -72,6 +80,36 @@ func abCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, stderr 
 		return err
 	}
 	if err := writeAB(*outDir, r); err != nil {
+		return err
+	}
+	if err := writeOut(stdout, a.report, data); err != nil {
+		return err
+	}
+	return verdict(r)
+}
+
+// rejudgeAB compares the two builds of a stored `bench ab` run again,
+// with the flags' threshold, alpha and metrics; nothing is measured or
+// written but the comparison.
+func rejudgeAB(path string, a abFlags, rest []string, stdout io.Writer) error {
+	if len(rest) > 0 {
+		return badInput(fmt.Errorf("%w: ab --from takes no BASE NEW (got %q)", compare.ErrBadInput, rest))
+	}
+	opt, fmts, err := a.parse("--report", a.report)
+	if err != nil {
+		return err
+	}
+	f, err := results.Read(path)
+	if err != nil {
+		return badInput(err)
+	}
+	r, err := compare.ComparePaired(f, abBase, abNew, opt)
+	if err != nil {
+		return badInput(err)
+	}
+	r.Notes = append(r.Notes, "judged again from "+path)
+	data, err := renderComparison(r, fmts)
+	if err != nil {
 		return err
 	}
 	if err := writeOut(stdout, a.report, data); err != nil {
