@@ -343,8 +343,29 @@ func newRatioChart(m, endpoint, load string, ss []Series, threshold float64) (Ch
 		}
 		p.Add(l)
 	}
+	p.Y.Tick.Marker = ratioTicks{}
 	name := "ratio-" + m + "-" + fileSafe(endpoint) + "-" + fileSafe(load)
 	return drawSeries(p, name, title, "new / base", 1, ss)
+}
+
+// ratioTicks labels a ratio axis with two decimals at a round step, so
+// that 1.05 reads "1.05" (gonum's default would print "1.1").
+type ratioTicks struct{}
+
+// Ticks returns ticks at the roundest step giving at most 10 of them.
+func (ratioTicks) Ticks(lo, hi float64) []plot.Tick {
+	step := 1.0
+	for _, s := range []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5} {
+		if (hi-lo)/s <= 10 {
+			step = s
+			break
+		}
+	}
+	var ts []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi+step/1e6; v += step {
+		ts = append(ts, plot.Tick{Value: v, Label: fmt.Sprintf("%.2f", v)})
+	}
+	return ts
 }
 
 // drawSeries adds a line per series to p, rings the change points, and
