@@ -54,44 +54,68 @@ const shutdownGrace = app.DefaultMaxSleep + 5*time.Second
 // errUsage marks a bad command line (exit status 2).
 var errUsage = errors.New("sampleapp: usage")
 
-// run is the whole program but the exit; it returns the exit status.
-func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+// flags is the parsed command line.
+type flags struct {
+	db, seed, fcgi, http string
+	noop, startupOnly    bool
+	echoLimit, maxBytes  int64
+	maxWork              int
+	maxSleep             time.Duration
+	nargs                int
+	firstArg             string
+}
+
+// parseFlags parses args; ok is false when run should return status at
+// once (-h, or a flag error already printed).
+func parseFlags(args []string, stderr io.Writer) (f flags, status int, ok bool) {
 	fs := flag.NewFlagSet("sampleapp", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		dbPath      = fs.String("db", "", "SQLite `file` made by -seed (default $FORKBENCH_DB)")
-		seedPath    = fs.String("seed", "", "create the database at `path` and exit")
-		noop        = fs.Bool("noop", false, "exit 0 before any start-up (measures the Go runtime floor)")
-		startupOnly = fs.Bool("startup-only", false, "start the app, close it and exit (measures app start-up)")
-		fcgiAddr    = fs.String("fcgi", "", "serve FastCGI on `addr`: unix:/path, tcp:host:port or host:port")
-		httpAddr    = fs.String("http", "", "serve plain HTTP on `addr` (host:port)")
-		echoLimit   = fs.Int64("echo-limit", 0, "largest POST /echo body in bytes (0: app default)")
-		maxBytes    = fs.Int64("max-bytes", 0, "largest /bytes?n (0: app default)")
-		maxWork     = fs.Int("max-work", 0, "largest /work?n (0: app default)")
-		maxSleep    = fs.Duration("max-sleep", 0, "longest /sleep (0: app default)")
-	)
+	fs.StringVar(&f.db, "db", "", "SQLite `file` made by -seed (default $FORKBENCH_DB)")
+	fs.StringVar(&f.seed, "seed", "", "create the database at `path` and exit")
+	fs.BoolVar(&f.noop, "noop", false, "exit 0 before any start-up (measures the Go runtime floor)")
+	fs.BoolVar(&f.startupOnly, "startup-only", false, "start the app, close it and exit (measures app start-up)")
+	fs.StringVar(&f.fcgi, "fcgi", "", "serve FastCGI on `addr`: unix:/path, tcp:host:port or host:port")
+	fs.StringVar(&f.http, "http", "", "serve plain HTTP on `addr` (host:port)")
+	fs.Int64Var(&f.echoLimit, "echo-limit", 0, "largest POST /echo body in bytes (0: app default)")
+	fs.Int64Var(&f.maxBytes, "max-bytes", 0, "largest /bytes?n (0: app default)")
+	fs.IntVar(&f.maxWork, "max-work", 0, "largest /work?n (0: app default)")
+	fs.DurationVar(&f.maxSleep, "max-sleep", 0, "longest /sleep (0: app default)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return f, 0, false
 		}
-		return 2
+		return f, 2, false
+	}
+	f.nargs, f.firstArg = fs.NArg(), fs.Arg(0)
+	return f, 0, true
+}
+
+// modes counts the mode flags given; they exclude each other.
+func (f flags) modes() int {
+	n := 0
+	for _, set := range []bool{f.seed != "", f.startupOnly, f.fcgi != "", f.http != ""} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+// run is the whole program but the exit; it returns the exit status.
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	f, status, ok := parseFlags(args, stderr)
+	if !ok {
+		return status
 	}
 	// -noop comes first, before anything else is looked at, so that it
 	// measures only exec and the runtime's own start.
-	if *noop {
+	if f.noop {
 		return 0
-	}
-
-	modes := 0
-	for _, set := range []bool{*seedPath != "", *startupOnly, *fcgiAddr != "", *httpAddr != ""} {
-		if set {
-			modes++
-		}
 	}
 	logger := log.New(stderr, "sampleapp: ", 0)
 	gw := gateway.Config{
-		FastCGI:       *fcgiAddr,
-		HTTP:          *httpAddr,
+		FastCGI:       f.fcgi,
+		HTTP:          f.http,
 		Stdout:        stdout,
 		ErrorLog:      logger,
 		ShutdownGrace: shutdownGrace,
@@ -101,24 +125,28 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	// child or by a FastCGI process manager (listening socket on fd 0).
 	mode := gw.Mode()
 	switch {
-	case fs.NArg() > 0:
-		return usage(stderr, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0)))
-	case modes > 1:
+	case f.nargs > 0:
+		return usage(stderr, fmt.Errorf("%w: unexpected argument %q", errUsage, f.firstArg))
+	case f.modes() > 1:
 		return usage(stderr, fmt.Errorf("%w: -seed, -startup-only, -fcgi and -http exclude each other", errUsage))
-	case modes == 0 && mode == gateway.HTTP:
+	case f.modes() == 0 && mode == gateway.HTTP:
 		return usage(stderr, fmt.Errorf("%w: choose a mode (or run as a CGI program or under a FastCGI process manager)", errUsage))
 	}
-
-	if *seedPath != "" {
-		return fail(stderr, app.Seed(context.Background(), *seedPath))
+	if f.seed != "" {
+		return fail(stderr, app.Seed(context.Background(), f.seed))
 	}
+	return serve(f, gw, mode, getenv, logger, stderr)
+}
 
+// serve opens the app and serves it in mode until a signal (or, for
+// -startup-only, closes it at once).
+func serve(f flags, gw gateway.Config, mode gateway.Mode, getenv func(string) string, logger *log.Logger, stderr io.Writer) int {
 	cfg := app.Config{
-		DBPath:    *dbPath,
-		EchoLimit: *echoLimit,
-		MaxBytes:  *maxBytes,
-		MaxWork:   *maxWork,
-		MaxSleep:  *maxSleep,
+		DBPath:    f.db,
+		EchoLimit: f.echoLimit,
+		MaxBytes:  f.maxBytes,
+		MaxWork:   f.maxWork,
+		MaxSleep:  f.maxSleep,
 		Logf:      logger.Printf,
 	}
 	if cfg.DBPath == "" {
@@ -132,7 +160,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		return fail(stderr, err)
 	}
 	h := slowdown(a) // a no-op except in the forkbench_slow test build
-	if *startupOnly {
+	if f.startupOnly {
 		return fail(stderr, a.Close())
 	}
 	if mode != gateway.HTTP {
