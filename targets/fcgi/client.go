@@ -122,6 +122,11 @@ func (c *Client) Do(ctx context.Context, params []string, stdin io.Reader) (*Res
 	if c.Timeout > 0 {
 		deadline = time.Now().Add(c.Timeout)
 	}
+	// A request that may be sent again needs no look at a kept
+	// connection before it goes out: finding it dead costs a retry. The
+	// others (a body, a method that may act) are sent only on a
+	// connection peeked at first, and so is every retry.
+	retryable := stdin == nil && idempotent(params)
 	for attempt := 1; ; attempt++ {
 		x := c.getExchange()
 		var err error
@@ -130,7 +135,7 @@ func (c *Client) Do(ctx context.Context, params []string, stdin io.Reader) (*Res
 			c.exchanges.Put(x)
 			return nil, err
 		}
-		conn, err := c.Pool.get(ctx, deadline)
+		conn, err := c.Pool.get(ctx, deadline, !retryable || attempt > 1)
 		if err != nil {
 			c.exchanges.Put(x)
 			return nil, err
@@ -143,13 +148,12 @@ func (c *Client) Do(ctx context.Context, params []string, stdin io.Reader) (*Res
 			return nil, err
 		}
 		c.Pool.lostKept(conn)
-		retry := lost == lostBeforeSend || (stdin == nil && idempotent(params))
-		if !retry || attempt == maxAttempts || ctx.Err() != nil {
+		if !(lost == lostBeforeSend || retryable) || attempt == maxAttempts || ctx.Err() != nil {
 			return nil, err
 		}
-		// Every kept connection most likely leads to the same dead
-		// process; drop them all rather than fail on each in turn.
-		c.Pool.CloseIdle()
+		// The retry peeks at every kept connection it takes, so the
+		// dead ones (all of them when the daemon restarted, one when a
+		// worker was recycled) are dropped without failing again.
 	}
 }
 

@@ -136,12 +136,15 @@ func (p *Pool) maxIdle() int {
 // Get returns an idle connection or dials a new one, waiting within ctx
 // (and at most QueueTimeout) while MaxOpen connections are busy.
 func (p *Pool) Get(ctx context.Context) (*Conn, error) {
-	return p.get(ctx, time.Time{})
+	return p.get(ctx, time.Time{}, true)
 }
 
 // get is Get with the request's deadline (zero for none), which bounds the
-// wait for a busy pool: the wait is part of the request's time.
-func (p *Pool) get(ctx context.Context, deadline time.Time) (*Conn, error) {
+// wait for a busy pool: the wait is part of the request's time. check says
+// whether a kept connection is peeked at (one system call) before it is
+// handed out; a caller that can retry a request lost on a dead connection
+// skips it.
+func (p *Pool) get(ctx context.Context, deadline time.Time, check bool) (*Conn, error) {
 	for {
 		p.mu.Lock()
 		if p.closed {
@@ -156,7 +159,7 @@ func (p *Pool) get(ctx context.Context, deadline time.Time) (*Conn, error) {
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		if peerClosed(c.Conn) {
+		if check && peerClosed(c.Conn) {
 			// The daemon closed it while idle (a restart, an idle
 			// timeout, or a daemon that ignores FCGI_KEEP_CONN).
 			_ = c.Close()
