@@ -105,7 +105,7 @@ func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*R
 		r.Counts[row.Status]++
 	}
 	if minN != math.MaxInt && minN < minPaired {
-		r.Power = fmt.Sprintf("with %d paired round(s) nothing is judged: a paired comparison needs >= %d rounds", minN, minPaired)
+		r.Power = results.Note{Kind: NotePowerPairs, Figures: map[string]float64{"pairs": float64(minN), "need": minPaired}}
 	}
 	return r, nil
 }

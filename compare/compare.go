@@ -117,9 +117,10 @@ type Report struct {
 	// Tests is the number of tests a paired report's p-values are
 	// adjusted for.
 	Tests int `json:"tests,omitempty"`
-	// Power is set when the sample sizes cannot reach Alpha at all.
-	Power string `json:"power,omitempty"`
-	Rows  []Row  `json:"rows"`
+	// Power is set when the sample sizes cannot reach Alpha at all
+	// (NotePowerRounds, NotePowerPairs).
+	Power results.Note `json:"power,omitzero"`
+	Rows  []Row        `json:"rows"`
 	// Counts is the number of rows per status.
 	Counts map[Status]int `json:"counts"`
 }
@@ -247,8 +248,8 @@ func Compare(base, newF *results.File, opt Options) (*Report, error) {
 		r.Counts[row.Status]++
 	}
 	if need := minRounds(alpha); minN != math.MaxInt && minN < need {
-		r.Power = fmt.Sprintf("with %d round(s) the smallest possible p-value is %.3g > alpha %g: nothing can be judged significant; need >= %d rounds per file",
-			minN, minPValue(minN), alpha, need)
+		r.Power = results.Note{Kind: NotePowerRounds, Figures: map[string]float64{
+			"rounds": float64(minN), "min_p": minPValue(minN), "alpha": alpha, "need": float64(need)}}
 	}
 	return r, nil
 }

@@ -263,3 +263,22 @@ func TestCalibrateFiles(t *testing.T) {
 		t.Errorf("p50 Suggested = %v; want 0.02", p50.Suggested)
 	}
 }
+
+// TestComparePower: too few rounds to reach alpha is said once, as data.
+func TestComparePower(t *testing.T) {
+	r, err := Compare(synth(1, 1.01, 0.99), synth(2, 2.01, 1.99), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := results.Note{Kind: NotePowerRounds, Figures: map[string]float64{"rounds": 3, "min_p": 0.1, "alpha": 0.05, "need": 4}}
+	if !reflect.DeepEqual(r.Power, want) {
+		t.Errorf("Power = %+v; want %+v", r.Power, want)
+	}
+	p, err := ComparePaired(abFile([]float64{1, 1, 1}, []float64{1, 1, 1}, 1), "base", "new", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (results.Note{Kind: NotePowerPairs, Figures: map[string]float64{"pairs": 3, "need": 6}}); !reflect.DeepEqual(p.Power, want) {
+		t.Errorf("paired Power = %+v; want %+v", p.Power, want)
+	}
+}

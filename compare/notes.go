@@ -62,6 +62,17 @@ const (
 	NoteRateSets results.NoteKind = "rate-sets-throughput"
 )
 
+// Why nothing can be judged (Report.Power).
+const (
+	// NotePowerRounds: with the fewest rounds of a file (figure rounds)
+	// the smallest possible p-value (figure min_p) exceeds alpha (figure
+	// alpha); figure need is the rounds a file needs.
+	NotePowerRounds results.NoteKind = "power-rounds"
+	// NotePowerPairs: too few paired rounds (figure pairs) for a paired
+	// comparison, which needs figure need.
+	NotePowerPairs results.NoteKind = "power-pairs"
+)
+
 // What differs between the files without preventing the comparison
 // (Report.Notes).
 const (

@@ -106,8 +106,8 @@ func writeHead(w io.Writer, r *compare.Report, prefix, sep string) error {
 			fmt.Fprintf(w, "%s%s\n", prefixOr(prefix, "  "), NoteText(n))
 		}
 	}
-	if r.Power != "" {
-		fmt.Fprintf(w, "%sWARNING: %s\n", sep, r.Power)
+	if !r.Power.IsZero() {
+		fmt.Fprintf(w, "%sWARNING: %s\n", sep, NoteText(r.Power))
 	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintf(w, "%snotes:\n%s", sep, sep)

@@ -132,6 +132,11 @@ func compareNoteText(n results.Note) (string, bool) {
 		return "MDE " + compare.FormatMDE(compare.NoteMDEValue(n)), true
 	case compare.NoteRateSets:
 		return "not tested: the offered rate sets it", true
+	case compare.NotePowerRounds:
+		return fmt.Sprintf("with %.0f round(s) the smallest possible p-value is %.3g > alpha %g: nothing can be judged significant; need >= %.0f rounds per file",
+			n.Figures["rounds"], n.Figures["min_p"], n.Figures["alpha"], n.Figures["need"]), true
+	case compare.NotePowerPairs:
+		return fmt.Sprintf("with %.0f paired round(s) nothing is judged: a paired comparison needs >= %.0f rounds", n.Figures["pairs"], n.Figures["need"]), true
 	case compare.NoteChanged:
 		return fmt.Sprintf("%s: %s → %s", n.Subject, orNone(detail(n, 0)), orNone(detail(n, 1))), true
 	case compare.NoteNewDirty:

@@ -73,6 +73,10 @@ func TestNoteTextKinds(t *testing.T) {
 		{[]results.Note{{Kind: compare.NoteMDE, Figures: map[string]float64{"mde_infinite": 1}}}, "MDE ∞"},
 		{[]results.Note{{Kind: compare.NoteMDE}}, "MDE ?"},
 		{[]results.Note{{Kind: compare.NoteRateSets}}, "not tested: the offered rate sets it"},
+		{[]results.Note{{Kind: compare.NotePowerRounds, Figures: map[string]float64{"rounds": 3, "min_p": 0.1, "alpha": 0.05, "need": 4}}},
+			"with 3 round(s) the smallest possible p-value is 0.1 > alpha 0.05: nothing can be judged significant; need >= 4 rounds per file"},
+		{[]results.Note{{Kind: compare.NotePowerPairs, Figures: map[string]float64{"pairs": 4, "need": 6}}},
+			"with 4 paired round(s) nothing is judged: a paired comparison needs >= 6 rounds"},
 		{[]results.Note{{Kind: compare.NoteChanged, Subject: "commit", Detail: []string{"", "abc"}}}, "commit: (none) → abc"},
 		{[]results.Note{{Kind: compare.NoteNewDirty}}, "new run was built from a modified working tree"},
 		{[]results.Note{{Kind: compare.NotePartial, Subject: "new", Detail: []string{"interrupt"}}}, "new file is partial (interrupt): only the points it holds are compared"},
@@ -123,7 +127,7 @@ func TestKneeNotesAsFindKneeJoinedThem(t *testing.T) {
 // notes were sentences (bench calibrate reads bench ab's JSON) still
 // loads, and renders its sentences unchanged.
 func TestComparisonReadsSentences(t *testing.T) {
-	const old = `{"base":"a","new":"b","comparable":false,
+	const old = `{"base":"a","new":"b","comparable":false,"power":"with 3 round(s) nothing",
 		"reasons":["machine CPU count differs: 2 vs 8"],
 		"notes":["commit: x → y","judged again from r.json"],
 		"rows":[{"target":"cgi","load":"closed","status":"not comparable","reason":"only in base"},
@@ -132,8 +136,8 @@ func TestComparisonReadsSentences(t *testing.T) {
 	if err := json.Unmarshal([]byte(old), &r); err != nil {
 		t.Fatal(err)
 	}
-	got := []string{JoinNotes(r.Reasons, "|"), JoinNotes(r.Notes, "|"), NoteText(r.Rows[0].Reason), NoteText(r.Rows[1].Metrics[0].Note)}
-	want := []string{"machine CPU count differs: 2 vs 8", "commit: x → y|judged again from r.json", "only in base", "MDE 7.3%"}
+	got := []string{NoteText(r.Power), JoinNotes(r.Reasons, "|"), JoinNotes(r.Notes, "|"), NoteText(r.Rows[0].Reason), NoteText(r.Rows[1].Metrics[0].Note)}
+	want := []string{"with 3 round(s) nothing", "machine CPU count differs: 2 vs 8", "commit: x → y|judged again from r.json", "only in base", "MDE 7.3%"}
 	if !slices.Equal(got, want) {
 		t.Errorf("old report renders %q; want %q", got, want)
 	}
