@@ -132,7 +132,8 @@ type Row struct {
 	// Load is PointKey.Load(): "closed", "open@200rps", "sweep@0.5x".
 	Load   string `json:"load"`
 	Status Status `json:"status"`
-	// Reason says why the row is not comparable.
+	// Reason says why the row is not comparable (NoteOnlyIn,
+	// NoteRequestDiffers, …); reports words it.
 	Reason  results.Note `json:"reason,omitzero"`
 	Metrics []Change     `json:"metrics,omitempty"`
 }
@@ -163,7 +164,8 @@ type Change struct {
 	MDE    *float64  `json:"mde,omitempty"`
 	Ratios []float64 `json:"ratios,omitempty"`
 	// Note explains a no-change verdict that is not a clean "p ≥ alpha"
-	// (too few rounds, below the threshold) or a missing value.
+	// (too few rounds, below the threshold) or a missing value, as data
+	// (NoteBelowThreshold, NoteMDE, …) that reports words.
 	Note results.Note `json:"note,omitzero"`
 
 	format       func(float64) string
