@@ -14,7 +14,6 @@ import (
 	"math"
 	"slices"
 
-	"forkbench/internal/units"
 	"forkbench/results"
 )
 
@@ -45,14 +44,11 @@ type pairKey struct {
 // labelled baseLabel, round by round. It returns an error only for bad
 // options or a file holding no labelled targets.
 func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*Report, error) {
-	ms, err := selectMetrics(opt.Metrics)
+	r, ms, err := opt.newReport()
 	if err != nil {
 		return nil, err
 	}
-	alpha, thr, err := opt.levels()
-	if err != nil {
-		return nil, err
-	}
+	alpha, thr := r.Alpha, r.Threshold
 	if baseLabel == newLabel {
 		return nil, fmt.Errorf("%w: base and new have the same label %q", ErrBadInput, baseLabel)
 	}
@@ -76,22 +72,16 @@ func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*R
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%w: no target labelled @%s or @%s in the file", ErrBadInput, baseLabel, newLabel)
 	}
-	r := &Report{
-		Base: baseLabel, New: newLabel, Threshold: thr, Alpha: alpha,
-		Paired: true, Comparable: true, Counts: map[Status]int{},
-	}
-	for _, m := range ms {
-		r.Metrics = append(r.Metrics, m.Name)
-	}
+	r.Base, r.New, r.Paired, r.Comparable = baseLabel, newLabel, true, true
 	if f.Partial {
-		r.Notes = append(r.Notes, fmt.Sprintf("file is partial (%s): only complete pairs are compared", f.PartialReason))
+		r.Notes = append(r.Notes, results.Note{Kind: NotePartialPaired, Detail: []string{f.PartialReason}})
 	}
 	minN := math.MaxInt
 	for _, k := range keys {
 		row := Row{PointKey: k, Load: k.Load()}
 		pairs := pairsOf(sides[baseLabel], sides[newLabel], k)
 		if len(pairs) == 0 {
-			row.Status, row.Reason = NotComparable, "not measured on both sides in any round"
+			row.Status, row.Reason = NotComparable, results.Note{Kind: NoteNoPairs}
 		} else {
 			minN = min(minN, len(pairs))
 			for _, m := range ms {
@@ -108,14 +98,14 @@ func ComparePaired(f *results.File, baseLabel, newLabel string, opt Options) (*R
 		}
 		row.Status = rowStatus(row.Metrics)
 		if row.Status == NotComparable {
-			row.Reason = "no metric measured on both sides"
+			row.Reason = results.Note{Kind: NoteNoMetricPaired}
 		}
 	}
 	for _, row := range r.Rows {
 		r.Counts[row.Status]++
 	}
 	if minN != math.MaxInt && minN < minPaired {
-		r.Power = fmt.Sprintf("with %d paired round(s) nothing is judged: a paired comparison needs >= %d rounds", minN, minPaired)
+		r.Power = results.Note{Kind: NotePowerPairs, Figures: map[string]float64{"pairs": float64(minN), "need": minPaired}}
 	}
 	return r, nil
 }
@@ -158,7 +148,7 @@ func pairedChange(pairs [][2]results.Point, m metric) Change {
 	}
 	c := Change{Metric: m.Name, BaseN: len(bv), NewN: len(nv), P: 1, format: m.format, higherBetter: m.HigherBetter}
 	if len(bv) == 0 {
-		c.Status, c.Note = NotComparable, "not measured on both sides"
+		c.Status, c.Note = NotComparable, results.Note{Kind: NoteNotMeasuredPaired}
 		return c
 	}
 	c.Base, c.New = results.Median(bv), results.Median(nv)
@@ -167,7 +157,7 @@ func pairedChange(pairs [][2]results.Point, m metric) Change {
 		c.Ratios[i] = math.Exp(l)
 	}
 	if len(logs) == 0 {
-		c.Status, c.Note = NotComparable, "no round with a non-zero value on both sides"
+		c.Status, c.Note = NotComparable, results.Note{Kind: NoteNoNonZeroRound}
 		return c
 	}
 	d := medianLog(logs)
@@ -194,7 +184,7 @@ func judgePaired(rows []Row, alpha, thr float64) int {
 				// An open-model point's throughput is the rate it was
 				// offered; a target that cannot keep up shows in its
 				// latency, which is tested.
-				c.Status, c.Note = NoChange, "not tested: the offered rate sets it"
+				c.Status, c.Note = NoChange, results.Note{Kind: NoteRateSets}
 			default:
 				family = append(family, c)
 			}
@@ -239,13 +229,13 @@ func judgeChange(c *Change, alpha, level, thr float64) {
 		}
 	case significant:
 		c.Status = NoChange
-		c.Note = fmt.Sprintf("significant but below the %s threshold", units.Percent(thr))
+		c.Note = belowThreshold(thr)
 	case len(logs) < minPaired:
 		c.Status = BelowDetection
-		c.Note = fmt.Sprintf("%d pairs: need >= %d", len(logs), minPaired)
+		c.Note = results.Note{Kind: NoteTooFewPairs, Figures: map[string]float64{"pairs": float64(len(logs)), "need": minPaired}}
 	case math.IsNaN(mde) || mde > thr:
 		c.Status = BelowDetection
-		c.Note = "MDE " + FormatMDE(mde)
+		c.Note = mdeNote(mde)
 	default:
 		c.Status = NoChange
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 
 	"forkbench/results"
@@ -37,14 +36,14 @@ func TestComparePaired(t *testing.T) {
 		f        *results.File
 		status   Status // of the p50 metric
 		row      Status
-		note     string
+		note     results.Note // of the p50 metric (matchNote)
 		exitCode int
 	}{
-		{"A/A under drift", abFile(drift, quiet, 1), NoChange, NoChange, "", 0},
-		{"10% slower", abFile(drift, quiet, 1.10), Regressed, Regressed, "", 1},
-		{"10% faster", abFile(drift, quiet, 1/1.10), Improved, Improved, "", 0},
-		{"noise hides the threshold", abFile(drift, noisy, 1), BelowDetection, BelowDetection, "MDE ", 0},
-		{"too few rounds", abFile(drift[:4], quiet[:4], 1.10), BelowDetection, BelowDetection, "need >= 6", 0},
+		{"A/A under drift", abFile(drift, quiet, 1), NoChange, NoChange, results.Note{}, 0},
+		{"10% slower", abFile(drift, quiet, 1.10), Regressed, Regressed, results.Note{}, 1},
+		{"10% faster", abFile(drift, quiet, 1/1.10), Improved, Improved, results.Note{}, 0},
+		{"noise hides the threshold", abFile(drift, noisy, 1), BelowDetection, BelowDetection, results.Note{Kind: NoteMDE}, 0},
+		{"too few rounds", abFile(drift[:4], quiet[:4], 1.10), BelowDetection, BelowDetection, results.Note{Kind: NoteTooFewPairs, Figures: map[string]float64{"pairs": 4, "need": 6}}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,8 +59,8 @@ func TestComparePaired(t *testing.T) {
 				t.Errorf("row %s: status %q, want fcgi %q", row.Target, row.Status, tt.row)
 			}
 			c := row.Metrics[0]
-			if c.Metric != MetricP50 || c.Status != tt.status || !strings.Contains(c.Note, tt.note) {
-				t.Errorf("p50: %q (%s), want %q with note %q", c.Status, c.Note, tt.status, tt.note)
+			if c.Metric != MetricP50 || c.Status != tt.status || c.Note.IsZero() != tt.note.IsZero() || !tt.note.IsZero() && !matchNote(c.Note, tt.note) {
+				t.Errorf("p50: %q (%+v), want %q with note %+v", c.Status, c.Note, tt.status, tt.note)
 			}
 			if c.BaseN != len(c.Ratios) {
 				t.Errorf("p50: %d pairs, %d ratios", c.BaseN, len(c.Ratios))

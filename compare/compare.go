@@ -34,7 +34,6 @@ import (
 
 	"golang.org/x/perf/benchmath"
 
-	"forkbench/internal/units"
 	"forkbench/results"
 )
 
@@ -103,12 +102,13 @@ type Report struct {
 	Metrics   []string `json:"metrics"`
 	// Comparable is false when the files differ in schema, machine or
 	// settings; Reasons names every difference and Rows is empty.
-	Comparable bool     `json:"comparable"`
-	Reasons    []string `json:"reasons,omitempty"`
+	Comparable bool           `json:"comparable"`
+	Reasons    []results.Note `json:"reasons,omitempty"`
 	// Notes are differences that do not prevent comparing but may
 	// explain a change (Go version, kernel, commit, binary paths,
-	// partial files).
-	Notes []string `json:"notes,omitempty"`
+	// partial files). Reports written when reasons and notes were
+	// sentences are read as NoteText notes.
+	Notes []results.Note `json:"notes,omitempty"`
 	// Paired is true for a same-sitting A/B comparison (ComparePaired):
 	// rounds are paired, the test is Yuen's trimmed t-test on log ratios,
 	// Holm-adjusted over the report's Tests, and every change carries its
@@ -117,9 +117,10 @@ type Report struct {
 	// Tests is the number of tests a paired report's p-values are
 	// adjusted for.
 	Tests int `json:"tests,omitempty"`
-	// Power is set when the sample sizes cannot reach Alpha at all.
-	Power string `json:"power,omitempty"`
-	Rows  []Row  `json:"rows"`
+	// Power is set when the sample sizes cannot reach Alpha at all
+	// (NotePowerRounds, NotePowerPairs).
+	Power results.Note `json:"power,omitzero"`
+	Rows  []Row        `json:"rows"`
 	// Counts is the number of rows per status.
 	Counts map[Status]int `json:"counts"`
 }
@@ -131,9 +132,10 @@ type Row struct {
 	// Load is PointKey.Load(): "closed", "open@200rps", "sweep@0.5x".
 	Load   string `json:"load"`
 	Status Status `json:"status"`
-	// Reason says why the row is not comparable.
-	Reason  string   `json:"reason,omitempty"`
-	Metrics []Change `json:"metrics,omitempty"`
+	// Reason says why the row is not comparable (NoteOnlyIn,
+	// NoteRequestDiffers, …); reports words it.
+	Reason  results.Note `json:"reason,omitzero"`
+	Metrics []Change     `json:"metrics,omitempty"`
 }
 
 // Change is one metric of one row.
@@ -162,46 +164,46 @@ type Change struct {
 	MDE    *float64  `json:"mde,omitempty"`
 	Ratios []float64 `json:"ratios,omitempty"`
 	// Note explains a no-change verdict that is not a clean "p ≥ alpha"
-	// (too few rounds, below the threshold) or a missing value.
-	Note string `json:"note,omitempty"`
+	// (too few rounds, below the threshold) or a missing value, as data
+	// (NoteBelowThreshold, NoteMDE, …) that reports words.
+	Note results.Note `json:"note,omitzero"`
 
 	format       func(float64) string
 	higherBetter bool
 }
 
-// levels returns the options' alpha and threshold (defaults filled in),
-// or ErrBadInput when either is out of range.
-func (o Options) levels() (alpha, thr float64, err error) {
-	alpha, thr = o.alpha(), o.threshold()
+// newReport checks o (known metrics; alpha in (0, 1) and a threshold not
+// negative, defaults filled in, else ErrBadInput) and starts the report
+// Compare and ComparePaired fill: its levels, metrics and counts.
+func (o Options) newReport() (*Report, []metric, error) {
+	ms, err := selectMetrics(o.Metrics)
+	if err != nil {
+		return nil, nil, err
+	}
+	alpha, thr := o.alpha(), o.threshold()
 	if alpha <= 0 || alpha >= 1 {
-		return 0, 0, fmt.Errorf("%w: alpha %v not in (0, 1)", ErrBadInput, alpha)
+		return nil, nil, fmt.Errorf("%w: alpha %v not in (0, 1)", ErrBadInput, alpha)
 	}
 	if thr < 0 {
-		return 0, 0, fmt.Errorf("%w: negative threshold %v", ErrBadInput, thr)
+		return nil, nil, fmt.Errorf("%w: negative threshold %v", ErrBadInput, thr)
 	}
-	return alpha, thr, nil
+	r := &Report{Threshold: thr, Alpha: alpha, Counts: map[Status]int{}}
+	for _, m := range ms {
+		r.Metrics = append(r.Metrics, m.Name)
+	}
+	return r, ms, nil
 }
 
 // Compare compares newF against base. It returns an error only for bad
 // options; incomparable files are a Report with Comparable false.
 func Compare(base, newF *results.File, opt Options) (*Report, error) {
-	ms, err := selectMetrics(opt.Metrics)
+	r, ms, err := opt.newReport()
 	if err != nil {
 		return nil, err
 	}
-	alpha, thr, err := opt.levels()
-	if err != nil {
-		return nil, err
-	}
-	r := &Report{
-		Base: label(base), New: label(newF),
-		Threshold: thr, Alpha: alpha,
-		Counts: map[Status]int{},
-	}
-	for _, m := range ms {
-		r.Metrics = append(r.Metrics, m.Name)
-	}
-	r.Reasons = incomparable(base, newF)
+	alpha, thr := r.Alpha, r.Threshold
+	r.Base, r.New = label(base), label(newF)
+	r.Reasons = results.Comparable(base, newF)
 	r.Notes = notes(base, newF)
 	if len(r.Reasons) > 0 {
 		return r, nil
@@ -222,34 +224,34 @@ func Compare(base, newF *results.File, opt Options) (*Report, error) {
 		row := Row{PointKey: b.Key, Load: b.Key.Load()}
 		switch {
 		case !ok:
-			row.Status, row.Reason = NotComparable, "only in base"
+			row.Status, row.Reason = NotComparable, results.Note{Kind: NoteOnlyIn, Subject: LabelBase}
 		case request(b) != request(n):
-			row.Status, row.Reason = NotComparable, fmt.Sprintf("request differs: %s vs %s", request(b), request(n))
+			row.Status, row.Reason = NotComparable, results.Note{Kind: NoteRequestDiffers, Detail: []string{request(b), request(n)}}
 		case b.Points[0].Engine != "" && n.Points[0].Engine != "" && b.Points[0].Engine != n.Points[0].Engine:
 			// A different generator engine can move capacity figures
 			// by itself (the generator may have been the limit).
-			row.Status, row.Reason = NotComparable, fmt.Sprintf("generator engine differs: %s vs %s", b.Points[0].Engine, n.Points[0].Engine)
+			row.Status, row.Reason = NotComparable, results.Note{Kind: NoteEngineDiffers, Detail: []string{b.Points[0].Engine, n.Points[0].Engine}}
 		default:
 			minN = min(minN, len(b.Points), len(n.Points))
 			row.Metrics = compareSeries(b, n, ms, th, thr)
 			row.Status = rowStatus(row.Metrics)
 			if row.Status == NotComparable {
-				row.Reason = "no metric measured in both files"
+				row.Reason = results.Note{Kind: NoteNoMetric}
 			}
 		}
 		r.Rows = append(r.Rows, row)
 	}
 	for _, g := range nGroups {
 		if !bKeys[g.Key] {
-			r.Rows = append(r.Rows, Row{PointKey: g.Key, Load: g.Key.Load(), Status: NotComparable, Reason: "only in new"})
+			r.Rows = append(r.Rows, Row{PointKey: g.Key, Load: g.Key.Load(), Status: NotComparable, Reason: results.Note{Kind: NoteOnlyIn, Subject: LabelNew}})
 		}
 	}
 	for _, row := range r.Rows {
 		r.Counts[row.Status]++
 	}
 	if need := minRounds(alpha); minN != math.MaxInt && minN < need {
-		r.Power = fmt.Sprintf("with %d round(s) the smallest possible p-value is %.3g > alpha %g: nothing can be judged significant; need >= %d rounds per file",
-			minN, minPValue(minN), alpha, need)
+		r.Power = results.Note{Kind: NotePowerRounds, Figures: map[string]float64{
+			"rounds": float64(minN), "min_p": minPValue(minN), "alpha": alpha, "need": float64(need)}}
 	}
 	return r, nil
 }
@@ -288,14 +290,15 @@ func compareSeries(b, n results.Group, ms []metric, th *benchmath.Thresholds, th
 			// round is that round's largest few values, not a tail: the
 			// tables do not show it, so it is not tested either.
 			c.Status = NotComparable
-			c.Note = fmt.Sprintf("%s not shown in both files (needs ≥ %d samples a round)", m.Name, results.PercentileMinSamples(m.quantile))
+			c.Note = results.Note{Kind: NotePercentileThin, Subject: m.Name,
+				Figures: map[string]float64{"min_samples": float64(results.PercentileMinSamples(m.quantile))}}
 			c.P = 1
 			out = append(out, c)
 			continue
 		}
 		if len(bv) == 0 || len(nv) == 0 {
 			c.Status = NotComparable
-			c.Note = "not measured in both files"
+			c.Note = results.Note{Kind: NoteNotMeasured}
 			c.P = 1
 			out = append(out, c)
 			continue
@@ -335,9 +338,12 @@ func compareSeries(b, n results.Group, ms []metric, th *benchmath.Thresholds, th
 			c.Status = NoChange
 			switch {
 			case len(cmp.Warnings) > 0:
-				c.Note = errors.Join(cmp.Warnings...).Error()
+				c.Note = results.Note{Kind: NoteTestWarning}
+				for _, w := range cmp.Warnings {
+					c.Note.Detail = append(c.Note.Detail, w.Error())
+				}
 			case significant:
-				c.Note = fmt.Sprintf("significant but below the %s threshold", units.Percent(thr))
+				c.Note = belowThreshold(thr)
 			}
 		}
 		out = append(out, c)
@@ -364,16 +370,17 @@ func rowStatus(cs []Change) Status {
 	}
 }
 
-// incomparable names every difference that makes the files' figures
-// incomparable: results.Comparable, the one rule.
-func incomparable(a, b *results.File) []string { return results.Comparable(a, b) }
+// belowThreshold is the note on a significant change smaller than thr.
+func belowThreshold(thr float64) results.Note {
+	return results.Note{Kind: NoteBelowThreshold, Figures: map[string]float64{"threshold": thr}}
+}
 
 // notes names differences that leave the files comparable.
-func notes(a, b *results.File) []string {
-	var out []string
+func notes(a, b *results.File) []results.Note {
+	var out []results.Note
 	diff := func(what, x, y string) {
 		if x != y {
-			out = append(out, fmt.Sprintf("%s: %s → %s", what, orNone(x), orNone(y)))
+			out = append(out, results.Note{Kind: NoteChanged, Subject: what, Detail: []string{x, y}})
 		}
 	}
 	ea, eb := a.Environment, b.Environment
@@ -388,22 +395,15 @@ func notes(a, b *results.File) []string {
 		diff(k, va[i], vb[i])
 	}
 	if eb.GitDirty {
-		out = append(out, "new run was built from a modified working tree")
+		out = append(out, results.Note{Kind: NoteNewDirty})
 	}
 	for _, f := range []struct {
 		name string
 		f    *results.File
-	}{{"base", a}, {"new", b}} {
+	}{{LabelBase, a}, {LabelNew, b}} {
 		if f.f.Partial {
-			out = append(out, fmt.Sprintf("%s file is partial (%s): only the points it holds are compared", f.name, f.f.PartialReason))
+			out = append(out, results.Note{Kind: NotePartial, Subject: f.name, Detail: []string{f.f.PartialReason}})
 		}
 	}
 	return out
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "(none)"
-	}
-	return s
 }

@@ -3,8 +3,11 @@ package compare
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,26 +59,26 @@ func TestCompare(t *testing.T) {
 		opt        Options
 		comparable bool
 		status     Status
-		reason     string // substring of the reasons or the metric note
+		reason     results.Note // among the reasons, row reasons or metric notes (matchNote)
 		code       int
 	}{
-		{"clear regression", synth(base...), synth(2.0, 2.1, 1.9, 2.05, 1.95), Options{}, true, Regressed, "", 1},
-		{"clear improvement", synth(base...), synth(0.5, 0.51, 0.49, 0.5, 0.52), Options{}, true, Improved, "", 0},
-		{"identical distributions", synth(base...), synth(base...), Options{}, true, NoChange, "", 0},
-		{"same distribution reordered", synth(base...), synth(0.99, 1.01, 1.00, 0.98, 1.02), Options{}, true, NoChange, "", 0},
-		{"significant but below threshold", synth(base...), synth(1.03, 1.05, 1.04, 1.06, 1.035), Options{Threshold: 0.10, Metrics: []string{MetricP50}}, true, NoChange, "below the 10% threshold", 0},
-		{"too few rounds", synth(1, 1.01, 0.99), synth(2, 2.01, 1.99), Options{}, true, NoChange, "need >= 4 samples", 0},
+		{"clear regression", synth(base...), synth(2.0, 2.1, 1.9, 2.05, 1.95), Options{}, true, Regressed, results.Note{}, 1},
+		{"clear improvement", synth(base...), synth(0.5, 0.51, 0.49, 0.5, 0.52), Options{}, true, Improved, results.Note{}, 0},
+		{"identical distributions", synth(base...), synth(base...), Options{}, true, NoChange, results.Note{}, 0},
+		{"same distribution reordered", synth(base...), synth(0.99, 1.01, 1.00, 0.98, 1.02), Options{}, true, NoChange, results.Note{}, 0},
+		{"significant but below threshold", synth(base...), synth(1.03, 1.05, 1.04, 1.06, 1.035), Options{Threshold: 0.10, Metrics: []string{MetricP50}}, true, NoChange, results.Note{Kind: NoteBelowThreshold, Figures: map[string]float64{"threshold": 0.10}}, 0},
+		{"too few rounds", synth(1, 1.01, 0.99), synth(2, 2.01, 1.99), Options{}, true, NoChange, results.Note{Kind: NoteTestWarning, Detail: []string{"need >= 4 samples"}}, 0},
 		{"different machine", synth(base...), func() *results.File {
 			f := synth(base...)
 			f.Environment.CPUModel, f.Environment.CPUs = "Other CPU", 8
 			return f
-		}(), Options{}, false, "", "machine CPU model differs", 2},
+		}(), Options{}, false, "", results.Note{Kind: results.NoteIncomparable, Subject: "machine CPU model"}, 2},
 		{"different settings", synth(base...), func() *results.File {
 			f := synth(base...)
 			f.Settings.DurationNs = int64(4 * time.Second)
 			f.Settings.TargetOptions.CGITimeout = 5 * time.Second
 			return f
-		}(), Options{}, false, "", "setting duration differs: 1s vs 4s", 2},
+		}(), Options{}, false, "", results.Note{Kind: results.NoteIncomparable, Subject: "setting duration", Detail: []string{"1s", "4s"}}, 2},
 		{"different generator engine", func() *results.File {
 			f := synth(base...)
 			for i := range f.Points {
@@ -88,12 +91,12 @@ func TestCompare(t *testing.T) {
 				f.Points[i].Engine = "epoll"
 			}
 			return f
-		}(), Options{}, true, NotComparable, "generator engine differs: loop/fasthttp vs epoll", 0},
+		}(), Options{}, true, NotComparable, results.Note{Kind: NoteEngineDiffers, Detail: []string{"loop/fasthttp", "epoll"}}, 0},
 		{"different binary path is no setting", synth(base...), func() *results.File {
 			f := synth(base...)
 			f.Settings.TargetOptions = &results.TargetOptions{AppBin: "/b/sampleapp", CGITimeout: 30 * time.Second}
 			return f
-		}(), Options{}, true, NoChange, "", 0},
+		}(), Options{}, true, NoChange, results.Note{}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,15 +105,16 @@ func TestCompare(t *testing.T) {
 				t.Fatal(err)
 			}
 			if r.Comparable != tt.comparable {
-				t.Fatalf("Comparable = %v (reasons %q); want %v", r.Comparable, r.Reasons, tt.comparable)
+				t.Fatalf("Comparable = %v (reasons %+v); want %v", r.Comparable, r.Reasons, tt.comparable)
 			}
-			text := strings.Join(r.Reasons, "\n")
+			said := slices.Clone(r.Reasons)
 			for _, row := range r.Rows {
-				text += "\n" + row.Reason
+				said = append(said, row.Reason)
 				for _, c := range row.Metrics {
-					text += "\n" + c.Note
+					said = append(said, c.Note)
 				}
 			}
+			text := fmt.Sprintf("%+v", said)
 			if tt.comparable {
 				if len(r.Rows) != 1 {
 					t.Fatalf("%d rows; want 1", len(r.Rows))
@@ -119,8 +123,8 @@ func TestCompare(t *testing.T) {
 					t.Errorf("row status = %q; want %q\n%s", got, tt.status, text)
 				}
 			}
-			if tt.reason != "" && !strings.Contains(text, tt.reason) {
-				t.Errorf("reasons do not say %q:\n%s", tt.reason, text)
+			if !tt.reason.IsZero() && !slices.ContainsFunc(said, func(n results.Note) bool { return matchNote(n, tt.reason) }) {
+				t.Errorf("reasons do not say %+v:\n%s", tt.reason, text)
 			}
 			// The exit status bench compare maps the report to.
 			code := 0
@@ -135,6 +139,27 @@ func TestCompare(t *testing.T) {
 			}
 		})
 	}
+}
+
+// matchNote reports whether got is want: the same kind, and the same
+// subject and figures where want has them; each of want's details is part
+// of got's (a library's warning is matched on its gist).
+func matchNote(got, want results.Note) bool {
+	if got.Kind != want.Kind || want.Subject != "" && got.Subject != want.Subject {
+		return false
+	}
+	if want.Figures != nil && !reflect.DeepEqual(got.Figures, want.Figures) {
+		return false
+	}
+	if want.Detail != nil && len(got.Detail) != len(want.Detail) {
+		return false
+	}
+	for i, d := range want.Detail {
+		if !strings.Contains(got.Detail[i], d) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestCompareRegressionDirection(t *testing.T) {
@@ -236,5 +261,24 @@ func TestCalibrateFiles(t *testing.T) {
 	}
 	if p50.Suggested != 0.02 {
 		t.Errorf("p50 Suggested = %v; want 0.02", p50.Suggested)
+	}
+}
+
+// TestComparePower: too few rounds to reach alpha is said once, as data.
+func TestComparePower(t *testing.T) {
+	r, err := Compare(synth(1, 1.01, 0.99), synth(2, 2.01, 1.99), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := results.Note{Kind: NotePowerRounds, Figures: map[string]float64{"rounds": 3, "min_p": 0.1, "alpha": 0.05, "need": 4}}
+	if !reflect.DeepEqual(r.Power, want) {
+		t.Errorf("Power = %+v; want %+v", r.Power, want)
+	}
+	p, err := ComparePaired(abFile([]float64{1, 1, 1}, []float64{1, 1, 1}, 1), "base", "new", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (results.Note{Kind: NotePowerPairs, Figures: map[string]float64{"pairs": 3, "need": 6}}); !reflect.DeepEqual(p.Power, want) {
+		t.Errorf("paired Power = %+v; want %+v", p.Power, want)
 	}
 }

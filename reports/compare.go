@@ -102,17 +102,17 @@ func WriteJSON(w io.Writer, v any) error {
 func writeHead(w io.Writer, r *compare.Report, prefix, sep string) error {
 	if !r.Comparable {
 		fmt.Fprintf(w, "%sNOT COMPARABLE:\n%s", sep, sep)
-		for _, s := range r.Reasons {
-			fmt.Fprintf(w, "%s%s\n", prefixOr(prefix, "  "), s)
+		for _, n := range r.Reasons {
+			fmt.Fprintf(w, "%s%s\n", prefixOr(prefix, "  "), NoteText(n))
 		}
 	}
-	if r.Power != "" {
-		fmt.Fprintf(w, "%sWARNING: %s\n", sep, r.Power)
+	if !r.Power.IsZero() {
+		fmt.Fprintf(w, "%sWARNING: %s\n", sep, NoteText(r.Power))
 	}
 	if len(r.Notes) > 0 {
 		fmt.Fprintf(w, "%snotes:\n%s", sep, sep)
-		for _, s := range r.Notes {
-			fmt.Fprintf(w, "%s%s\n", prefixOr(prefix, "  "), s)
+		for _, n := range r.Notes {
+			fmt.Fprintf(w, "%s%s\n", prefixOr(prefix, "  "), NoteText(n))
 		}
 	}
 	_, err := fmt.Fprint(w, sep)
@@ -129,7 +129,7 @@ func prefixOr(p, def string) string {
 // summary is the one-line verdict.
 func summary(r *compare.Report) string {
 	if !r.Comparable {
-		return "not comparable: " + strings.Join(r.Reasons, "; ")
+		return "not comparable: " + JoinNotes(r.Reasons, "; ")
 	}
 	var parts []string
 	for _, s := range []compare.Status{compare.Regressed, compare.Improved, compare.BelowDetection, compare.NoChange, compare.NotComparable} {
@@ -193,13 +193,13 @@ func unpairedTable(r *compare.Report, rows []compare.Row) Table {
 	var out [][]string
 	for _, row := range rows {
 		if len(row.Metrics) == 0 {
-			out = append(out, []string{row.Target, row.Endpoint, row.Load, "", "", "", "", "", "", string(row.Status) + ": " + row.Reason})
+			out = append(out, []string{row.Target, row.Endpoint, row.Load, "", "", "", "", "", "", string(row.Status) + ": " + NoteText(row.Reason)})
 			continue
 		}
 		for _, c := range row.Metrics {
 			verdict := string(c.Status)
-			if c.Note != "" {
-				verdict += " (" + c.Note + ")"
+			if !c.Note.IsZero() {
+				verdict += " (" + NoteText(c.Note) + ")"
 			}
 			line := []string{row.Target, row.Endpoint, row.Load, c.Metric, "", "", "", "", "", verdict}
 			if c.BaseN > 0 && c.NewN > 0 {

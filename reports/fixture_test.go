@@ -275,7 +275,7 @@ func fixtureKnees(f *results.File) []results.Knee {
 			}
 		}
 		if k.Found && k.Rate == fixtureSweep()[len(fixtureSweep())-1] {
-			k.Note = "every swept rate met the SLO; the knee lies above the highest rate tried"
+			k.Notes = []results.Note{results.TextNote("every swept rate met the SLO; the knee lies above the highest rate tried")}
 		}
 		out = append(out, k)
 	}

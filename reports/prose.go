@@ -364,29 +364,6 @@ func load(r *Row) string {
 	return m
 }
 
-// noteText is the sentence of a file's note.
-func noteText(n results.Note) string {
-	switch n.Kind {
-	case results.NoteVerifySkipped:
-		if n.Subject != "" {
-			return fmt.Sprintf("%s is not the sample app: its responses were not checked against the app's specification.", n.Subject)
-		}
-		return "Verification was skipped (--no-verify): responses were not checked against the app's specification."
-	case results.NoteText:
-		return n.Text
-	case results.NoteShardNotInStep:
-		return fmt.Sprintf("Shard %s started without --start-at: the shards' load points were not in step, and their merged figures add loads offered at different times.", n.Subject)
-	case results.NoteAgent:
-		return fmt.Sprintf("Server figures were read through the agent at %s (%.0f CPUs); its clock is %v ahead of the generator's, ±%v.",
-			n.Subject, n.Figures["cpus"], time.Duration(n.Figures["clock_offset_ns"]), time.Duration(n.Figures["clock_error_ns"]))
-	case results.NoteMerged:
-		return fmt.Sprintf("Merged from %.0f shards: counts and rates are sums, percentiles come from the merged histograms; timeline percentiles are not recomputed.", n.Figures["shards"])
-	case results.NoteKneesNotMerged:
-		return "Knees were not recomputed for the merged load; see each shard's file."
-	}
-	return fmt.Sprintf("%s %s %v", n.Kind, n.Subject, n.Figures)
-}
-
 // runNotes are the notes on how a file's points were measured that its
 // points and pinning show: spawns counted system-wide or with lost
 // events, CPU pinning off.
@@ -430,7 +407,7 @@ func notes(s *Summary) []string {
 			out = append(out, p)
 		}
 		for _, n := range f.Notes {
-			out = append(out, prefix+noteText(n))
+			out = append(out, prefix+NoteText(n))
 		}
 		for _, n := range runNotes(f) {
 			out = append(out, prefix+n)

@@ -221,7 +221,7 @@ func kneeTable(prefix string, f *results.File) table {
 		if !k.Found {
 			knee = "none"
 		}
-		t.Rows = append(t.Rows, []string{k.Target, k.Endpoint, knee, ms(float64(k.SLOP99Ns)), k.Note})
+		t.Rows = append(t.Rows, []string{k.Target, k.Endpoint, knee, ms(float64(k.SLOP99Ns)), JoinNotes(k.Notes, "; ")})
 	}
 	return t
 }

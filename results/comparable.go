@@ -59,16 +59,21 @@ func settingsFacts(f *File) []fact {
 // transport, pinning, target options other than paths). None means the
 // files may be compared. It is the one rule `bench compare` and the
 // history's choice of a baseline apply.
-func Comparable(a, b *File) []string {
-	var out []string
+//
+// Each difference is a NoteIncomparable note: reports words it.
+func Comparable(a, b *File) []Note {
+	differs := func(what, x, y string) Note {
+		return Note{Kind: NoteIncomparable, Subject: what, Detail: []string{x, y}}
+	}
+	var out []Note
 	if a.SchemaVersion != b.SchemaVersion {
-		out = append(out, fmt.Sprintf("schema version differs: %d vs %d", a.SchemaVersion, b.SchemaVersion))
+		out = append(out, differs("schema version", strconv.Itoa(a.SchemaVersion), strconv.Itoa(b.SchemaVersion)))
 	}
 	fa := append(machineFacts(a), settingsFacts(a)...)
 	fb := append(machineFacts(b), settingsFacts(b)...)
 	for i := range fa {
 		if fa[i].value != fb[i].value {
-			out = append(out, fmt.Sprintf("%s differs: %s vs %s", fa[i].what, fa[i].value, fb[i].value))
+			out = append(out, differs(fa[i].what, fa[i].value, fb[i].value))
 		}
 	}
 	return out

@@ -1,7 +1,7 @@
 package results
 
 import (
-	"fmt"
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -29,6 +29,47 @@ func Knees(f *File, slo time.Duration) []Knee {
 	return out
 }
 
+// The kinds of a knee's notes (Knee.Notes), in the order FindKnee gives
+// them; reports joins their phrases with "; " in the knee table.
+const (
+	// NoteKneeNoOpenPoints: the target and endpoint had no open-model
+	// point to look for a knee in.
+	NoteKneeNoOpenPoints NoteKind = "knee-no-open-points"
+	// NoteKneeNothingOffered: every open-model point was one the
+	// generator could not offer; a NoteKneeLeftOut note follows.
+	NoteKneeNothingOffered NoteKind = "knee-nothing-offered"
+	// NoteKneeNotFound: no offered rate met the SLO (figure slo_p99_ns)
+	// without errors.
+	NoteKneeNotFound NoteKind = "knee-not-found"
+	// NoteKneeNotMonotonic: rates below the knee (Values) missed the SLO,
+	// so the knee is less certain than it looks.
+	NoteKneeNotMonotonic NoteKind = "knee-not-monotonic"
+	// NoteKneeGeneratorBound: the generator was CPU-bound at the knee's
+	// rate: it may be the generator's limit.
+	NoteKneeGeneratorBound NoteKind = "knee-generator-bound"
+	// NoteKneeLeftOut: the rates (Values, ascending) the generator could
+	// not offer, left out of the search.
+	NoteKneeLeftOut NoteKind = "knee-left-out"
+)
+
+// UnmarshalJSON reads a knee, and the one-sentence "note" of files
+// written before knee notes were data as a NoteText.
+func (k *Knee) UnmarshalJSON(data []byte) error {
+	type plain Knee
+	var v struct {
+		plain
+		Note string `json:"note"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*k = Knee(v.plain)
+	if v.Note != "" && len(k.Notes) == 0 {
+		k.Notes = []Note{TextNote(v.Note)}
+	}
+	return nil
+}
+
 // kneeRate is one offered rate of a knee search: the rounds' p99s and
 // whether any round failed.
 type kneeRate struct {
@@ -48,11 +89,11 @@ type kneeRate struct {
 // A point the generator could not offer (GeneratorLimited: it fell short
 // of its rate while the generator's CPUs were busy) says nothing about the
 // target, so it is left out: neither a pass nor the failure that would end
-// the curve; Note names the rates left out.
+// the curve; a NoteKneeLeftOut note names the rates left out.
 //
-// Note says why nothing was found, or warns when a lower rate failed (the
+// Notes say why nothing was found, or warn when a lower rate failed (the
 // latency curve was not monotonic, so the knee is less certain than it
-// looks) or when the knee's points were generator-bound.
+// looks) or when the knee's points were generator-bound, in that order.
 func FindKnee(groups []Group, slo time.Duration) Knee {
 	k := Knee{SLOP99Ns: int64(slo)}
 	var rates []*kneeRate
@@ -99,14 +140,14 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 		}
 	}
 	slices.Sort(notOffered)
-	var left string
+	var leftOut []Note
 	if len(notOffered) > 0 {
-		left = fmt.Sprintf("left out %v req/s: the generator could not offer them (saturated while generator-bound)", notOffered)
+		leftOut = []Note{{Kind: NoteKneeLeftOut, Values: notOffered}}
 	}
 	if len(rates) == 0 {
-		k.Note = "no open-model points"
-		if left != "" {
-			k.Note = "no open-model point the generator could offer; " + left
+		k.Notes = []Note{{Kind: NoteKneeNoOpenPoints}}
+		if leftOut != nil {
+			k.Notes = append([]Note{{Kind: NoteKneeNothingOffered}}, leftOut...)
 		}
 		return k
 	}
@@ -129,7 +170,7 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 		}
 	}
 	if !k.Found {
-		k.Note = joinNote(fmt.Sprintf("no offered rate met p99 <= %v without errors", slo), left)
+		k.Notes = append([]Note{{Kind: NoteKneeNotFound, Figures: map[string]float64{"slo_p99_ns": float64(slo)}}}, leftOut...)
 		return k
 	}
 	var below []float64
@@ -139,12 +180,12 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 		}
 	}
 	if len(below) > 0 {
-		k.Note = fmt.Sprintf("lower rates %v missed the SLO: the curve is not monotonic", below)
+		k.Notes = append(k.Notes, Note{Kind: NoteKneeNotMonotonic, Values: below})
 	}
 	if kneeGenBound {
-		k.Note = joinNote(k.Note, "the generator was CPU-bound at this rate")
+		k.Notes = append(k.Notes, Note{Kind: NoteKneeGeneratorBound})
 	}
-	k.Note = joinNote(k.Note, left)
+	k.Notes = append(k.Notes, leftOut...)
 	return k
 }
 
@@ -154,11 +195,4 @@ func errorCount(p Point) uint64 {
 		n += v
 	}
 	return n
-}
-
-func joinNote(a, b string) string {
-	if a == "" || b == "" {
-		return a + b
-	}
-	return a + "; " + b
 }

@@ -2,6 +2,8 @@ package results
 
 import (
 	"encoding/json"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +36,20 @@ func limited(p Point) Point {
 	return p
 }
 
+// noteKinds names notes by kind, and values when they have any:
+// "knee-not-monotonic[200] knee-left-out[400]".
+func noteKinds(ns []Note) string {
+	var out []string
+	for _, n := range ns {
+		s := string(n.Kind)
+		if n.Values != nil {
+			s += fmt.Sprint(n.Values)
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
 func knee(points []Point, slo time.Duration) Knee {
 	return FindKnee(Groups(&File{Points: points}), slo)
 }
@@ -46,10 +62,10 @@ func TestKnee(t *testing.T) {
 		points    []Point
 		wantRate  float64
 		wantFound bool
-		wantNote  string // substring
+		wantNotes string // kinds[values] of the notes, in order
 	}{
-		{"none", nil, 0, false, "no open-model points"},
-		{"closed only", []Point{{Model: ModelClosed}}, 0, false, "no open-model points"},
+		{"none", nil, 0, false, "knee-no-open-points"},
+		{"closed only", []Point{{Model: ModelClosed}}, 0, false, "knee-no-open-points"},
 		{
 			"monotonic", []Point{pt(100, 1*ms, 0, false), pt(200, 5*ms, 0, false), pt(400, 20*ms, 0, false)},
 			200, true, "",
@@ -77,19 +93,19 @@ func TestKnee(t *testing.T) {
 		{
 			// The median of two rounds is their mean: 27.5 ms.
 			"even rounds", []Point{pt(100, 5*ms, 0, false), pt(100, 50*ms, 0, false)},
-			0, false, "no offered rate",
+			0, false, "knee-not-found",
 		},
 		{
 			"one bad round of errors disqualifies", []Point{pt(100, 1*ms, 0, false), pt(100, 1*ms, 3, false)},
-			0, false, "no offered rate",
+			0, false, "knee-not-found",
 		},
 		{
 			"non-monotonic", []Point{pt(100, 1*ms, 0, false), pt(200, 30*ms, 0, false), pt(400, 5*ms, 0, false)},
-			400, true, "not monotonic",
+			400, true, "knee-not-monotonic[200]",
 		},
 		{
 			"nothing meets the SLO", []Point{pt(100, 11*ms, 0, false)},
-			0, false, "no offered rate",
+			0, false, "knee-not-found",
 		},
 		{
 			// Three rounds of a sweep: each round offers the steps at
@@ -105,34 +121,34 @@ func TestKnee(t *testing.T) {
 			"a step the generator could not offer is left out", []Point{
 				pt(100, 1*ms, 0, false), pt(200, 5*ms, 0, false), limited(pt(400, 900*ms, 0, true)),
 			},
-			200, true, "left out [400] req/s: the generator could not offer them",
+			200, true, "knee-left-out[400]",
 		},
 		{
 			"nor does it end the curve below the knee", []Point{
 				pt(100, 1*ms, 0, false), limited(pt(200, 900*ms, 0, true)), pt(300, 5*ms, 0, false),
 			},
-			300, true, "left out [200]",
+			300, true, "knee-left-out[200]",
 		},
 		{
 			"a sweep step limited in one round keeps its other rounds", []Point{
 				sw(0.5, 100, 1*ms, 1), sw(0.5, 110, 2*ms, 2),
 				sw(1.0, 200, 5*ms, 1), limited(sw(1.0, 220, 500*ms, 2)),
 			},
-			200, true, "left out [220]",
+			200, true, "knee-left-out[220]",
 		},
 		{
 			"only steps the generator could not offer", []Point{limited(pt(400, 900*ms, 0, true))},
-			0, false, "no open-model point the generator could offer",
+			0, false, "knee-nothing-offered knee-left-out[400]",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := knee(tt.points, slo)
 			if k.Rate != tt.wantRate || k.Found != tt.wantFound {
-				t.Errorf("Knee = rate %g found %v; want %g %v (note %q)", k.Rate, k.Found, tt.wantRate, tt.wantFound, k.Note)
+				t.Errorf("Knee = rate %g found %v; want %g %v (notes %+v)", k.Rate, k.Found, tt.wantRate, tt.wantFound, k.Notes)
 			}
-			if tt.wantNote == "" && k.Note != "" || !strings.Contains(k.Note, tt.wantNote) || strings.HasSuffix(k.Note, "; ") {
-				t.Errorf("Note = %q; want %q", k.Note, tt.wantNote)
+			if got := noteKinds(k.Notes); got != tt.wantNotes {
+				t.Errorf("Notes = %q; want %q", got, tt.wantNotes)
 			}
 			if k.SLOP99Ns != int64(slo) {
 				t.Errorf("SLOP99Ns = %d; want %d", k.SLOP99Ns, slo)
@@ -155,7 +171,7 @@ func TestKneeUsesActualLatencyWithoutCorrected(t *testing.T) {
 func TestKneeGeneratorBound(t *testing.T) {
 	p := pt(100, time.Millisecond, 0, false)
 	p.GeneratorBound = true
-	if k := knee([]Point{p}, 10*time.Millisecond); !k.Found || !strings.Contains(k.Note, "generator") {
+	if k := knee([]Point{p}, 10*time.Millisecond); !k.Found || noteKinds(k.Notes) != string(NoteKneeGeneratorBound) {
 		t.Errorf("Knee = %+v; want found with a generator note", k)
 	}
 }
@@ -234,12 +250,19 @@ func TestComparable(t *testing.T) {
 	a := &File{SchemaVersion: 1, Settings: Settings{Connections: 8, TargetOptions: &TargetOptions{AppBin: "/a", CGITimeout: time.Second}}}
 	b := &File{SchemaVersion: 1, Settings: Settings{Connections: 8, TargetOptions: &TargetOptions{AppBin: "/b", CGITimeout: time.Second}}}
 	if r := Comparable(a, b); len(r) != 0 {
-		t.Errorf("Comparable with different paths = %q; want none", r)
+		t.Errorf("Comparable with different paths = %+v; want none", r)
 	}
 	b.Settings.TargetOptions.CGITimeout = 2 * time.Second
 	b.Settings.Connections = 16
-	got := strings.Join(Comparable(a, b), "; ")
-	want := "setting connections differs: 8 vs 16; target option cgi_timeout differs: 1s vs 2s"
+	var diffs []string
+	for _, n := range Comparable(a, b) {
+		if n.Kind != NoteIncomparable {
+			t.Errorf("Comparable: %+v; want kind %s", n, NoteIncomparable)
+		}
+		diffs = append(diffs, n.Subject+": "+strings.Join(n.Detail, " vs "))
+	}
+	got := strings.Join(diffs, "; ")
+	want := "setting connections: 8 vs 16; target option cgi_timeout: 1s vs 2s"
 	if got != want {
 		t.Errorf("Comparable = %q; want %q", got, want)
 	}
@@ -255,6 +278,25 @@ func TestNoteReadsSentence(t *testing.T) {
 	}
 	if len(f.Notes) != 2 || f.Notes[0].Kind != NoteText || f.Notes[0].Text != "a sentence" || f.Notes[1].Kind != NoteVerifySkipped {
 		t.Errorf("Notes = %+v", f.Notes)
+	}
+}
+
+// TestKneeReadsSentence: a knee's "note" sentence, as files written
+// before knee notes were data hold it, is read as a NoteText; a knee with
+// notes keeps them.
+func TestKneeReadsSentence(t *testing.T) {
+	var ks []Knee
+	err := jsonUnmarshal(`[{"target":"cgi","rate":200,"found":true,"note":"lower rates [100] missed the SLO: the curve is not monotonic"},
+		{"target":"fcgi","notes":[{"kind":"knee-left-out","values":[400,800]}]}]`, &ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Knee{
+		{Target: "cgi", Rate: 200, Found: true, Notes: []Note{TextNote("lower rates [100] missed the SLO: the curve is not monotonic")}},
+		{Target: "fcgi", Notes: []Note{{Kind: NoteKneeLeftOut, Values: []float64{400, 800}}}},
+	}
+	if !reflect.DeepEqual(ks, want) {
+		t.Errorf("knees = %+v; want %+v", ks, want)
 	}
 }
 

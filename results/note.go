@@ -27,6 +27,10 @@ const (
 	NoteMerged NoteKind = "merged"
 	// NoteKneesNotMerged: a merged file's knees were not recomputed.
 	NoteKneesNotMerged NoteKind = "knees-not-merged"
+	// NoteIncomparable: two files differ in Subject (a machine property,
+	// a setting, the schema version), Detail holding the two values:
+	// their figures may not be compared (Comparable).
+	NoteIncomparable NoteKind = "incomparable"
 )
 
 // Note is a fact about a run, as data: a kind, what it is about, and the
@@ -37,9 +41,19 @@ type Note struct {
 	// "" for the whole run.
 	Subject string             `json:"subject,omitempty"`
 	Figures map[string]float64 `json:"figures,omitempty"`
+	// Values is a list of figures of one kind (the rates a knee left
+	// out), in the order the sentence names them.
+	Values []float64 `json:"values,omitempty"`
+	// Detail holds what is text by nature (the two values of a setting
+	// that differs, an error's message); never a sentence.
+	Detail []string `json:"detail,omitempty"`
 	// Text is the sentence of a NoteText.
 	Text string `json:"text,omitempty"`
 }
+
+// IsZero reports that n is no note, so that an optional note field
+// (`json:",omitzero"`) is left out of a file.
+func (n Note) IsZero() bool { return n.Kind == "" }
 
 // TextNote is a NoteText holding s.
 func TextNote(s string) Note { return Note{Kind: NoteText, Text: s} }

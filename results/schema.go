@@ -377,5 +377,8 @@ type Knee struct {
 	Rate     float64 `json:"rate"` // 0 when no rate met the SLO
 	SLOP99Ns int64   `json:"slo_p99_ns"`
 	Found    bool    `json:"found"`
-	Note     string  `json:"note,omitempty"`
+	// Notes say why no knee was found or what makes it less certain
+	// (the NoteKnee kinds); a file's older "note" sentence is read as a
+	// NoteText.
+	Notes []Note `json:"notes,omitempty"`
 }

@@ -107,7 +107,7 @@ func rejudgeAB(path string, a abFlags, rest []string, stdout io.Writer) error {
 	if err != nil {
 		return badInput(err)
 	}
-	r.Notes = append(r.Notes, "judged again from "+path)
+	r.Notes = append(r.Notes, results.Note{Kind: compare.NoteABJudgedAgain, Subject: path})
 	data, err := renderComparison(r, fmts)
 	if err != nil {
 		return err
@@ -125,7 +125,7 @@ func rejudgeAB(path string, a abFlags, rest []string, stdout io.Writer) error {
 // would take the run past ten minutes and are not paired figures (the
 // sweep's rates differ per side; the fork step measures the machine, not
 // a build). dropped says what was left out, for the report's notes.
-func abScenario(f *runFlags, set map[string]bool, minRounds int) (scenario.Scenario, []string, error) {
+func abScenario(f *runFlags, set map[string]bool, minRounds int) (scenario.Scenario, []results.Note, error) {
 	if st, err := os.Stat(f.scenario); err == nil && !st.IsDir() && f.config == "" {
 		f.config = f.scenario
 	}
@@ -138,20 +138,21 @@ func abScenario(f *runFlags, set map[string]bool, minRounds int) (scenario.Scena
 			return sc, nil, fmt.Errorf("ab: %s: bench ab compares builds of the suite's own deployments, not a user's program", sp.Label)
 		}
 	}
-	var dropped []string
+	var dropped []results.Note
 	if slices.Contains(sc.Models, scenario.ModelSweep) {
 		sc.Models = slices.DeleteFunc(slices.Clone(sc.Models), func(m results.Model) bool { return m == scenario.ModelSweep })
-		dropped = append(dropped, "ab: the rate sweep is not run in A/B (its rates depend on each side's capacity)")
+		dropped = append(dropped, results.Note{Kind: compare.NoteABNoSweep})
 	}
 	if sc.Fork {
 		sc.Fork = false
-		dropped = append(dropped, "ab: the spawn-cost decomposition (fork step) is not run in A/B")
+		dropped = append(dropped, results.Note{Kind: compare.NoteABNoFork})
 	}
 	if len(sc.Models) == 0 {
 		return sc, nil, fmt.Errorf("%w: ab: no load model left once the sweep is dropped", compare.ErrBadInput)
 	}
 	if sc.Rounds < minRounds {
-		dropped = append(dropped, fmt.Sprintf("ab: %d rounds raised to %d, the fewest a paired comparison judges", sc.Rounds, minRounds))
+		dropped = append(dropped, results.Note{Kind: compare.NoteABRoundsRaised,
+			Figures: map[string]float64{"from": float64(sc.Rounds), "to": float64(minRounds)}})
 		sc.Rounds = minRounds
 	}
 	var ts []string
@@ -206,8 +207,8 @@ func runAB(ctx context.Context, sc scenario.Scenario, revs []string, a abFlags, 
 		return nil, badInput(err)
 	}
 	r.Base, r.New = describeBuild(base), describeBuild(newB)
-	r.Notes = append(r.Notes, fmt.Sprintf("same sitting, %d rounds, both builds measured point by point (A B B A …), fresh processes each round; results: %s",
-		sc.Rounds, filepath.Join(outDir, "results.json")))
+	r.Notes = append(r.Notes, results.Note{Kind: compare.NoteABSitting, Subject: filepath.Join(outDir, "results.json"),
+		Figures: map[string]float64{"rounds": float64(sc.Rounds)}})
 	if err := writeBuilds(outDir, base, newB); err != nil {
 		return nil, err
 	}

@@ -127,7 +127,7 @@ func compareOptions(threshold string, alpha float64, metrics string) (compare.Op
 func verdict(r *compare.Report) error {
 	switch {
 	case !r.Comparable:
-		return &exitError{2, fmt.Errorf("%w: %s", compare.ErrNotComparable, strings.Join(r.Reasons, "; "))}
+		return &exitError{2, fmt.Errorf("%w: %s", compare.ErrNotComparable, reports.JoinNotes(r.Reasons, "; "))}
 	case r.Counts[compare.Regressed] > 0:
 		return &exitError{1, fmt.Errorf("%w: %d of %d rows regressed", compare.ErrRegression, r.Counts[compare.Regressed], len(r.Rows))}
 	}
