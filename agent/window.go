@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"forkbench/internal/procstat"
+	"forkbench/internal/wait"
 	"forkbench/results"
 )
 
@@ -39,7 +40,7 @@ type Cost struct {
 // the client went away) and snapshots it again.
 func (s *Server) measure(ctx context.Context, start, end time.Time) (Cost, error) {
 	c := Cost{Target: s.cfg.Target.String()}
-	if err := sleepUntil(ctx, start); err != nil {
+	if err := wait.Until(ctx, start); err != nil {
 		return c, fmt.Errorf("window cancelled before its start: %w", err)
 	}
 	roots, err := s.cfg.Target.Roots()
@@ -58,7 +59,7 @@ func (s *Server) measure(ctx context.Context, start, end time.Time) (Cost, error
 	if err0 == nil {
 		sampler = procstat.StartSampler(ctx, func() []int { r, _ := s.cfg.Target.Roots(); return r }, s.cfg.SampleInterval)
 	}
-	werr := sleepUntil(ctx, end)
+	werr := wait.Until(ctx, end)
 	var fc procstat.ForkCount
 	var fcErr error = fmt.Errorf("no process")
 	if forks != nil {
@@ -104,21 +105,6 @@ func (s *Server) measure(ctx context.Context, start, end time.Time) (Cost, error
 		}
 	}
 	return c, nil
-}
-
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // Fill writes c into s as a local run would, per answered request and

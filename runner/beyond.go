@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"forkbench/agent"
+	"forkbench/internal/wait"
 	"forkbench/loadgen"
 	"forkbench/results"
 	"forkbench/scenario"
@@ -169,19 +170,11 @@ func (b *beyond) waitTurn(ctx context.Context) error {
 	}
 	due := b.startAt.Add(time.Duration(b.points) * b.slot)
 	b.points++
-	wait := time.Until(due)
-	if wait < -lateTolerance && b.record != nil {
+	if time.Until(due) < -lateTolerance && b.record != nil {
 		b.record.LateStarts++
 	}
-	if wait <= 0 {
-		return ctx.Err()
+	if err := wait.Until(ctx, due); err != nil {
+		return fmt.Errorf("run: waiting for the start at %s: %w", due.Format(time.RFC3339Nano), err)
 	}
-	tm := time.NewTimer(wait)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("run: waiting for the start at %s: %w", due.Format(time.RFC3339Nano), ctx.Err())
-	}
+	return nil
 }

@@ -49,13 +49,9 @@ func calibrateCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, 
 		fs.Usage()
 		return badInput(fmt.Errorf("%w: calibrate: want two result files of the same build, got %d", compare.ErrBadInput, len(pos)))
 	}
-	a, b, err := readPair(paths[0], paths[1])
+	c, err := judgePair(paths, opt, compare.CalibrateFiles)
 	if err != nil {
 		return err
-	}
-	c, err := compare.CalibrateFiles(a, b, opt)
-	if err != nil {
-		return badInput(err)
 	}
 	switch *format {
 	case reports.FormatJSON:

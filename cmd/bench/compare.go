@@ -29,13 +29,9 @@ func compareCmd(ctx context.Context, fs *flag.FlagSet, args []string, stdout, _ 
 	if err != nil {
 		return err
 	}
-	base, newF, err := readPair(files[0], files[1])
+	r, err := judgePair(files, opt, compare.Compare)
 	if err != nil {
 		return err
-	}
-	r, err := compare.Compare(base, newF, opt)
-	if err != nil {
-		return badInput(err)
 	}
 	data, err := renderComparison(r, fmts)
 	if err != nil {
@@ -150,6 +146,20 @@ func parseCompareFormats(s string) ([]string, error) {
 		return nil, badInput(fmt.Errorf("%w: no --format given", compare.ErrBadInput))
 	}
 	return out, nil
+}
+
+// judgePair reads the result files at paths[0] and paths[1] (readPair)
+// and hands them to judge with opt: the step compare and calibrate share.
+// A file judge rejects is bad input, as an unreadable one is (exit status
+// 2).
+func judgePair[R any](paths []string, opt compare.Options, judge func(a, b *results.File, opt compare.Options) (R, error)) (R, error) {
+	a, b, err := readPair(paths[0], paths[1])
+	if err != nil {
+		var zero R
+		return zero, err
+	}
+	r, err := judge(a, b, opt)
+	return r, badInput(err)
 }
 
 // readPair reads two result files, labelled by their paths; failure is

@@ -21,7 +21,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,32 +314,13 @@ func startSampler(pid int) func() (peak, peakZombies int) {
 	}
 }
 
-// procStat is the part of /proc/PID/stat soak reads.
-type procStat struct {
-	ppid, pgrp int
-	state      byte
-}
-
-func readStats() map[int]procStat {
-	m := map[int]procStat{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := strings.LastIndexByte(string(b), ')')
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 3 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		pgrp, _ := strconv.Atoi(f[2])
-		m[pid] = procStat{ppid: ppid, pgrp: pgrp, state: f[0][0]}
+// readStats indexes the processes /proc lists (targets.Procs) by pid;
+// the map is empty where /proc cannot be read.
+func readStats() map[int]targets.Proc {
+	procs, _ := targets.Procs()
+	m := make(map[int]targets.Proc, len(procs))
+	for _, p := range procs {
+		m[p.PID] = p
 	}
 	return m
 }
@@ -349,30 +329,31 @@ func readStats() map[int]procStat {
 func descendants(pid int) (n, zombies int) {
 	m := readStats()
 	for q, s := range m {
-		for seen := 0; s.ppid > 1 && seen < 64; seen++ {
-			if s.ppid == pid {
+		for seen := 0; s.PPID > 1 && seen < 64; seen++ {
+			if s.PPID == pid {
 				n++
-				if m[q].state == 'Z' {
+				if m[q].State == 'Z' {
 					zombies++
 				}
 				break
 			}
-			s = m[s.ppid]
+			s = m[s.PPID]
 		}
 	}
 	return n, zombies
 }
 
-// groupMembers counts the processes still in pid's process group.
+// groupMembers counts the processes still in pid's process group,
+// zombies included: soak reports what the front left, dead or alive.
 func groupMembers(pid int) int {
-	var n []int
-	for q, s := range readStats() {
-		if s.pgrp == pid {
-			n = append(n, q)
+	procs, _ := targets.Procs()
+	n := 0
+	for _, p := range procs {
+		if p.PGID == pid {
+			n++
 		}
 	}
-	slices.Sort(n)
-	return len(n)
+	return n
 }
 
 // logSummary counts the CGI host's log lines by message.
