@@ -2,33 +2,23 @@ package app
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 // testDB is the database every handler test reads, seeded once in TestMain.
 var testDB string
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-// runTests seeds testDB in a temporary directory, runs the tests and
-// removes the directory, whatever happened, before TestMain exits.
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "app-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	testDB = filepath.Join(dir, "world.db")
-	if err := Seed(context.Background(), testDB); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+// TestMain seeds testDB in a temporary directory, removed when the tests
+// are done.
+func TestMain(m *testing.M) {
+	testbin.MainInTempDir(m, "app-test-", func(dir string) error {
+		testDB = filepath.Join(dir, "world.db")
+		return Seed(context.Background(), testDB)
+	})
 }
 
 // testNow is the fixed clock of the handler tests, and testDate its Date.

@@ -1,17 +1,10 @@
 package runner
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"forkbench/results"
-	"forkbench/scenario"
-	"forkbench/targets"
 )
 
 // TestRunPointByPoint checks the A/B order: the two builds of a kind are
@@ -19,29 +12,10 @@ import (
 // from point to point and round to round (A B B A …), while a target of
 // its own kind is measured on its own.
 func TestRunPointByPoint(t *testing.T) {
-	dir := t.TempDir()
-	sc, err := scenario.Builtin("quick")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc.Targets = []string{"x@base", "x@new", "y"}
-	sc.Endpoints, sc.Models = []string{"plaintext", "json"}, []results.Model{results.ModelClosed}
-	sc.Rounds, sc.Connections = 2, 2
-	sc.Duration.Duration, sc.Warmup.Duration, sc.Timeout.Duration = 50*time.Millisecond, 0, 5*time.Second
-	log := &fakeLog{path: filepath.Join(dir, "results.json")}
-	cfg := Config{
-		Scenario: sc,
-		NewTarget: func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
-			return &fakeTarget{name: kind, log: log}, nil
-		},
-		OutDir:       dir,
-		NoVerify:     true,
-		PointByPoint: true,
-	}
-	f, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := twoShortRounds(t, "x@base", "x@new", "y")
+	sc.Endpoints = []string{"plaintext", "json"}
+	sc.Duration.Duration = 50 * time.Millisecond
+	f, log := runFakes(t, Config{Scenario: sc, PointByPoint: true})
 	if got, want := strings.Join(log.started, " "), "x@base x@new y y x@new x@base"; got != want {
 		t.Errorf("targets started %s; want %s", got, want)
 	}

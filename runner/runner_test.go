@@ -117,6 +117,23 @@ func (f *fakeTarget) Stop(ctx context.Context) error {
 	return err
 }
 
+// runFakes runs cfg against fake targets, all recording into the log
+// returned, writing to a fresh OutDir without verification; an error ends
+// the test.
+func runFakes(t *testing.T, cfg Config) (*results.File, *fakeLog) {
+	t.Helper()
+	cfg.OutDir, cfg.NoVerify = t.TempDir(), true
+	log := &fakeLog{path: filepath.Join(cfg.OutDir, "results.json")}
+	cfg.NewTarget = func(kind string, _ []int, _ io.Writer) (targets.Target, error) {
+		return &fakeTarget{name: kind, log: log}, nil
+	}
+	f, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, log
+}
+
 // twoShortRounds is the quick scenario cut down to two rounds of 100 ms
 // closed-model windows on plaintext over the named targets, two
 // connections each: enough for tests that drive Run end to end.
@@ -137,23 +154,11 @@ func twoShortRounds(t *testing.T, names ...string) scenario.Scenario {
 // second in reverse order, and the result file on disk grows by one point
 // per point measured (marked partial until the run ends).
 func TestRunInterleavesRoundsAndWritesEveryPoint(t *testing.T) {
-	dir := t.TempDir()
-	sc := twoShortRounds(t, "a", "b")
-	log := &fakeLog{path: filepath.Join(dir, "results.json")}
-	cfg := Config{
-		Scenario: sc,
+	f, log := runFakes(t, Config{
+		Scenario: twoShortRounds(t, "a", "b"),
 		Targets:  results.TargetOptions{CGIMaxChildren: 3},
-		NewTarget: func(kind string, cpus []int, stderr io.Writer) (targets.Target, error) {
-			return &fakeTarget{name: kind, log: log}, nil
-		},
-		OutDir:   dir,
-		NoVerify: true,
 		Command:  []string{"bench", "run", "--test"},
-	}
-	f, err := Run(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	if got, want := strings.Join(log.started, " "), "a b b a"; got != want {
 		t.Errorf("targets started %s; want %s (round 2 reversed, fresh targets each round)", got, want)
 	}

@@ -21,20 +21,10 @@ func TestMain(m *testing.M) {
 	if os.Getenv(probeEnv) == "1" {
 		os.Exit(probeChild(os.Args[1:]))
 	}
-	dir, err := os.MkdirTemp("", "forkbench-fork-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bins, err = testbin.Build(dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testbin.MainInTempDir(m, "forkbench-fork-test-", func(dir string) (err error) {
+		bins, err = testbin.Build(dir)
+		return err
+	})
 }
 
 // probeChild is the test binary as the parent-size probe: it parses the

@@ -38,9 +38,7 @@ func mangled(h http.Handler, mangle func(w http.ResponseWriter, r *http.Request)
 // fronts put in Server, Date and Connection; any other difference fails,
 // naming the request and the first differing byte with its context.
 func TestCompareDeployments(t *testing.T) {
-	h := newApp(t)
-	ref := httptest.NewServer(h)
-	defer ref.Close()
+	h, ref := appAndRef(t)
 	tests := []struct {
 		name   string
 		mangle func(w http.ResponseWriter, r *http.Request) bool

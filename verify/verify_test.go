@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,24 +31,21 @@ func checkErr(t *testing.T, call string, err error, want []string) {
 	}
 }
 
-func newApp(t *testing.T) http.Handler {
+// appAndRef starts the Go app over a fresh database and serves it as the
+// reference deployment the tests compare others with; both are closed
+// when the test ends.
+func appAndRef(t *testing.T) (http.Handler, *httptest.Server) {
 	t.Helper()
-	db := filepath.Join(t.TempDir(), "world.db")
-	if err := app.Seed(context.Background(), db); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(app.Config{DBPath: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	return a
+	h := goApp(t, seededDB(t))
+	ref := httptest.NewServer(h)
+	t.Cleanup(ref.Close)
+	return h, ref
 }
 
 // TestAllAgainstTheApp: the app itself passes its own specification, twice
 // over (two deployments of one handler answer identically).
 func TestAllAgainstTheApp(t *testing.T) {
-	h := newApp(t)
+	h := goApp(t, seededDB(t))
 	a, b := httptest.NewServer(h), httptest.NewServer(h)
 	defer a.Close()
 	defer b.Close()
@@ -61,9 +57,7 @@ func TestAllAgainstTheApp(t *testing.T) {
 // TestAllNamesTheDifference breaks one response of the second deployment
 // in several ways; verification must fail naming the request.
 func TestAllNamesTheDifference(t *testing.T) {
-	h := newApp(t)
-	ref := httptest.NewServer(h)
-	defer ref.Close()
+	h, ref := appAndRef(t)
 	cases := []struct {
 		name   string
 		mangle func(w http.ResponseWriter, r *http.Request) bool // true: handled
@@ -97,11 +91,7 @@ func TestAllNamesTheDifference(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if !c.mangle(w, r) {
-					h.ServeHTTP(w, r)
-				}
-			}))
+			bad := httptest.NewServer(mangled(h, c.mangle))
 			defer bad.Close()
 			err := All(context.Background(), ref.Client(), []Deployment{{Name: "ref", URL: ref.URL}, {Name: "bad", URL: bad.URL}})
 			if !errors.Is(err, ErrMismatch) || !strings.Contains(err.Error(), c.want) {
@@ -128,9 +118,7 @@ func TestCompareIgnoresDateAndVaryingCases(t *testing.T) {
 // its own Server header but must answer byte for byte as the reference;
 // a difference fails naming the byte, and without a reference All refuses.
 func TestAllIdentical(t *testing.T) {
-	h := newApp(t)
-	ref := httptest.NewServer(h)
-	defer ref.Close()
+	h, ref := appAndRef(t)
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(headerOverride{w, map[string]string{"Server": "Apache/2.4.62 (Debian)"}}, r)
 	}))

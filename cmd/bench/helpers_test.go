@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"forkbench/agent"
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
 
@@ -151,20 +151,11 @@ func (l *listening) stop() error {
 // get sends method path with body to url and returns status and body.
 func get(t *testing.T, method, url, body string, header http.Header) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
+	got, err := testbin.Fetch(t, context.Background(), nil, method, url, strings.NewReader(body), header)
+	if got.Status == 0 {
 		t.Fatal(err)
 	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return got.Status, got.Body // a body broken off shows as a wrong body
 }
 
 // writeFile writes content to dir/name with mode and returns its path.

@@ -19,22 +19,13 @@ import (
 
 var bins testbin.Paths
 
-func TestMain(m *testing.M) { os.Exit(runTests(m)) }
-
-// runTests builds the binaries the tests run into a temporary directory,
-// removed afterwards even when the build fails, and runs the tests.
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "forkbench-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if bins, err = testbin.Build(dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+// TestMain builds the binaries the tests run into a temporary directory,
+// removed afterwards even when the build fails.
+func TestMain(m *testing.M) {
+	testbin.MainInTempDir(m, "forkbench-bin-", func(dir string) (err error) {
+		bins, err = testbin.Build(dir)
+		return err
+	})
 }
 
 // TestServe checks `bench serve` for every deployment: the URL on the

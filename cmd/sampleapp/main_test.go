@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"forkbench/app"
+	"forkbench/internal/testbin"
 )
 
 // Set by TestMain: the built binary and a seeded database.
@@ -32,28 +33,16 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sampleapp-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := func() int {
-		defer os.RemoveAll(dir)
+	testbin.MainInTempDir(m, "sampleapp-test-", func(dir string) error {
 		binPath = filepath.Join(dir, "sampleapp")
 		build := exec.Command("go", "build", "-o", binPath, ".")
 		build.Stdout, build.Stderr = os.Stderr, os.Stderr
 		if err := build.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "building sampleapp:", err)
-			return 1
+			return fmt.Errorf("building sampleapp: %w", err)
 		}
 		testDB = filepath.Join(dir, "world.db")
-		if err := app.Seed(context.Background(), testDB); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		return m.Run()
-	}()
-	os.Exit(code)
+		return app.Seed(context.Background(), testDB)
+	})
 }
 
 // waitLimit guards every wait on a child so a broken child fails the test

@@ -84,6 +84,24 @@ func startIn(t *testing.T, c *Cgroup, mode string) *testbin.Child {
 // Cgroup.Start: /bin/sh's exec and start-up before it joins.
 const preludeSlack = 30 * time.Millisecond
 
+// window measures what c charges while during runs (nil: nothing, an
+// instant); any error ends the test.
+func window(t *testing.T, c *Cgroup, during func()) CgroupCost {
+	t.Helper()
+	w, err := c.StartWindow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if during != nil {
+		during()
+	}
+	cc, err := w.Stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
+}
+
 // versions are the cgroup versions each behaviour is tested with.
 var versions = []struct {
 	name    string
@@ -97,18 +115,12 @@ func TestCgroupCPUMatchesRusage(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			c := testCgroup(t, v.version)
 			h := startIn(t, c, "gated-burn")
-			w, err := c.StartWindow()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Send(t, "go")
-			if err := h.Cmd.Wait(); err != nil {
-				t.Fatal(err)
-			}
-			cc, err := w.Stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cc := window(t, c, func() {
+				h.Send(t, "go")
+				if err := h.Cmd.Wait(); err != nil {
+					t.Fatal(err)
+				}
+			})
 			total, err := c.Read()
 			if err != nil {
 				t.Fatal(err)
@@ -160,19 +172,13 @@ func TestCgroupCountsAutoReapedChildren(t *testing.T) {
 				t.Fatal(err)
 			}
 			fc := StartForkCounter(context.Background(), []int{pid})
-			w, err := c.StartWindow()
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.Send(t, "go")
-			h.Expect(t, "done")
-			if in, err := c.PIDs(); err != nil || !slices.Contains(in, pid) {
-				t.Errorf("cgroup PIDs = %v, %v; want %d in them", in, err, pid)
-			}
-			cc, err := w.Stop()
-			if err != nil {
-				t.Fatal(err)
-			}
+			cc := window(t, c, func() {
+				h.Send(t, "go")
+				h.Expect(t, "done")
+				if in, err := c.PIDs(); err != nil || !slices.Contains(in, pid) {
+					t.Errorf("cgroup PIDs = %v, %v; want %d in them", in, err, pid)
+				}
+			})
 			after, err := Tree([]int{pid})
 			if err != nil {
 				t.Fatal(err)
@@ -204,22 +210,9 @@ func TestCgroupMemoryPeak(t *testing.T) {
 			if !c.HasMemory() {
 				t.Skipf("no memory controller in this cgroup v%d", c.Version())
 			}
-			// instant measures a window with nothing done in it.
-			instant := func() CgroupCost {
-				t.Helper()
-				w, err := c.StartWindow()
-				if err != nil {
-					t.Fatal(err)
-				}
-				cc, err := w.Stop()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return cc
-			}
 			h := startIn(t, c, "alloc")
 			h.Expect(t, "ready")
-			cc := instant()
+			cc := window(t, c, nil)
 			if cc.PeakBytes < allocBytes {
 				t.Errorf("peak with the allocation alive = %d; want >= %d", cc.PeakBytes, allocBytes)
 			}
@@ -227,7 +220,7 @@ func TestCgroupMemoryPeak(t *testing.T) {
 			if err := h.Cmd.Wait(); err != nil {
 				t.Fatal(err)
 			}
-			cc = instant()
+			cc = window(t, c, nil)
 			if !cc.PeakInWindow {
 				t.Skipf("the kernel cannot reset cgroup v%d's peak", c.Version())
 			}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
 )
 
 // Paths are the binaries' locations.
@@ -47,6 +48,31 @@ func Build(dir string) (Paths, error) {
 		}
 	}
 	return p, nil
+}
+
+// MainInTempDir is TestMain for a package whose tests share files made
+// once (built binaries, a seeded database): it makes a temporary directory
+// named from prefix, has setup fill it, runs the tests, and removes the
+// directory whatever happened before it exits with the tests' status, or
+// with 1, the error printed, if the directory or setup failed.
+func MainInTempDir(m *testing.M, prefix string, setup func(dir string) error) {
+	os.Exit(runInTempDir(m, prefix, setup))
+}
+
+// runInTempDir is MainInTempDir but for the exit, so that its deferred
+// removal runs before os.Exit.
+func runInTempDir(m *testing.M, prefix string, setup func(dir string) error) int {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := setup(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
 }
 
 func exists(p string) bool {

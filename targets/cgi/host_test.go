@@ -2,7 +2,6 @@ package cgi
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,33 +23,16 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"forkbench/internal/testbin"
 	"forkbench/targets"
 )
-
-// syncBuffer is a log destination the host may write to from any request.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // newHost returns a Host running the test binary as its child, logging to
 // the returned buffer, and closes it and checks its bookkeeping at the end
 // of the test.
-func newHost(t *testing.T, mod func(*Host)) (*Host, *syncBuffer) {
+func newHost(t *testing.T, mod func(*Host)) (*Host, *testbin.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testbin.SyncBuffer{}
 	h := &Host{
 		Path:    os.Args[0],
 		Env:     []string{childEnv + "=1"},
@@ -86,45 +68,18 @@ func serve(t *testing.T, h http.Handler) *httptest.Server {
 	return srv
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func get(t *testing.T, url string) response {
+func get(t *testing.T, url string) testbin.Response {
 	t.Helper()
 	return do(t, context.Background(), "GET", url, nil, nil)
 }
 
-func do(t *testing.T, ctx context.Context, method, url string, body io.Reader, hdr http.Header) response {
+func do(t *testing.T, ctx context.Context, method, url string, body io.Reader, hdr http.Header) testbin.Response {
 	t.Helper()
-	got, err := try(t, ctx, method, url, body, hdr)
+	got, err := testbin.Fetch(t, ctx, nil, method, url, body, hdr)
 	if err != nil {
 		t.Fatalf("%s %s: reading body: %v", method, url, err)
 	}
 	return got
-}
-
-// try is do for a response that may be broken off: it returns what was
-// read of the body and the error that ended it, or status 0 and the error
-// if not even the head arrived.
-func try(t *testing.T, ctx context.Context, method, url string, body io.Reader, hdr http.Header) (response, error) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vv := range hdr {
-		req.Header[k] = vv
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return response{}, err // status 0: not even a head
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return response{resp.StatusCode, resp.Header, string(b)}, err
 }
 
 func TestResponses(t *testing.T) {
@@ -168,14 +123,14 @@ func TestResponses(t *testing.T) {
 		t.Run(tt.method+strings.ReplaceAll(tt.path, "/", "_"), func(t *testing.T) {
 			h, logs := newHost(t, nil)
 			srv := serve(t, h)
-			got, err := try(t, context.Background(), tt.method, srv.URL+tt.path, nil, nil)
-			if tt.wantBroken && got.status == 0 && err != nil {
+			got, err := testbin.Fetch(t, context.Background(), nil, tt.method, srv.URL+tt.path, nil, nil)
+			if tt.wantBroken && got.Status == 0 && err != nil {
 				// The connection was dropped before the buffered head
 				// was flushed: broken, as wanted.
-				got.status, got.body = tt.wantStatus, tt.wantBody
+				got.Status, got.Body = tt.wantStatus, tt.wantBody
 			}
-			if got.status != tt.wantStatus || got.body != tt.wantBody || (err != nil) != tt.wantBroken {
-				t.Errorf("%s %s = %d %q, read error %v; want %d %q, broken %v", tt.method, tt.path, got.status, got.body, err, tt.wantStatus, tt.wantBody, tt.wantBroken)
+			if got.Status != tt.wantStatus || got.Body != tt.wantBody || (err != nil) != tt.wantBroken {
+				t.Errorf("%s %s = %d %q, read error %v; want %d %q, broken %v", tt.method, tt.path, got.Status, got.Body, err, tt.wantStatus, tt.wantBody, tt.wantBroken)
 			}
 			srv.Close()
 			st := h.Stats()
@@ -233,7 +188,7 @@ func TestConcurrent(t *testing.T) {
 	srv := serve(t, h)
 	const n = 12
 	var wg sync.WaitGroup
-	results := make(chan response, n)
+	results := make(chan testbin.Response, n)
 	for i := range n {
 		wg.Go(func() {
 			if i%2 == 0 {
@@ -242,8 +197,8 @@ func TestConcurrent(t *testing.T) {
 			}
 			body := strings.Repeat(strconv.Itoa(i), 1000)
 			got := do(t, context.Background(), "POST", srv.URL+"/echo", strings.NewReader(body), nil)
-			if got.body != body {
-				t.Errorf("POST /echo %d echoed %d bytes; want %d", i, len(got.body), len(body))
+			if got.Body != body {
+				t.Errorf("POST /echo %d echoed %d bytes; want %d", i, len(got.Body), len(body))
 			}
 			results <- got
 		})
@@ -252,10 +207,10 @@ func TestConcurrent(t *testing.T) {
 	close(results)
 	pids := map[string]bool{}
 	for got := range results {
-		if got.status != 200 {
-			t.Errorf("status %d; want 200", got.status)
+		if got.Status != 200 {
+			t.Errorf("status %d; want 200", got.Status)
 		}
-		if pid := got.header.Get("X-Pid"); pid != "" {
+		if pid := got.Header.Get("X-Pid"); pid != "" {
 			if pids[pid] {
 				t.Errorf("pid %s answered twice", pid)
 			}
@@ -286,9 +241,9 @@ func TestNewProcessPerRequest(t *testing.T) {
 	seen := map[string]bool{strconv.Itoa(os.Getpid()): true}
 	for range 3 {
 		got := get(t, srv.URL+"/ok")
-		pid := got.header.Get("X-Pid")
-		if got.status != 200 || pid == "" {
-			t.Fatalf("GET /ok = %d, X-Pid %q; want 200 and a pid", got.status, pid)
+		pid := got.Header.Get("X-Pid")
+		if got.Status != 200 || pid == "" {
+			t.Fatalf("GET /ok = %d, X-Pid %q; want 200 and a pid", got.Status, pid)
 		}
 		if seen[pid] {
 			t.Errorf("pid %s answered twice (or is the host's own)", pid)
@@ -316,11 +271,11 @@ func TestEnvironment(t *testing.T) {
 		"Proxy-Authorization": {"Basic cHJveHk6cGFzcw=="},
 		"X-Test":              {"yes"},
 	})
-	if got.status != 200 {
-		t.Fatalf("GET /app.cgi/env = %d %q; want 200", got.status, got.body)
+	if got.Status != 200 {
+		t.Fatalf("GET /app.cgi/env = %d %q; want 200", got.Status, got.Body)
 	}
 	env := map[string]string{}
-	for _, kv := range strings.Split(strings.TrimSpace(got.body), "\n") {
+	for _, kv := range strings.Split(strings.TrimSpace(got.Body), "\n") {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
@@ -360,15 +315,15 @@ func TestRequestBody(t *testing.T) {
 	srv := serve(t, h)
 	body := strings.Repeat("0123456789abcdef", 20000) // 320 KB: more than a pipe holds
 	got := do(t, context.Background(), "POST", srv.URL+"/echo", strings.NewReader(body), nil)
-	if got.status != 200 || got.body != body {
-		t.Errorf("POST /echo = %d, %d bytes; want 200 and the %d bytes sent back", got.status, len(got.body), len(body))
+	if got.Status != 200 || got.Body != body {
+		t.Errorf("POST /echo = %d, %d bytes; want 200 and the %d bytes sent back", got.Status, len(got.Body), len(body))
 	}
 
 	// A body of unknown length is spooled and given to the script with
 	// its length, as FastCGI and embedded get it (it used to be 411).
 	got = do(t, context.Background(), "POST", srv.URL+"/echo", io.MultiReader(strings.NewReader(body)), nil)
-	if got.status != 200 || got.body != body {
-		t.Errorf("chunked POST /echo = %d, %d bytes; want 200 and the %d bytes sent back", got.status, len(got.body), len(body))
+	if got.Status != 200 || got.Body != body {
+		t.Errorf("chunked POST /echo = %d, %d bytes; want 200 and the %d bytes sent back", got.Status, len(got.Body), len(body))
 	}
 }
 
@@ -378,8 +333,8 @@ func TestPassAuth(t *testing.T) {
 	h, _ := newHost(t, func(h *Host) { h.Gateway.PassAuth = true })
 	srv := serve(t, h)
 	got := do(t, context.Background(), "GET", srv.URL+"/env", nil, http.Header{"Authorization": {"Bearer t0k3n"}})
-	if !strings.Contains(got.body, "\nHTTP_AUTHORIZATION=Bearer t0k3n\n") {
-		t.Errorf("GET /env with PassAuth: environment %q lacks HTTP_AUTHORIZATION", got.body)
+	if !strings.Contains(got.Body, "\nHTTP_AUTHORIZATION=Bearer t0k3n\n") {
+		t.Errorf("GET /env with PassAuth: environment %q lacks HTTP_AUTHORIZATION", got.Body)
 	}
 }
 
@@ -411,8 +366,8 @@ func TestRefusedBeforeFork(t *testing.T) {
 				method = "POST"
 			}
 			got := do(t, context.Background(), method, srv.URL+tt.path, tt.body, tt.header)
-			if got.status != tt.wantStatus {
-				t.Errorf("%s %s = %d %q; want %d", method, tt.path, got.status, got.body, tt.wantStatus)
+			if got.Status != tt.wantStatus {
+				t.Errorf("%s %s = %d %q; want %d", method, tt.path, got.Status, got.Body, tt.wantStatus)
 			}
 			srv.Close()
 			if st := h.Stats(); st.Spawned != 0 || st.Refused != 1 {
@@ -437,8 +392,8 @@ func TestForkEAGAIN(t *testing.T) {
 	})
 	srv := serve(t, h)
 	got := get(t, srv.URL+"/ok")
-	if got.status != http.StatusServiceUnavailable || got.header.Get("Retry-After") != "1" {
-		t.Errorf("GET /ok with fork failing = %d, Retry-After %q; want 503, 1", got.status, got.header.Get("Retry-After"))
+	if got.Status != http.StatusServiceUnavailable || got.Header.Get("Retry-After") != "1" {
+		t.Errorf("GET /ok with fork failing = %d, Retry-After %q; want 503, 1", got.Status, got.Header.Get("Retry-After"))
 	}
 	srv.Close()
 	if st := h.Stats(); st.StartErrors != 1 || st.Spawned != 0 {
@@ -542,8 +497,8 @@ func TestTimeoutKillsGroup(t *testing.T) {
 			})
 			srv := serve(t, h)
 			got := get(t, srv.URL+"/hang")
-			if got.status != http.StatusGatewayTimeout || got.body != "Gateway Timeout\n" {
-				t.Errorf("GET /hang = %d %q; want 504 %q", got.status, got.body, "Gateway Timeout\n")
+			if got.Status != http.StatusGatewayTimeout || got.Body != "Gateway Timeout\n" {
+				t.Errorf("GET /hang = %d %q; want 504 %q", got.Status, got.Body, "Gateway Timeout\n")
 			}
 			srv.Close()
 			if st := h.Stats(); st.Timeouts != 1 || st.Spawned != 1 || st.Reaped != 1 || st.BadGateway != 0 {
@@ -575,8 +530,8 @@ func TestChildOutlivesStdout(t *testing.T) {
 	srv := serve(t, h)
 	got := get(t, srv.URL+"/detach")
 	srv.Close()
-	if got.status != 200 || got.body != "done\n" {
-		t.Fatalf("GET /detach = %d %q; want 200 %q", got.status, got.body, "done\n")
+	if got.Status != 200 || got.Body != "done\n" {
+		t.Fatalf("GET /detach = %d %q; want 200 %q", got.Status, got.Body, "done\n")
 	}
 	if st := h.Stats(); st.Timeouts != 0 || st.Reaped != 1 || st.Failed != 0 {
 		t.Errorf("Stats() = %+v; want no timeout, 1 reaped, none failed", st)
@@ -584,7 +539,7 @@ func TestChildOutlivesStdout(t *testing.T) {
 	if log := logs.String(); !strings.Contains(log, "kept running after closing its stdout") {
 		t.Errorf("log = %q; want the lingering child", log)
 	}
-	pid, err := strconv.Atoi(got.header.Get("X-Pid"))
+	pid, err := strconv.Atoi(got.Header.Get("X-Pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -612,8 +567,8 @@ func TestBackgroundHoldsStdout(t *testing.T) {
 			srv := serve(t, h)
 			got := get(t, srv.URL+tt.path)
 			srv.Close()
-			if got.status != tt.wantStatus || got.body != tt.wantBody {
-				t.Errorf("GET %s = %d %q; want %d %q", tt.path, got.status, got.body, tt.wantStatus, tt.wantBody)
+			if got.Status != tt.wantStatus || got.Body != tt.wantBody {
+				t.Errorf("GET %s = %d %q; want %d %q", tt.path, got.Status, got.Body, tt.wantStatus, tt.wantBody)
 			}
 			if st := h.Stats(); st.Timeouts != 0 || st.Reaped != 1 {
 				t.Errorf("Stats() = %+v; want no timeout, 1 reaped", st)
@@ -743,8 +698,8 @@ func TestMaxChildren(t *testing.T) {
 			srv := serve(t, h)
 			_, _, cancel, done := hang(t, h, srv.URL, fifo)
 			got := get(t, srv.URL+"/ok")
-			if got.status != http.StatusServiceUnavailable || got.header.Get("Retry-After") != "1" {
-				t.Errorf("GET /ok with no free slot = %d, Retry-After %q; want 503 and 1", got.status, got.header.Get("Retry-After"))
+			if got.Status != http.StatusServiceUnavailable || got.Header.Get("Retry-After") != "1" {
+				t.Errorf("GET /ok with no free slot = %d, Retry-After %q; want 503 and 1", got.Status, got.Header.Get("Retry-After"))
 			}
 			cancel()
 			<-done
@@ -835,8 +790,8 @@ func TestClose(t *testing.T) {
 	}
 	assertGone(t, "child", pid)
 	assertGone(t, "grandchild", gpid)
-	if got := get(t, srv.URL+"/ok"); got.status != http.StatusServiceUnavailable {
-		t.Errorf("GET /ok after Close = %d; want 503", got.status)
+	if got := get(t, srv.URL+"/ok"); got.Status != http.StatusServiceUnavailable {
+		t.Errorf("GET /ok after Close = %d; want 503", got.Status)
 	}
 	if st := h.Stats(); st.Spawned != 1 {
 		t.Errorf("Stats().Spawned = %d after Close; want no new child", st.Spawned)

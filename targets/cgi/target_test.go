@@ -42,8 +42,8 @@ func TestTarget(t *testing.T) {
 		t.Errorf("PIDs() = %v; want [%d]", got, os.Getpid())
 	}
 	got := get(t, tg.URL()+"/ok")
-	if got.status != http.StatusOK || got.body != "ok\n" {
-		t.Errorf("GET /ok = %d %q; want 200 %q", got.status, got.body, "ok\n")
+	if got.Status != http.StatusOK || got.Body != "ok\n" {
+		t.Errorf("GET /ok = %d %q; want 200 %q", got.Status, got.Body, "ok\n")
 	}
 	if err := tg.Stop(ctx); err != nil {
 		t.Errorf("Stop() = %v", err)

@@ -16,20 +16,22 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 // testFront is a Proxy in front of a daemon, served by httptest.
 type testFront struct {
 	srv    *httptest.Server
 	client *Client
-	log    *logBuffer
+	log    *testbin.SyncBuffer
 }
 
 // newTestFront puts a Proxy in front of the daemon at network, address.
 // configure, if non-nil, adjusts the client before use.
 func newTestFront(t testing.TB, network, address string, configure func(*Client)) *testFront {
 	t.Helper()
-	lb := &logBuffer{}
+	lb := &testbin.SyncBuffer{}
 	logger := log.New(lb, "", 0)
 	c := &Client{
 		Pool:     &Pool{Network: network, Address: address, ErrorLog: logger},
@@ -50,23 +52,14 @@ func newTestFront(t testing.TB, network, address string, configure func(*Client)
 // get fetches path and returns the status, header and whole body.
 func (f *testFront) do(t testing.TB, method, path string, body io.Reader, header http.Header) (int, http.Header, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, f.srv.URL+path, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, vv := range header {
-		req.Header[k] = vv
-	}
-	resp, err := f.srv.Client().Do(req)
-	if err != nil {
+	got, err := testbin.Fetch(t, context.Background(), f.srv.Client(), method, f.srv.URL+path, body, header)
+	switch {
+	case got.Status == 0:
 		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
+	case err != nil:
 		t.Fatalf("%s %s: reading body: %v", method, path, err)
 	}
-	return resp.StatusCode, resp.Header, b
+	return got.Status, got.Header, []byte(got.Body)
 }
 
 func (f *testFront) get(t testing.TB, path string) (int, []byte) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"forkbench/internal/testbin"
 	"forkbench/targets"
 )
 
@@ -30,7 +31,7 @@ func testDaemonConfig() DaemonConfig {
 func startTarget(t *testing.T, cfg Config) *Target {
 	t.Helper()
 	if cfg.ErrorLog == nil {
-		cfg.ErrorLog = log.New(&logBuffer{}, "", 0)
+		cfg.ErrorLog = log.New(&testbin.SyncBuffer{}, "", 0)
 	}
 	tg := New(cfg)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
@@ -68,7 +69,7 @@ func TestTargetDaemonLifecycle(t *testing.T) {
 	cfg := Config{Daemon: testDaemonConfig(), KeepConn: true, Timeout: 30 * time.Second}
 	cfg.Daemon.MinBackoff = time.Millisecond
 	tg := New(cfg)
-	tg.cfg.ErrorLog = log.New(&logBuffer{}, "", 0)
+	tg.cfg.ErrorLog = log.New(&testbin.SyncBuffer{}, "", 0)
 	ready := make(chan struct{})
 	tg.testHookDaemon = func(d *Daemon) {
 		d.testHookRestart = func() {

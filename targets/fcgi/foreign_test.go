@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 // phpFPM returns a DaemonConfig that runs PHP-FPM with a static pool of
@@ -115,7 +117,7 @@ func TestPHPFPM(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.desc, func(t *testing.T) {
 			dc, script := phpFPM(t, workers)
-			lb := &logBuffer{}
+			lb := &testbin.SyncBuffer{}
 			root := filepath.Dir(script)
 			tg := startTarget(t, Config{
 				Daemon:   dc,
@@ -181,7 +183,7 @@ func TestUWSGI(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "uwsgi.sock")
-	lb := &logBuffer{}
+	lb := &testbin.SyncBuffer{}
 	tg := startTarget(t, Config{
 		Daemon: DaemonConfig{
 			Path: bin,

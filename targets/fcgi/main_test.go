@@ -6,7 +6,6 @@ package fcgi
 // standard library's FastCGI server instead of running tests.
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -16,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -188,22 +186,4 @@ func serveStd(t testing.TB, network string) *countingListener {
 	go stdfcgi.Serve(cl, recoverHandler(testHandler()))
 	t.Cleanup(func() { ln.Close() })
 	return cl
-}
-
-// logBuffer is a concurrency-safe writer for a test's log.Logger.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

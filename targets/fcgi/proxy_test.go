@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 // keepDaemon is a fake daemon that serves several requests per
@@ -286,7 +288,7 @@ func TestSlowReader(t *testing.T) {
 			}
 		}
 	})
-	lb := &logBuffer{}
+	lb := &testbin.SyncBuffer{}
 	bodyFailed := make(chan struct{})
 	var once sync.Once
 	logger := log.New(writerFunc(func(p []byte) (int, error) {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 // TestDaemonDiesMidRequest kills the daemon while requests are in flight:
@@ -214,7 +216,7 @@ func TestPlanPool(t *testing.T) {
 // connections; its decision is logged.
 func TestTargetPlansPool(t *testing.T) {
 	ln := serveStd(t, "unix")
-	lb := &logBuffer{}
+	lb := &testbin.SyncBuffer{}
 	tg := startTarget(t, Config{
 		Daemon:   DaemonConfig{Network: "unix", Address: ln.Addr().String()},
 		KeepConn: true,

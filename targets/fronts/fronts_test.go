@@ -29,32 +29,22 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fronts-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := func() int {
-		defer os.RemoveAll(dir)
+	testbin.MainInTempDir(m, "fronts-test-", func(dir string) error {
 		bins, err := testbin.Build(dir)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return err
 		}
 		appBin = bins.SampleApp
 		dbPath = filepath.Join(dir, "data", "world.db")
 		if err := os.Mkdir(filepath.Dir(dbPath), 0o700); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return err
 		}
 		if err := app.Seed(context.Background(), dbPath); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
+			return err
 		}
 		pyDir = pythonDir()
-		return m.Run()
-	}()
-	os.Exit(code)
+		return nil
+	})
 }
 
 // pythonDir is $FORKBENCH_PYTHON_DIR or the module's app/python, the
