@@ -96,49 +96,7 @@ type kneeRate struct {
 // looks) or when the knee's points were generator-bound, in that order.
 func FindKnee(groups []Group, slo time.Duration) Knee {
 	k := Knee{SLOP99Ns: int64(slo)}
-	var rates []*kneeRate
-	var notOffered []float64
-	for _, g := range groups {
-		if g.Key.Model != ModelOpen || len(g.Points) == 0 {
-			continue
-		}
-		if k.Target == "" && k.Endpoint == "" {
-			k.Target, k.Endpoint = g.Key.Target, g.Key.Endpoint
-		}
-		// Rounds the generator could not offer are left out; the
-		// step's rate is the median of the rounds that remain.
-		offered := g
-		offered.Points = nil
-		for _, p := range g.Points {
-			if p.GeneratorLimited {
-				if !slices.Contains(notOffered, p.OfferedRate) {
-					notOffered = append(notOffered, p.OfferedRate)
-				}
-				continue
-			}
-			offered.Points = append(offered.Points, p)
-		}
-		if len(offered.Points) == 0 {
-			continue
-		}
-		g = offered
-		rt := g.Rate()
-		i := slices.IndexFunc(rates, func(r *kneeRate) bool { return r.rate == rt })
-		if i < 0 { // else a sweep step landed on a fixed rate: one rate
-			i = len(rates)
-			rates = append(rates, &kneeRate{rate: rt})
-		}
-		r := rates[i]
-		for _, p := range g.Points {
-			p99 := p.Latency.P99Ns
-			if p.Corrected != nil {
-				p99 = p.Corrected.P99Ns
-			}
-			r.p99s = append(r.p99s, float64(p99))
-			r.failed = r.failed || p.Saturated || p.Requests == 0 || p.Successes != p.Requests || errorCount(p) > 0
-			r.genBound = r.genBound || p.GeneratorBound
-		}
-	}
+	rates, notOffered := kneeRates(groups, &k)
 	slices.Sort(notOffered)
 	var leftOut []Note
 	if len(notOffered) > 0 {
@@ -187,6 +145,54 @@ func FindKnee(groups []Group, slo time.Duration) Knee {
 	}
 	k.Notes = append(k.Notes, leftOut...)
 	return k
+}
+
+// kneeRates gathers the open-model groups' rounds by offered rate (a sweep
+// step's rate being the median of its rounds'), names k's target and
+// endpoint, and returns the rates the generator could not offer apart.
+func kneeRates(groups []Group, k *Knee) (rates []*kneeRate, notOffered []float64) {
+	for _, g := range groups {
+		if g.Key.Model != ModelOpen || len(g.Points) == 0 {
+			continue
+		}
+		if k.Target == "" && k.Endpoint == "" {
+			k.Target, k.Endpoint = g.Key.Target, g.Key.Endpoint
+		}
+		// Rounds the generator could not offer are left out; the
+		// step's rate is the median of the rounds that remain.
+		offered := g
+		offered.Points = nil
+		for _, p := range g.Points {
+			if p.GeneratorLimited {
+				if !slices.Contains(notOffered, p.OfferedRate) {
+					notOffered = append(notOffered, p.OfferedRate)
+				}
+				continue
+			}
+			offered.Points = append(offered.Points, p)
+		}
+		if len(offered.Points) == 0 {
+			continue
+		}
+		g = offered
+		rt := g.Rate()
+		i := slices.IndexFunc(rates, func(r *kneeRate) bool { return r.rate == rt })
+		if i < 0 { // else a sweep step landed on a fixed rate: one rate
+			i = len(rates)
+			rates = append(rates, &kneeRate{rate: rt})
+		}
+		r := rates[i]
+		for _, p := range g.Points {
+			p99 := p.Latency.P99Ns
+			if p.Corrected != nil {
+				p99 = p.Corrected.P99Ns
+			}
+			r.p99s = append(r.p99s, float64(p99))
+			r.failed = r.failed || p.Saturated || p.Requests == 0 || p.Successes != p.Requests || errorCount(p) > 0
+			r.genBound = r.genBound || p.GeneratorBound
+		}
+	}
+	return rates, notOffered
 }
 
 func errorCount(p Point) uint64 {
