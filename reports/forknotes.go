@@ -25,20 +25,28 @@ func forkNoteText(n results.Note) (string, bool) {
 	return forkFactorNoteText(n)
 }
 
-// forkNs is n's figure k as a duration.
-func forkNs(n results.Note, k string) string { return units.FixedDuration(n.Figures[k]) }
-
-// forkPct is n's figure k, a signed fraction, as a signed whole percent.
-func forkPct(n results.Note, k string) string { return fmt.Sprintf("%+.0f%%", 100*n.Figures[k]) }
-
-// forkCount is n's figure k as a whole number, "" when n lacks it (a size
-// that could not be read).
-func forkCount(n results.Note, k string) string {
+// forkFig is n's figure k formatted by f, or units.Dash when n lacks it:
+// a size that could not be read, or a ratio that was not finite (JSON
+// holds no NaN or infinity, so spawncost leaves such a figure out).
+func forkFig(n results.Note, k string, f func(float64) string) string {
 	v, ok := n.Figures[k]
 	if !ok {
-		return ""
+		return units.Dash
 	}
-	return fmt.Sprintf("%.0f", v)
+	return f(v)
+}
+
+// forkNs is n's figure k as a duration.
+func forkNs(n results.Note, k string) string { return forkFig(n, k, units.FixedDuration) }
+
+// forkPct is n's figure k, a signed fraction, as a signed whole percent.
+func forkPct(n results.Note, k string) string {
+	return forkFig(n, k, func(v float64) string { return fmt.Sprintf("%+.0f%%", 100*v) })
+}
+
+// forkCount is n's figure k as a whole number.
+func forkCount(n results.Note, k string) string {
+	return forkFig(n, k, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 }
 
 // forkComponentNoteText words the notes on the components and the cost
@@ -127,7 +135,8 @@ func forkFactorNoteText(n results.Note) (string, bool) {
 	case results.ForkNoteArmRatio:
 		return fmt.Sprintf("factors/%s: %s: median %s vs %s for %s (%s).", n.Subject, detail(n, 0), forkNs(n, "wall_ns"), forkNs(n, "base_ns"), detail(n, 1), forkPct(n, "rel")), true
 	case results.ForkNoteDaemon:
-		return fmt.Sprintf("daemon: cold start median %s; first request %s vs %s in steady state (%.1f×).", forkNs(n, "cold_ns"), forkNs(n, "first_ns"), forkNs(n, "steady_ns"), n.Figures["ratio"]), true
+		return fmt.Sprintf("daemon: cold start median %s; first request %s vs %s in steady state (%s×).", forkNs(n, "cold_ns"), forkNs(n, "first_ns"), forkNs(n, "steady_ns"),
+			forkFig(n, "ratio", func(v float64) string { return fmt.Sprintf("%.1f", v) })), true
 	}
 	return "", false
 }

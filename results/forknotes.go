@@ -4,8 +4,9 @@ package results
 // was not measured and why, what a derived figure holds, and whether the
 // decomposition adds up. They are data; reports words them, so that a
 // reader of fork.json gets the figures (durations in ns, rel a signed
-// fraction) rather than a sentence to parse. Files written before notes
-// were data hold sentences, read as NoteText.
+// fraction) rather than a sentence to parse; a figure that was not finite
+// (a ratio over a zero median) is left out, as JSON cannot hold it. Files
+// written before notes were data hold sentences, read as NoteText.
 
 // What a component row holds, or why it is missing (group components).
 const (

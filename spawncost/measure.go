@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -84,8 +86,12 @@ func (m *measurer) logf(format string, args ...any) {
 	fmt.Fprintf(m.cfg.Log, format+"\n", args...)
 }
 
-// note adds n to the document's notes.
+// note adds n to the document's notes, leaving out any figure that is
+// not finite (a ratio over a zero median): JSON holds no NaN or infinity,
+// and one such figure would stop the whole document being written.
+// reports shows a missing figure as a dash.
 func (m *measurer) note(n results.Note) {
+	maps.DeleteFunc(n.Figures, func(_ string, v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
 	m.fk.Notes = append(m.fk.Notes, n)
 }
 

@@ -146,6 +146,31 @@ func TestFitLineInterval(t *testing.T) {
 	}
 }
 
+// TestNoteNotFinite: a note whose ratio is not finite (a zero median)
+// keeps its other figures and does not stop the document being written;
+// the report shows the ratio as a dash.
+func TestNoteNotFinite(t *testing.T) {
+	m := &measurer{fk: &results.Fork{}}
+	m.note(results.Note{Kind: results.ForkNoteDaemon, Figures: map[string]float64{"cold_ns": 5e6, "first_ns": 1e6, "steady_ns": 0, "ratio": math.Inf(1)}})
+	m.note(results.Note{Kind: results.ForkNoteAddsUp, Detail: []string{"os-spawn"}, Figures: map[string]float64{"gap_ns": 1e6, "rel": math.NaN(), "start_ns": 0, "rest_ns": 1e6}})
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := results.Write(path, &results.File{Fork: m.fk}); err != nil {
+		t.Fatalf("writing a document with a non-finite figure: %v", err)
+	}
+	f, err := results.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"daemon: cold start median 5.00ms; first request 1.00ms vs 0ns in steady state (—×).",
+		"Decomposition adds up: CGI − embedded = 1.00ms, within 20% (—) of the start-up components' sum (os-spawn = 0ns); the remaining 1.00ms is exit+reap, the CGI gateway.",
+	} {
+		if got := reports.JoinNotes(f.Fork.Notes, "\n"); !strings.Contains(got, want) {
+			t.Errorf("notes =\n%s\nwant one saying %q", got, want)
+		}
+	}
+}
+
 // TestModelDeclines: no cost model from two work sizes (what --quick
 // measures), nor from a slope lost in the fixed cost's noise.
 func TestModelDeclines(t *testing.T) {
