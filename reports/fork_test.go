@@ -146,7 +146,7 @@ func fixtureFork() *results.Fork {
 		return results.ForkRow{Group: group, Name: name, Params: params, Samples: 200, Outliers: 3,
 			Wall: sum(wallMs), User: sum(wallMs * 0.4), Sys: sum(wallMs * 0.3)}
 	}
-	fk := &results.Fork{Notes: []string{"fixture: decomposition figures are synthetic."}}
+	fk := &results.Fork{Notes: []results.Note{results.TextNote("fixture: decomposition figures are synthetic.")}}
 	for _, c := range []struct {
 		name, what string
 		ms         float64

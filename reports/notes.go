@@ -1,7 +1,8 @@
 package reports
 
 // This file is where notes become words: every results.Note a result
-// file, a knee or a comparison holds is rendered here, and nowhere else.
+// file, a knee or a comparison holds is rendered here (a spawn-cost
+// document's in forknotes.go beside it), and nowhere else.
 // A run's notes are sentences; a knee's and a comparison's are phrases,
 // joined or bracketed by whatever shows them (the knee table, a verdict
 // cell, the list under "notes:").
@@ -33,6 +34,9 @@ func NoteText(n results.Note) string {
 		return s
 	}
 	if s, ok := abNoteText(n); ok {
+		return s
+	}
+	if s, ok := forkNoteText(n); ok {
 		return s
 	}
 	return fmt.Sprintf("%s %s %v", n.Kind, n.Subject, n.Figures)

@@ -414,7 +414,7 @@ func notes(s *Summary) []string {
 		}
 		if f.Fork != nil {
 			for _, n := range f.Fork.Notes {
-				out = append(out, prefix+"fork: "+n)
+				out = append(out, prefix+"fork: "+NoteText(n))
 			}
 		}
 		saturated := map[string][]string{}

@@ -31,7 +31,9 @@ type Fork struct {
 	// basis (wall, CPU), the work above which its overhead share falls
 	// under ForkBreakEvenShare.
 	BreakEvens []ForkBreakEven `json:"break_evens,omitempty"`
-	Notes      []string        `json:"notes,omitempty"`
+	// Notes are the kinds in forknotes.go; files written before notes
+	// were data hold sentences, read as NoteText.
+	Notes []Note `json:"notes,omitempty"`
 }
 
 // ForkGroup is the kind of a row of the document.

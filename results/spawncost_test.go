@@ -59,6 +59,15 @@ func TestReadLegacyFork(t *testing.T) {
 	if len(fk.Notes) != 16 {
 		t.Errorf("%d notes; want the file's 16", len(fk.Notes))
 	}
+	// The file's notes are sentences: each is read as a text note.
+	for i, n := range fk.Notes {
+		if n.Kind != NoteText || n.Text == "" {
+			t.Errorf("note %d = %+v; want a text note holding the file's sentence", i, n)
+		}
+	}
+	if want := "daemon: cold start median 101.95ms; first request 1.81ms vs 230.9µs in steady state (7.9×)."; len(fk.Notes) > 0 && fk.Notes[len(fk.Notes)-1].Text != want {
+		t.Errorf("last note = %q; want %q", fk.Notes[len(fk.Notes)-1].Text, want)
+	}
 }
 
 func TestForkBreakEvens(t *testing.T) {

@@ -5,7 +5,6 @@ package spawncost
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -88,7 +87,7 @@ func (m *measurer) decompose(ctx context.Context) error {
 	m.fk.Rows = append(m.fk.Rows, rows...)
 	for _, r := range rows {
 		if r.Wall.MedianNs < 0 {
-			m.note("decomposition/%s (%s): negative median (%s): the difference of two noisy medians; the component is smaller than the noise.", r.Name, r.Deployment, fmtNs(r.Wall.MedianNs))
+			m.note(results.Note{Kind: results.ForkNoteNegativePart, Subject: r.Name, Detail: []string{string(r.Deployment)}, Figures: map[string]float64{"wall_ns": r.Wall.MedianNs}})
 		}
 	}
 	m.initNotes(ctx)
@@ -131,11 +130,16 @@ func (m *measurer) decompositionRows() []results.ForkRow {
 func (m *measurer) initNotes(ctx context.Context) {
 	goEmpty, haveEmpty := m.rows[results.ForkGoEmpty]
 	if !haveEmpty {
-		m.note("runtime-init is everything a Go binary does before main: the runtime's start and every package initialiser linked into the app (the SQLite driver's included); without the empty Go program it cannot be split into runtime-init and package-init.")
+		m.note(results.Note{Kind: results.ForkNoteInitWhole})
 		return
 	}
-	m.note("runtime-init is the Go runtime's own start (an empty main, %s bytes); package-init is everything the app's dependencies add before main (%s bytes of binary): their init functions, the SQLite driver's included, and loading a larger binary. -noop cannot exit earlier, so both precede any app start-up.",
-		goEmpty.Params["size_bytes"], m.rows[results.ForkGoNoop].Params["size_bytes"])
+	figs := map[string]float64{}
+	for k, r := range map[string]results.ForkRow{"go_empty_bytes": goEmpty, "app_bytes": m.rows[results.ForkGoNoop]} {
+		if n, err := strconv.ParseFloat(r.Params["size_bytes"], 64); err == nil {
+			figs[k] = n
+		}
+	}
+	m.note(results.Note{Kind: results.ForkNoteInitSplit, Figures: figs})
 	m.initTraceNote(ctx)
 }
 
@@ -147,17 +151,19 @@ func (m *measurer) orderingNote() {
 		chain = append(chain, r)
 	}
 	chain = append(chain, m.rows[results.ForkGoNoop], m.rows[results.ForkStartupOnly], m.rows[results.ForkCGIRequest])
-	var broken, held []string
+	held := results.Note{Kind: results.ForkNoteOrderHolds}
+	broken := results.Note{Kind: results.ForkNoteOrderBroken}
 	for i, r := range chain {
-		held = append(held, r.Name+" "+fmtNs(r.Wall.MedianNs))
-		if i > 0 && !(chain[i-1].Wall.MedianNs < r.Wall.MedianNs) {
-			broken = append(broken, fmt.Sprintf("%s (%s) ≥ %s (%s)", chain[i-1].Name, fmtNs(chain[i-1].Wall.MedianNs), r.Name, fmtNs(r.Wall.MedianNs)))
+		held.Detail, held.Values = append(held.Detail, r.Name), append(held.Values, r.Wall.MedianNs)
+		if lo := chain[max(i-1, 0)]; i > 0 && !(lo.Wall.MedianNs < r.Wall.MedianNs) {
+			broken.Detail = append(broken.Detail, lo.Name, r.Name)
+			broken.Values = append(broken.Values, lo.Wall.MedianNs, r.Wall.MedianNs)
 		}
 	}
-	if broken == nil {
-		m.note("Ordering holds (median wall): %s.", strings.Join(held, " < "))
+	if broken.Detail == nil {
+		m.note(held)
 	} else {
-		m.note("Ordering OS floor < Go runtime floor < app's runtime floor < app start-up < CGI request does NOT hold: %s.", strings.Join(broken, "; "))
+		m.note(broken)
 	}
 }
 
@@ -174,27 +180,26 @@ func (m *measurer) addsUpNotes(rows []results.ForkRow) {
 			names = append(names, r.Name)
 		}
 	}
-	startNames := strings.Join(names, " + ")
 	gap := cgiR.Wall.MedianNs - emb.Wall.MedianNs
 	rel := (gap - start) / start
+	n := results.Note{Kind: results.ForkNoteAddsUp, Detail: names,
+		Figures: map[string]float64{"gap_ns": gap, "rel": rel, "start_ns": start, "rest_ns": gap - start}}
 	switch {
 	case math.Abs(rel) <= 0.20:
-		m.note("Decomposition adds up: CGI − embedded = %s, within 20%% (%+.0f%%) of the start-up components' sum (%s = %s); the remaining %s is exit+reap, the CGI gateway.",
-			fmtNs(gap), 100*rel, startNames, fmtNs(start), fmtNs(gap-start))
 	case rel > 0:
-		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s = %s). The extra %s is what only the CGI path does: the host builds the environment and pipes, the child runs net/http/cgi (reads its request from the environment, writes a CGI response through a pipe), the host parses that response, kills the process group and reaps; a spawn row measures none of it. On a loaded machine, more context switches per request also land here.",
-			fmtNs(gap), 100*rel, startNames, fmtNs(start), fmtNs(gap-start))
+		n.Kind = results.ForkNoteGapAbove
 	default:
-		m.note("Decomposition does NOT add up within 20%%: CGI − embedded = %s is %+.0f%% against the start-up components' sum (%s = %s): the CGI request was cheaper than start-up alone, which no mechanism explains; suspect noise (the machine was shared) or the page cache and CPU frequency changing between rows.",
-			fmtNs(gap), 100*rel, startNames, fmtNs(start))
+		n.Kind = results.ForkNoteGapBelow
+		delete(n.Figures, "rest_ns")
 	}
+	m.note(n)
 	// The same in CPU time, which a shared machine disturbs less than
 	// wall time (waiting for a core is not CPU time).
 	cpu := results.ForkRow.CPUMedianNs
 	if c := cpu(startup); c > 0 {
 		gapC := cpu(cgiR) - cpu(emb)
-		m.note("In CPU time (user+sys medians, less disturbed by a shared machine): CGI child %s − embedded %s = %s against startup-only %s (%+.0f%%).",
-			fmtNs(cpu(cgiR)), fmtNs(cpu(emb)), fmtNs(gapC), fmtNs(c), 100*(gapC-c)/c)
+		m.note(results.Note{Kind: results.ForkNoteCPUGap, Figures: map[string]float64{
+			"cgi_cpu_ns": cpu(cgiR), "embedded_cpu_ns": cpu(emb), "gap_ns": gapC, "startup_cpu_ns": c, "rel": (gapC - c) / c}})
 	}
 }
 
@@ -325,7 +330,7 @@ func (m *measurer) model(context.Context) error {
 			continue
 		}
 		if k := distinct(p.n); k < minFitSizes {
-			m.note("model/%s: %d work size(s); a cost model needs at least %d (a line through two points fits any noise): no fit, no crossover.", d, k, minFitSizes)
+			m.note(results.Note{Kind: results.ForkNoteFewSizes, Subject: string(d), Figures: map[string]float64{"sizes": float64(k), "need": minFitSizes}})
 			continue
 		}
 		fw, ok := fitLine(p.n, p.wall)
@@ -333,7 +338,7 @@ func (m *measurer) model(context.Context) error {
 			continue
 		}
 		if !(fw.bLo > 0) {
-			m.note("model/%s: the per-round slope's 95%% interval [%s, %s] does not stand clear of zero: the work sizes do not rise above the fixed cost's noise; no fit, no crossover.", d, fmtNs(fw.bLo), fmtNs(fw.bHi))
+			m.note(results.Note{Kind: results.ForkNoteSlopeInNoise, Subject: string(d), Figures: map[string]float64{"slope_lo_ns": fw.bLo, "slope_hi_ns": fw.bHi}})
 			continue
 		}
 		fc, okC := fitLine(p.n, p.cpu)
@@ -343,20 +348,6 @@ func (m *measurer) model(context.Context) error {
 	}
 	m.fk.BreakEvens = results.ForkBreakEvens(m.fk.Fits)
 	return nil
-}
-
-// fmtNs formats nanoseconds for notes and tables.
-func fmtNs(ns float64) string {
-	a := math.Abs(ns)
-	switch {
-	case a >= 1e9:
-		return fmt.Sprintf("%.2fs", ns/1e9)
-	case a >= 1e6:
-		return fmt.Sprintf("%.2fms", ns/1e6)
-	case a >= 1e3:
-		return fmt.Sprintf("%.1fµs", ns/1e3)
-	}
-	return fmt.Sprintf("%.0fns", ns)
 }
 
 // fmtParams is params as sorted k=v pairs.

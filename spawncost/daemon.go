@@ -58,7 +58,7 @@ func (m *measurer) daemonLives(ctx context.Context) error {
 	if len(first) > 0 && len(steady) > 0 {
 		med := func(ss []sample) float64 { return forkRow(results.ForkRow{}, ss).Wall.MedianNs }
 		fs, ss := med(first), med(steady)
-		m.note("daemon: cold start median %s; first request %s vs %s in steady state (%.1f×).", fmtNs(med(cold)), fmtNs(fs), fmtNs(ss), fs/ss)
+		m.note(results.Note{Kind: results.ForkNoteDaemon, Figures: map[string]float64{"cold_ns": med(cold), "first_ns": fs, "steady_ns": ss, "ratio": fs / ss}})
 	}
 
 	restart, err := m.restarts(ctx, reps)

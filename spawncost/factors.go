@@ -79,7 +79,7 @@ func (m *measurer) factor(ctx context.Context, p plan, arms []arm) ([]results.Fo
 		rows = append(rows, r)
 	}
 	if cut {
-		m.note("factors/%s: stopped on its time budget after %d of %d interleaved rounds.", arms[0].name, len(ss[0]), p.reps)
+		m.note(results.Note{Kind: results.ForkNoteFactorBudgetCut, Subject: arms[0].name, Figures: map[string]float64{"rounds": float64(len(ss[0])), "want": float64(p.reps)}})
 	}
 	return rows, nil
 }
@@ -94,7 +94,7 @@ func (m *measurer) factors(ctx context.Context) error {
 	// Binary size and linkage: the app's runtime floor (-noop), so that
 	// only exec, the loader and the runtime's start differ.
 	if cfg.SkipBuilds {
-		m.note("factors/binary: variant builds skipped (--quick or SkipBuilds); no binary-size or linkage rows.")
+		m.note(results.Note{Kind: results.ForkNoteNoVariants})
 	} else if err := m.variants(ctx, p); err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (m *measurer) factors(ctx context.Context) error {
 	// Package initialisation against binary size: the empty Go program,
 	// the same padded to the app's size, and the app's -noop.
 	if cfg.SkipBuilds {
-		m.note("factors/package-init: padded build skipped (--quick or SkipBuilds); no package-init rows.")
+		m.note(results.Note{Kind: results.ForkNoteNoPadded})
 	} else if err := m.packageInit(ctx, p); err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (m *measurer) factors(ctx context.Context) error {
 	}
 	rows, err := parentRSSRows(ctx, cfg.Self, cfg.SelfEnv, []int64{0, cfg.LargeHeap}, m.floor, m.floorNm, cfg.spawnPlan(), rounds)
 	if err != nil {
-		m.note("factors/parent-rss: not measured: %v", err)
+		m.note(errNote(results.ForkNoteNotMeasured, "factors/parent-rss", err))
 		return nil
 	}
 	for _, r := range rows {
@@ -150,7 +150,7 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 				m.logf("spawncost: building sampleapp variant %s", v.name)
 				path, err := buildVariant(ctx, gotool, root, m.cfg.CacheDir, v)
 				if err != nil {
-					m.note("factors/binary-%s: not measured: %v", v.name, err)
+					m.note(errNote(results.ForkNoteNotMeasured, "factors/binary-"+v.name, err))
 					continue
 				}
 				st, err := os.Stat(path)
@@ -176,7 +176,7 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 			return nil
 		}
 	}
-	m.note("factors/binary: variants not built: %v", err)
+	m.note(errNote(results.ForkNoteNoVariants, "", err))
 	return nil
 }
 
@@ -187,12 +187,12 @@ func (m *measurer) variants(ctx context.Context, p plan) error {
 // and the pages its larger text and data make the runtime touch.
 func (m *measurer) packageInit(ctx context.Context, p plan) error {
 	if m.goEmpty == "" {
-		m.note("factors/package-init: no empty Go program (see components/go-empty); not measured.")
+		m.note(results.Note{Kind: results.ForkNoteNoEmptyForPadding})
 		return nil
 	}
 	gotool, err := goTool()
 	if err != nil {
-		m.note("factors/package-init: not measured: %v", err)
+		m.note(errNote(results.ForkNoteNotMeasured, "factors/package-init", err))
 		return nil
 	}
 	app, err := os.Stat(m.cfg.AppBin)
@@ -204,13 +204,13 @@ func (m *measurer) packageInit(ctx context.Context, p plan) error {
 		return fmt.Errorf("spawncost: %w", err)
 	}
 	if app.Size() <= empty.Size() {
-		m.note("factors/package-init: the app (%d bytes) is no larger than the empty Go program (%d bytes); no padded arm.", app.Size(), empty.Size())
+		m.note(results.Note{Kind: results.ForkNoteAppNotLarger, Figures: map[string]float64{"app_bytes": float64(app.Size()), "empty_bytes": float64(empty.Size())}})
 		return nil
 	}
 	m.logf("spawncost: building the empty Go program padded to %d bytes", app.Size())
 	padded, err := buildGoPadded(ctx, gotool, m.cfg.CacheDir, app.Size()-empty.Size())
 	if err != nil {
-		m.note("factors/package-init: padded program not built: %v", err)
+		m.note(errNote(results.ForkNoteNoPadded, "", err))
 		return nil
 	}
 	rows, err := m.factor(ctx, p, []arm{
@@ -224,8 +224,7 @@ func (m *measurer) packageInit(ctx context.Context, p plan) error {
 	m.ratioNote(rows, results.ForkParamVariant, "size_bytes")
 	if len(rows) == 3 {
 		e, pd, a := rows[0].Wall.MedianNs, rows[1].Wall.MedianNs, rows[2].Wall.MedianNs
-		m.note("factors/package-init: of sampleapp -noop − go-empty = %s (interleaved medians), a file of the same size alone accounts for %s (padded − empty); the other %s is the app's packages: their init functions and the pages of their code and data touched before main.",
-			fmtNs(a-e), fmtNs(pd-e), fmtNs(a-pd))
+		m.note(results.Note{Kind: results.ForkNotePackageInitSplit, Figures: map[string]float64{"init_ns": a - e, "file_ns": pd - e, "packages_ns": a - pd}})
 	}
 	return nil
 }
@@ -245,8 +244,8 @@ func (m *measurer) ratioNote(rows []results.ForkRow, keys ...string) {
 	}
 	base := rows[0]
 	for _, r := range rows[1:] {
-		m.note("factors/%s: %s: median %s vs %s for %s (%+.0f%%).", r.Name, label(r), fmtNs(r.Wall.MedianNs),
-			fmtNs(base.Wall.MedianNs), label(base), 100*(r.Wall.MedianNs/base.Wall.MedianNs-1))
+		m.note(results.Note{Kind: results.ForkNoteArmRatio, Subject: r.Name, Detail: []string{label(r), label(base)},
+			Figures: map[string]float64{"wall_ns": r.Wall.MedianNs, "base_ns": base.Wall.MedianNs, "rel": r.Wall.MedianNs/base.Wall.MedianNs - 1}})
 	}
 }
 

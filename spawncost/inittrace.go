@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+
+	"forkbench/results"
 )
 
 // pkgInit is one package initialiser as inittrace reports it.
@@ -74,19 +76,25 @@ func origin(pkg string) string {
 	return strings.Join(el[:min(n, len(el))], "/")
 }
 
-// initSummary states the total initialiser time of ps and, when top > 0,
-// the top largest origins (the standard library or a module) and their
-// share of it.
-func initSummary(ps []pkgInit, top int) string {
+// traceNote is the ForkNoteInitTrace of the app's initialisers (app)
+// and the empty program's (empty): each one's count and total time, and
+// the app's top largest origins (the standard library or a module) with
+// their time and package count, largest first.
+func traceNote(app, empty []pkgInit, top int) results.Note {
 	type group struct {
 		name    string
 		clockNs float64
 		n       int
 	}
-	var total float64
+	total := func(ps []pkgInit) float64 {
+		var t float64
+		for _, p := range ps {
+			t += p.clockNs
+		}
+		return t
+	}
 	var gs []group
-	for _, p := range ps {
-		total += p.clockNs
+	for _, p := range app {
 		o := origin(p.pkg)
 		i := slices.IndexFunc(gs, func(g group) bool { return g.name == o })
 		if i < 0 {
@@ -96,17 +104,14 @@ func initSummary(ps []pkgInit, top int) string {
 		gs[i].clockNs += p.clockNs
 		gs[i].n++
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d initialisers, %s in total", len(ps), fmtNs(total))
-	if top > 0 && len(gs) > 0 {
-		slices.SortStableFunc(gs, func(a, b group) int { return cmp.Compare(b.clockNs, a.clockNs) })
-		var big []string
-		for _, g := range gs[:min(top, len(gs))] {
-			big = append(big, fmt.Sprintf("%s %s (%d packages)", g.name, fmtNs(g.clockNs), g.n))
-		}
-		b.WriteString("; by origin: " + strings.Join(big, ", "))
+	n := results.Note{Kind: results.ForkNoteInitTrace, Figures: map[string]float64{
+		"app_inits": float64(len(app)), "app_ns": total(app), "empty_inits": float64(len(empty)), "empty_ns": total(empty)}}
+	slices.SortStableFunc(gs, func(a, b group) int { return cmp.Compare(b.clockNs, a.clockNs) })
+	for _, g := range gs[:min(top, len(gs))] {
+		n.Detail = append(n.Detail, g.name)
+		n.Values = append(n.Values, g.clockNs, float64(g.n))
 	}
-	return b.String()
+	return n
 }
 
 // initTraceNote notes what the package initialisers of sampleapp -noop
@@ -116,14 +121,13 @@ func initSummary(ps []pkgInit, top int) string {
 func (m *measurer) initTraceNote(ctx context.Context) {
 	app, err := initTrace(ctx, m.cfg.AppBin, "-noop")
 	if err != nil {
-		m.note("package-init: no inittrace: %v", err)
+		m.note(errNote(results.ForkNoteNoInitTrace, "", err))
 		return
 	}
 	empty, err := initTrace(ctx, m.goEmpty)
 	if err != nil {
-		m.note("package-init: no inittrace: %v", err)
+		m.note(errNote(results.ForkNoteNoInitTrace, "", err))
 		return
 	}
-	m.note("package-init by GODEBUG=inittrace=1 (one run each, wall clock inside the initialisers): sampleapp -noop: %s. The empty Go program: %s. Whatever package-init holds beyond the difference is spent outside init functions: mapping and faulting in the larger binary, and the runtime's start over it.",
-		initSummary(app, 5), initSummary(empty, 0))
+	m.note(traceNote(app, empty, 5))
 }

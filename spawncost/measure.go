@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
+	"maps"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -84,14 +86,25 @@ func (m *measurer) logf(format string, args ...any) {
 	fmt.Fprintf(m.cfg.Log, format+"\n", args...)
 }
 
-func (m *measurer) note(format string, args ...any) {
-	m.fk.Notes = append(m.fk.Notes, fmt.Sprintf(format, args...))
+// note adds n to the document's notes, leaving out any figure that is
+// not finite (a ratio over a zero median): JSON holds no NaN or infinity,
+// and one such figure would stop the whole document being written.
+// reports shows a missing figure as a dash.
+func (m *measurer) note(n results.Note) {
+	maps.DeleteFunc(n.Figures, func(_ string, v float64) bool { return math.IsNaN(v) || math.IsInf(v, 0) })
+	m.fk.Notes = append(m.fk.Notes, n)
+}
+
+// errNote is a note of kind k about subject whose detail is err.
+func errNote(k results.NoteKind, subject string, err error) results.Note {
+	return results.Note{Kind: k, Subject: subject, Detail: []string{err.Error()}}
 }
 
 // add appends a row, noting when its time budget cut it short.
 func (m *measurer) add(r results.ForkRow, cut bool, want int) {
 	if cut {
-		m.note("%s/%s %s: stopped on its time budget after %d of %d samples.", r.Group, r.Name, fmtParams(r.Params), r.Samples, want)
+		m.note(results.Note{Kind: results.ForkNoteBudgetCut, Subject: string(r.Group) + "/" + r.Name, Detail: []string{fmtParams(r.Params)},
+			Figures: map[string]float64{"samples": float64(r.Samples), "want": float64(want)}})
 	}
 	m.fk.Rows = append(m.fk.Rows, r)
 }
@@ -146,11 +159,11 @@ func (m *measurer) floors(ctx context.Context) error {
 		}
 		m.floor, m.floorNm = "/bin/true", results.ForkBinTrue
 	} else {
-		m.note("components/bin-true: /bin/true not found; skipped.")
+		m.note(results.Note{Kind: results.ForkNoteNoBinTrue})
 	}
 	noop, err := buildNoop(ctx, cfg.CacheDir)
 	if err != nil {
-		m.note("components/static-noop: not measured: %v. The OS floor is /bin/true (dynamically linked, so it includes the loader).", err)
+		m.note(errNote(results.ForkNoteNoStaticNoop, "", err))
 	} else {
 		if err := m.component(ctx, results.ForkStaticNoop, map[string]string{results.ForkParamProgram: "noop.c, gcc -static -O2", results.ForkParamWhat: "spawn+reap of a static C no-op: the OS floor"},
 			cfg.spawnPlan(), m.spawnFn(noop, nil, childEnv())); err != nil {
@@ -219,7 +232,7 @@ func (m *measurer) requests(ctx context.Context) error {
 	r.Params["children_spawned"] = strconv.FormatUint(st.Spawned, 10)
 	r.Params["children_reaped"] = strconv.FormatUint(st.Reaped, 10)
 	if st.Spawned != st.Reaped {
-		m.note("components/cgi-request: the CGI host spawned %d children but reaped %d.", st.Spawned, st.Reaped)
+		m.note(results.Note{Kind: results.ForkNoteUnreaped, Figures: map[string]float64{"spawned": float64(st.Spawned), "reaped": float64(st.Reaped)}})
 	}
 
 	// FastCGI: one daemon, a pooled connection.
@@ -245,7 +258,7 @@ func (m *measurer) goEmptyComponent(ctx context.Context) error {
 	}
 	if err != nil {
 		m.goEmpty = ""
-		m.note("components/go-empty: not measured: %v. runtime-init then includes the app's package initialisers (no package-init row).", err)
+		m.note(errNote(results.ForkNoteNoGoEmpty, "", err))
 		return nil
 	}
 	return m.component(ctx, results.ForkGoEmpty, map[string]string{results.ForkParamProgram: "empty.go (func main() {}), CGO_ENABLED=0 -trimpath", "size_bytes": fileSize(m.goEmpty),

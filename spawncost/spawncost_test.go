@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"forkbench/app"
+	"forkbench/reports"
 	"forkbench/results"
 )
 
@@ -144,6 +146,31 @@ func TestFitLineInterval(t *testing.T) {
 	}
 }
 
+// TestNoteNotFinite: a note whose ratio is not finite (a zero median)
+// keeps its other figures and does not stop the document being written;
+// the report shows the ratio as a dash.
+func TestNoteNotFinite(t *testing.T) {
+	m := &measurer{fk: &results.Fork{}}
+	m.note(results.Note{Kind: results.ForkNoteDaemon, Figures: map[string]float64{"cold_ns": 5e6, "first_ns": 1e6, "steady_ns": 0, "ratio": math.Inf(1)}})
+	m.note(results.Note{Kind: results.ForkNoteAddsUp, Detail: []string{"os-spawn"}, Figures: map[string]float64{"gap_ns": 1e6, "rel": math.NaN(), "start_ns": 0, "rest_ns": 1e6}})
+	path := filepath.Join(t.TempDir(), FileName)
+	if err := results.Write(path, &results.File{Fork: m.fk}); err != nil {
+		t.Fatalf("writing a document with a non-finite figure: %v", err)
+	}
+	f, err := results.Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"daemon: cold start median 5.00ms; first request 1.00ms vs 0ns in steady state (—×).",
+		"Decomposition adds up: CGI − embedded = 1.00ms, within 20% (—) of the start-up components' sum (os-spawn = 0ns); the remaining 1.00ms is exit+reap, the CGI gateway.",
+	} {
+		if got := reports.JoinNotes(f.Fork.Notes, "\n"); !strings.Contains(got, want) {
+			t.Errorf("notes =\n%s\nwant one saying %q", got, want)
+		}
+	}
+}
+
 // TestModelDeclines: no cost model from two work sizes (what --quick
 // measures), nor from a slope lost in the fixed cost's noise.
 func TestModelDeclines(t *testing.T) {
@@ -169,8 +196,8 @@ func TestModelDeclines(t *testing.T) {
 			if len(m.fk.Fits) != 0 || len(m.fk.BreakEvens) != 0 {
 				t.Errorf("fits %+v, break-evens %+v; want none", m.fk.Fits, m.fk.BreakEvens)
 			}
-			if len(m.fk.Notes) != 1 || !strings.Contains(m.fk.Notes[0], tt.note) {
-				t.Errorf("notes = %q; want one saying %q", m.fk.Notes, tt.note)
+			if len(m.fk.Notes) != 1 || !strings.Contains(reports.NoteText(m.fk.Notes[0]), tt.note) {
+				t.Errorf("notes = %q; want one saying %q", reports.JoinNotes(m.fk.Notes, "\n"), tt.note)
 			}
 		})
 	}
@@ -228,7 +255,8 @@ func TestForkJSONRoundTrip(t *testing.T) {
 		},
 		Fits:       []results.ForkFit{{Deployment: results.ForkCGI, FixedNs: 2e6, PerUnitNs: 100, HasCPU: true, CPUFixedNs: 1e6, CPUPerUnitNs: 90, R2: 0.99, Points: 5}},
 		BreakEvens: []results.ForkBreakEven{{Deployment: results.ForkCGI, Basis: results.ForkWall, Found: true, WorkN: 1e5, FixedRuleNs: 18e6}},
-		Notes:      []string{"Decomposition adds up."},
+		Notes: []results.Note{results.TextNote("Decomposition adds up."),
+			{Kind: results.ForkNoteAddsUp, Detail: []string{"os-spawn", "app-init"}, Figures: map[string]float64{"gap_ns": 2e6, "rel": 0.05, "start_ns": 1.9e6, "rest_ns": 1e5}}},
 	}
 	path := filepath.Join(t.TempDir(), "out", FileName)
 	if err := results.Write(path, &results.File{Fork: fk}); err != nil {
@@ -241,7 +269,7 @@ func TestForkJSONRoundTrip(t *testing.T) {
 	if f.SchemaVersion != results.SchemaVersion {
 		t.Errorf("schema_version = %d; want %d", f.SchemaVersion, results.SchemaVersion)
 	}
-	if f.Fork == nil || !slices.EqualFunc(f.Fork.Rows, fk.Rows, rowEqual) || !slices.Equal(f.Fork.Notes, fk.Notes) ||
+	if f.Fork == nil || !slices.EqualFunc(f.Fork.Rows, fk.Rows, rowEqual) || !reflect.DeepEqual(f.Fork.Notes, fk.Notes) ||
 		!slices.Equal(f.Fork.Fits, fk.Fits) || !slices.Equal(f.Fork.BreakEvens, fk.BreakEvens) {
 		t.Errorf("round trip = %+v; want %+v", f.Fork, fk)
 	}
@@ -409,7 +437,7 @@ func TestMeasureQuick(t *testing.T) {
 	}
 	for _, g := range results.ForkGroups() {
 		if groups[g] == 0 {
-			t.Errorf("no %s rows; groups = %v; notes = %q", g, groups, f.Fork.Notes)
+			t.Errorf("no %s rows; groups = %v; notes = %q", g, groups, reports.JoinNotes(f.Fork.Notes, "\n"))
 		}
 	}
 	if want := []string{"os-spawn", "runtime-init", "package-init", "app-init", "request", "exit+reap"}; !slices.Equal(cgiParts, want) {
@@ -423,7 +451,7 @@ func TestMeasureQuick(t *testing.T) {
 	// fit and says so, for each deployment.
 	var declined int
 	for _, n := range f.Fork.Notes {
-		if strings.Contains(n, "needs at least 3") {
+		if strings.Contains(reports.NoteText(n), "needs at least 3") {
 			declined++
 		}
 	}
@@ -437,7 +465,7 @@ func TestMeasureQuick(t *testing.T) {
 		}
 	}
 	if rss != 2 {
-		t.Errorf("%d parent-rss rows; want 2 (small and large parent); notes = %q", rss, f.Fork.Notes)
+		t.Errorf("%d parent-rss rows; want 2 (small and large parent); notes = %q", rss, reports.JoinNotes(f.Fork.Notes, "\n"))
 	}
 }
 
@@ -592,7 +620,7 @@ func TestDecompose(t *testing.T) {
 			if !slices.Equal(parts, tt.parts) {
 				t.Errorf("cgi decomposition = %v; want %v", parts, tt.parts)
 			}
-			notes := strings.Join(m.fk.Notes, "\n")
+			notes := reports.JoinNotes(m.fk.Notes, "\n")
 			for _, w := range tt.wantNotes {
 				if !strings.Contains(notes, w) {
 					t.Errorf("notes lack %q:\n%s", w, notes)
@@ -628,9 +656,9 @@ func TestParseInitTrace(t *testing.T) {
 		})
 	}
 	ps := []pkgInit{{"net", 1e6}, {"modernc.org/libc/sys", 3e6}, {"os", 2e6}, {"github.com/a/b/c", 0.5e6}, {"modernc.org/libc", 1e6}}
-	if got, want := initSummary(ps, 2),
-		"5 initialisers, 7.50ms in total; by origin: modernc.org/libc 4.00ms (2 packages), std 3.00ms (2 packages)"; got != want {
-		t.Errorf("initSummary = %q; want %q", got, want)
+	if got, want := reports.NoteText(traceNote(ps, ps[:1], 2)),
+		"sampleapp -noop: 5 initialisers, 7.50ms in total; by origin: modernc.org/libc 4.00ms (2 packages), std 3.00ms (2 packages). The empty Go program: 1 initialisers, 1.00ms in total. "; !strings.Contains(got, want) {
+		t.Errorf("traceNote renders as %q; want it to say %q", got, want)
 	}
 	for pkg, want := range map[string]string{"runtime": "std", "internal/godebug": "std", "modernc.org/sqlite/lib": "modernc.org/sqlite",
 		"github.com/dustin/go-humanize": "github.com/dustin/go-humanize", "golang.org/x/sys/unix": "golang.org/x/sys", "example.com": "example.com"} {

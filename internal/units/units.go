@@ -65,6 +65,25 @@ func Duration(ns float64) string {
 	return TrimZeros(Sig(ns, 3)) + "ns"
 }
 
+// FixedDuration formats a duration given in nanoseconds with a fixed
+// number of decimals in the largest unit that keeps the figure at one or
+// more: two for s and ms, one for µs, none for ns ("2.00s", "26.99ms",
+// "12.3µs", "882ns"). The spawn-cost notes are worded with it: their
+// sentences were written that way, and files hold the same figures, so a
+// note reads the same whichever forkbench renders it.
+func FixedDuration(ns float64) string {
+	a := math.Abs(ns)
+	switch {
+	case a >= 1e9:
+		return strconv.FormatFloat(ns/1e9, 'f', 2, 64) + "s"
+	case a >= 1e6:
+		return strconv.FormatFloat(ns/1e6, 'f', 2, 64) + "ms"
+	case a >= 1e3:
+		return strconv.FormatFloat(ns/1e3, 'f', 1, 64) + "µs"
+	}
+	return strconv.FormatFloat(ns, 'f', 0, 64) + "ns"
+}
+
 // Percent formats a fraction as a percentage with at most two decimals:
 // 0.05 is "5%", 0.125 is "12.5%".
 func Percent(f float64) string {

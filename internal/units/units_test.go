@@ -30,6 +30,30 @@ func TestDuration(t *testing.T) {
 	}
 }
 
+// TestFixedDuration keeps the output of the formatter the spawn-cost
+// notes were written with (spawncost's fmtNs, fmt's %.2f and friends).
+func TestFixedDuration(t *testing.T) {
+	for _, c := range []struct {
+		ns   float64
+		want string
+	}{
+		{0, "0ns"},
+		{882, "882ns"},
+		{999.6, "1000ns"},
+		{12.34e3, "12.3µs"},
+		{4e6, "4.00ms"},
+		{26.99e6, "26.99ms"},
+		{-12.5e3, "-12.5µs"},
+		{2e9, "2.00s"},
+		{90e9, "90.00s"},
+		{math.NaN(), "NaNns"},
+	} {
+		if got := FixedDuration(c.ns); got != c.want {
+			t.Errorf("FixedDuration(%v) = %q; want %q", c.ns, got, c.want)
+		}
+	}
+}
+
 func TestSig(t *testing.T) {
 	for _, c := range []struct {
 		v    float64
