@@ -17,10 +17,13 @@ all: build
 # and a static binary is the fair (and faster-spawning) way to ship it.
 # Both are built with -trimpath, as `bench ab` builds revisions in
 # temporary worktrees: the same source then shares the build cache.
+# bench is stamped with its commit (-buildvcs=auto overrides a GOFLAGS of
+# -buildvcs=false) so a result file names the build that measured it, not
+# whatever repository the run happened to start in.
 build:
 	$(GO) mod download
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/sampleapp ./cmd/sampleapp
-	$(GO) build -trimpath -o $(BIN)/bench ./cmd/bench
+	$(GO) build -trimpath -buildvcs=auto -o $(BIN)/bench ./cmd/bench
 
 # Debian packages: wrk (the reference load generator the suite's own is
 # measured against), chromium (renders report.html in a test). Installed
