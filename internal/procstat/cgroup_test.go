@@ -139,9 +139,12 @@ func TestCgroupCPUMatchesRusage(t *testing.T) {
 				t.Errorf("cgroup CPU since made = %v; want getrusage's %v - %v … + 1ms", got, rusage, slack)
 			}
 			// The window opens while the child starts: on a busy
-			// machine a few ms of its burn may fall before it.
-			if got := time.Duration(cc.CPUNs); got < burnCPU*9/10 || got > rusage {
-				t.Errorf("window CPU = %v; want between %v and getrusage's %v", got, burnCPU*9/10, rusage)
+			// machine a few ms of its burn may fall before it. Above,
+			// the same 1ms as for the total: the two accountings do
+			// not agree to the microsecond (the window read 11µs over
+			// getrusage in 1–2 of 15 runs of an unchanged tree).
+			if got := time.Duration(cc.CPUNs); got < burnCPU*9/10 || got > rusage+time.Millisecond {
+				t.Errorf("window CPU = %v; want between %v and getrusage's %v + 1ms", got, burnCPU*9/10, rusage)
 			}
 			// v1's user/system split is sampled at clock ticks: only
 			// its sign can be checked.
