@@ -123,13 +123,15 @@ func (p *Process) Start(ctx context.Context) error {
 	p.done = make(chan struct{})
 
 	lines := make(chan string, 1)
+	firstRead := make(chan struct{})
 	go func() {
 		br := bufio.NewReader(out)
 		line, _ := br.ReadString('\n')
 		lines <- line
+		close(firstRead)
 		_, _ = io.Copy(io.Discard, br) // keep the pipe drained until reaped
 	}()
-	go p.reap(out)
+	go p.reap(out, firstRead)
 
 	timeout := p.StartTimeout
 	if timeout == 0 {
@@ -159,10 +161,18 @@ func (p *Process) Start(ctx context.Context) error {
 	}
 }
 
+// lineGrace bounds how long reap waits for the first line to be read
+// from a child that has exited before it closes the pipe.
+const lineGrace = 5 * time.Second
+
 // reap waits for the child to exit, kills what is left of its process
 // group while the unreaped child still holds the group id (so the signal
-// cannot reach a group that reused it), then reaps it.
-func (p *Process) reap(out *os.File) {
+// cannot reach a group that reused it), then reaps it. It closes out, to
+// free a reader blocked by a process that left the group holding the
+// write end, only once the first line has been read (or lineGrace has
+// passed): a child that prints one line and exits at once must not lose
+// that line to a close that beats the reader to it.
+func (p *Process) reap(out *os.File, firstRead <-chan struct{}) {
 	pid := p.cmd.Process.Pid
 	var info unix.Siginfo
 	for {
@@ -176,6 +186,10 @@ func (p *Process) reap(out *os.File) {
 	p.reaped = true
 	p.mu.Unlock()
 	werr := p.cmd.Wait()
+	select {
+	case <-firstRead:
+	case <-time.After(lineGrace):
+	}
 	_ = out.Close()
 	p.mu.Lock()
 	p.werr = werr

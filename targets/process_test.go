@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,6 +73,23 @@ func TestProcess(t *testing.T) {
 				t.Errorf("second Stop = %v", err)
 			}
 		})
+	}
+}
+
+// TestProcessLineThenExit starts, many times over, a child that prints
+// its one line and exits at once, as a `bench serve` child whose server
+// is missing does: the line must reach Start every time, never lost to
+// the reaper closing the pipe before the reader got to it (this failed
+// about once in a CI run before the reaper waited for the first line).
+func TestProcessLineThenExit(t *testing.T) {
+	for i := range 200 {
+		p := &Process{Label: "test", Path: "/bin/sh", Args: []string{"-c", "echo 'unavailable: no server'; exit 1"}, NoCgroup: true}
+		err := p.Start(context.Background())
+		var u *UnavailableError
+		if !errors.As(err, &u) || u.Reason != "no server" {
+			t.Fatalf("start %d: Start = %v; want the child's reason \"no server\"", i, err)
+		}
+		<-p.done
 	}
 }
 
