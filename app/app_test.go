@@ -19,6 +19,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"forkbench/internal/testbin"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
@@ -275,19 +277,7 @@ func TestFortunesGolden(t *testing.T) {
 	if got := w.Header().Get("Content-Type"); got != "text/html; charset=utf-8" {
 		t.Errorf("Content-Type = %q", got)
 	}
-	golden := filepath.Join("testdata", "fortunes.golden.html")
-	if *update {
-		if err := os.WriteFile(golden, w.Body.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(w.Body.Bytes(), want) {
-		t.Errorf("/fortunes body differs from %s:\ngot  %s\nwant %s", golden, w.Body, want)
-	}
+	testbin.Golden(t, filepath.Join("testdata", "fortunes.golden.html"), w.Body.Bytes(), *update)
 	body := w.Body.String()
 	for _, s := range []string{
 		"<tr><td>0</td><td>" + AdditionalFortune + "</td></tr>",

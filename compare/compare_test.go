@@ -1,11 +1,8 @@
 package compare
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -216,26 +213,6 @@ func TestMinRounds(t *testing.T) {
 		if got := minRounds(tt.alpha); got != tt.want {
 			t.Errorf("minRounds(%v) = %d; want %d", tt.alpha, got, tt.want)
 		}
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output; got:\n%s", path, got)
 	}
 }
 

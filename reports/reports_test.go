@@ -14,26 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"forkbench/internal/testbin"
 	"forkbench/results"
 )
 
 // golden compares got with testdata/name, or rewrites it under -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (create it with go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden file (rerun with -update after checking):\n--- got ---\n%s", name, got)
-	}
+	testbin.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestGolden(t *testing.T) {
