@@ -67,9 +67,13 @@ endif
 test: build deps servers vet staticcheck
 	FORKBENCH_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 40m ./...
 
-# The main job: verify the three deployments, measure them, write
+# The main job: verify the three deployments, measure them beside nginx
+# on the same CGI child and FastCGI daemon (the quick scenario's
+# references, which need nginx and fcgiwrap: installed when missing; a run
+# that cannot have them skips them with a one-line reason), write
 # $(OUT)/results.json and the report.
 bench: build
+	@PACKAGES="nginx fcgiwrap" scripts/servers.sh || echo "make bench: nginx and fcgiwrap could not be installed; the run skips its references"
 	$(BIN)/bench run --out $(OUT) $(BENCHFLAGS)
 
 # Is the load generator the bottleneck? Ours against wrk, same target,

@@ -163,8 +163,8 @@ func TestGroupingDefaults(t *testing.T) {
 // show CPU per request and spawns per request on every row.
 func TestCPUAndSpawnsEveryRow(t *testing.T) {
 	for _, tb := range tables(Summarize([]*results.File{matrixFixture(t)})) {
-		if !strings.Contains(tb.Title, "model") {
-			continue
+		if !strings.Contains(tb.Title, "model — ") {
+			continue // not a load model's table
 		}
 		cpu, spawns := slices.Index(tb.Header, "CPU µs/req"), slices.Index(tb.Header, "spawns/req")
 		if cpu < 0 || spawns < 0 {
@@ -230,5 +230,37 @@ func TestNoMatrixChart(t *testing.T) {
 	}
 	if text := chartText(t, cs, "throughput"); strings.Contains(text, "coloured by") {
 		t.Error("throughput chart of an ungrouped file says it is coloured by a group")
+	}
+}
+
+// TestFrontsTable pins the table of our fronts against the real servers
+// on the matrix fixture, whose real servers' throughput is the Go trio's
+// scaled by a known factor in every round: each per-round ratio is then
+// exactly 1/factor and CPU per request the same on both sides. The
+// sentence names the first endpoint's pairs; a file without real servers
+// has neither.
+func TestFrontsTable(t *testing.T) {
+	s := Summarize([]*results.File{matrixFixture(t)})
+	tb, ok := frontsTable(s, 0)
+	if !ok {
+		t.Fatal("no fronts table for a file with real servers")
+	}
+	var b bytes.Buffer
+	b.WriteString(tb.Title + "\n")
+	if err := tb.Render(&b, StyleText); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "fronts.golden", b.Bytes())
+	want := "Against real servers on the same app (/plaintext, closed model, medians of per-round ratios): " +
+		"our FastCGI front (fcgi) serves 1.43× apache-fcgi's throughput (per round 1.43–1.43) at 1.00× its CPU per request; " +
+		"our FastCGI front (fcgi) serves 1.11× nginx-fcgi's throughput (per round 1.11–1.11) at 1.00× its CPU per request; " +
+		"our CGI host (cgi) serves 1.25× apache-cgi's throughput (per round 1.25–1.25) at 1.00× its CPU per request; " +
+		"our CGI host (cgi) serves 1.67× nginx-fcgiwrap's throughput (per round 1.67–1.67) at 1.00× its CPU per request."
+	if got := frontsSentence(s, 0); got != want {
+		t.Errorf("sentence:\n%s\nwant\n%s", got, want)
+	}
+	plain := Summarize([]*results.File{readFixture(t)})
+	if _, ok := frontsTable(plain, 0); ok || frontsSentence(plain, 0) != "" {
+		t.Error("a file without real servers has a fronts table or sentence")
 	}
 }

@@ -44,6 +44,9 @@ func headline(s *Summary) string {
 		return "No result files."
 	}
 	h := headlineFile(s, 0)
+	if fs := frontsSentence(s, 0); fs != "" {
+		h += " " + fs
+	}
 	if len(s.Files) > 1 {
 		h = "In " + s.Labels[0] + ", " + strings.ToLower(h[:1]) + h[1:]
 	}
@@ -178,11 +181,12 @@ func headlineFile(s *Summary, fi int) string {
 }
 
 // headlineTargets lists the targets to set against embedded on endpoint e:
-// CGI first (the subject of the suite), then FastCGI, then the others.
+// CGI first (the subject of the suite), then FastCGI, then the others;
+// not the references, which frontsSentence sets against ours instead.
 func headlineTargets(s *Summary, fi int, e string) []string {
 	present := map[string]bool{}
 	for _, r := range s.Rows {
-		if r.File == fi && r.Endpoint == e && r.Target != TargetEmbedded {
+		if r.File == fi && r.Endpoint == e && r.Target != TargetEmbedded && !slices.Contains(s.Files[fi].Settings.References, r.Target) {
 			present[r.Target] = true
 		}
 	}

@@ -56,7 +56,8 @@ func (t Table) Render(w io.Writer, style Style) error {
 }
 
 // tables returns every table of the report, in order: per file, the
-// closed-model table, the open-model table, the knees, the fork rows.
+// closed-model table, the open-model table, our fronts against the real
+// servers, the knees, the fork rows.
 func tables(s *Summary) []table {
 	var out []table
 	for fi, f := range s.Files {
@@ -65,6 +66,9 @@ func tables(s *Summary) []table {
 			if rows := s.rowsOf(fi, m); len(rows) > 0 {
 				out = append(out, groupedPointTable(s, fi, m, rows))
 			}
+		}
+		if t, ok := frontsTable(s, fi); ok {
+			out = append(out, t)
 		}
 		for _, m := range otherModels(s, fi) {
 			out = append(out, groupedPointTable(s, fi, m, s.rowsOf(fi, m)))

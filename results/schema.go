@@ -100,8 +100,12 @@ type Environment struct {
 
 // Settings is the full run plan as it was executed.
 type Settings struct {
-	Scenario      string         `json:"scenario"`
-	Targets       []string       `json:"targets"`
+	Scenario string   `json:"scenario"`
+	Targets  []string `json:"targets"`
+	// References are the targets of Targets measured as references:
+	// real servers beside the suite's own deployment of the same app
+	// over the same protocol, in the closed model only.
+	References    []string       `json:"references,omitempty"`
 	Endpoints     []string       `json:"endpoints"`
 	Models        []Model        `json:"models"`
 	Rates         []float64      `json:"rates,omitempty"` // offered rates of open-model points, req/s

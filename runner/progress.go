@@ -23,7 +23,9 @@ type progress struct {
 	mu       sync.Mutex
 }
 
-func newProgress(w io.Writer, tty bool, sc scenario.Scenario) *progress {
+// newProgress plans sc's load points, the last refs of its targets being
+// references, measured in the closed model only.
+func newProgress(w io.Writer, tty bool, sc scenario.Scenario, refs int) *progress {
 	if w == nil {
 		w = io.Discard
 	}
@@ -38,7 +40,7 @@ func newProgress(w io.Writer, tty bool, sc scenario.Scenario) *progress {
 	}
 	return &progress{
 		w: w, tty: tty, start: time.Now(),
-		total:    len(sc.Targets) * len(sc.Endpoints) * per * sc.Rounds,
+		total:    ((len(sc.Targets)-refs)*per + refs) * len(sc.Endpoints) * sc.Rounds,
 		perPoint: sc.Warmup.Duration + sc.Duration.Duration,
 	}
 }

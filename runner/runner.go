@@ -114,6 +114,9 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 	if sc.Fork && cfg.Fork == nil {
 		return nil, errors.New("runner: the scenario asks for the spawn-cost decomposition and Config.Fork is nil")
 	}
+	refs := references(sc)
+	sc.Targets = append(slices.Clone(sc.Targets), refs...)
+	cfg.Scenario = sc
 	bx, err := newBeyond(ctx, cfg) // checked before anything is written
 	if err != nil {
 		return nil, err
@@ -145,8 +148,9 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 		cfg.TargetStderr = logf
 	}
 	f.Settings.Specs = cfg.Specs
+	f.Settings.References = refs
 	bx.fill(f)
-	r := &run{cfg: cfg, file: f, path: path, rd: rd, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc), beyond: bx}
+	r := &run{cfg: cfg, file: f, path: path, rd: rd, progress: newProgress(cfg.Progress, cfg.IsTerminal, sc, len(refs)), beyond: bx}
 
 	err = r.execute(ctx)
 	f.FinishedAt = time.Now().UTC()
@@ -391,6 +395,9 @@ func (r *run) measureGroup(ctx context.Context, kinds []string, round, order int
 			}
 			turn++
 			for _, t := range seq {
+				if !slices.Contains(r.modelsOf(t.Name()), model) {
+					continue
+				}
 				c, err := r.measureModel(ctx, t, req, model, capacity[t], round, order+slices.Index(ts, t))
 				if err != nil {
 					return err

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +204,59 @@ func TestRunNeedsNewTarget(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Config{Scenario: sc, OutDir: t.TempDir()}); err == nil {
 		t.Error("Run without NewTarget succeeded")
+	}
+}
+
+// TestRunReferences checks which references a run measures and how: a
+// real server beside the run's own deployment of the same app over the
+// same protocol (apache-cgi and nginx-fcgiwrap beside cgi), in the closed
+// model only, recorded as references; one without such a deployment
+// (nginx-fcgi without fcgi), one already a target, or any when the run
+// has no closed model, is not measured.
+func TestRunReferences(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		targets      []string
+		models       []results.Model
+		refs         []string
+		wantRefs     string
+		wantPerRound string // targets and models of round 1's points, in order
+	}{
+		{"beside cgi", []string{"embedded", "cgi"}, []results.Model{results.ModelClosed, results.ModelOpen},
+			[]string{"nginx-fcgiwrap", "nginx-fcgi", "apache-cgi", "nginx-fcgiwrap"},
+			"[nginx-fcgiwrap apache-cgi]",
+			"embedded/closed embedded/open cgi/closed cgi/open nginx-fcgiwrap/closed apache-cgi/closed"},
+		{"already a target", []string{"cgi", "nginx-fcgiwrap"}, []results.Model{results.ModelClosed},
+			[]string{"nginx-fcgiwrap"}, "[]", "cgi/closed nginx-fcgiwrap/closed"},
+		{"no closed model", []string{"cgi"}, []results.Model{results.ModelOpen},
+			[]string{"nginx-fcgiwrap"}, "[]", "cgi/open"},
+		{"not our deployment", []string{"a"}, []results.Model{results.ModelClosed},
+			[]string{"nginx-fcgiwrap", "nginx-fcgi"}, "[]", "a/closed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := twoShortRounds(t, tc.targets...)
+			sc.Models, sc.References, sc.Rate = tc.models, tc.refs, 50
+			f, _ := runFakes(t, Config{Scenario: sc})
+			if got := fmt.Sprint(f.Settings.References); got != tc.wantRefs {
+				t.Errorf("references = %s; want %s", got, tc.wantRefs)
+			}
+			var round1 []string
+			for _, p := range f.Points {
+				if p.Round == 1 {
+					round1 = append(round1, p.Target+"/"+string(p.Model))
+				}
+			}
+			if got := strings.Join(round1, " "); got != tc.wantPerRound {
+				t.Errorf("round 1 measured %s; want %s", got, tc.wantPerRound)
+			}
+			for _, r := range f.Settings.References {
+				if !slices.Contains(f.Settings.Targets, r) {
+					t.Errorf("reference %s not among the settings' targets %v", r, f.Settings.Targets)
+				}
+				if ti, ok := f.TargetInfoOf(r); !ok || ti.Front == "go" || ti.Protocol != "cgi" {
+					t.Errorf("reference %s described as %+v, %v; want a real server's CGI", r, ti, ok)
+				}
+			}
+		})
 	}
 }

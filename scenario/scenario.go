@@ -80,6 +80,14 @@ type Scenario struct {
 	Seed     uint64 `toml:"seed"`
 	// EchoBytes is the request body size for /echo.
 	EchoBytes int `toml:"echo_bytes"`
+	// References are real servers (targets/fronts: nginx-fcgiwrap,
+	// nginx-fcgi, apache-cgi, …) measured beside the run's own
+	// deployments of the same app over the same protocol, in the closed
+	// model only, so that every run shows where the suite's fronts stand
+	// against Apache's and nginx's on the same child or daemon. The runner
+	// measures a reference only beside such a target, and skips one whose
+	// server is not installed with its reason.
+	References []string `toml:"references"`
 	// Fork adds the spawn-cost decomposition (`bench fork`) to the run,
 	// so regressions in spawn cost are caught like any other figure.
 	Fork bool `toml:"fork"`

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,6 +97,7 @@ func TestRunBadInput(t *testing.T) {
 	}{
 		{"unknown target", []string{"--targets", "nope"}, `unknown target "nope"`},
 		{"unknown endpoint", []string{"--endpoints", "nope"}, `unknown endpoint "nope"`},
+		{"reference not a real server", []string{"--references", "nginx-fcgi,cgi"}, `reference "cgi" is not a real server (known: apache-cgi,`},
 		{"unknown flag", []string{"--frobnicate"}, "frobnicate"},
 		{"bad slo", []string{"--slo-p99", "fast"}, `--slo-p99: cannot parse "fast"`},
 		{"missing config", []string{"--config", "/nonexistent/x.toml"}, "/nonexistent/x.toml"},
@@ -173,8 +175,11 @@ func TestRunInterrupted(t *testing.T) {
 	checkGone(t, kids, "the interrupted run")
 }
 
-// TestRunSmall runs a short real measurement of all three deployments and
-// checks the result file describes it fully.
+// TestRunSmall runs a short real measurement of all three deployments,
+// with the default scenario's references (nginx on the same CGI child and
+// FastCGI daemon, closed model only), and checks the result file
+// describes it fully. Where nginx is not installed the references are
+// skipped with their reason, a failure in strict mode.
 func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
 	defer cancel()
@@ -185,8 +190,16 @@ func TestRunSmall(t *testing.T) {
 	if f.Partial {
 		t.Errorf("complete run marked partial: %s", f.PartialReason)
 	}
-	if got, want := len(f.Points), 3*2*2; got != want {
-		t.Errorf("points = %d; want %d (3 targets × 2 models × 2 rounds)", got, want)
+	refs := []string{"nginx-fcgiwrap", "nginx-fcgi"}
+	if len(f.Skipped) > 0 {
+		testbin.Missing(t, fmt.Sprintf("references skipped: %v", f.Skipped))
+		refs = nil
+	}
+	if got := fmt.Sprint(f.Settings.References); got != fmt.Sprint(refs) {
+		t.Errorf("references = %s; want %v", got, refs)
+	}
+	if got, want := len(f.Points), 3*2*2+len(refs)*2; got != want {
+		t.Errorf("points = %d; want %d (3 targets × 2 models × 2 rounds, %d references × closed × 2 rounds)", got, want, len(refs))
 	}
 	if f.Environment.GoVersion == "" || f.Environment.CPUs == 0 || f.Environment.Kernel == "" {
 		t.Errorf("environment not recorded: %+v", f.Environment)
@@ -212,8 +225,11 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("%s: open point without corrected latency", p.Target)
 		}
 	}
-	if fmt.Sprint(orders[1]) != "[embedded fcgi cgi]" || fmt.Sprint(orders[2]) != "[cgi fcgi embedded]" {
-		t.Errorf("round orders = %v; want interleaved A B C then C B A", orders)
+	round := append([]string{"embedded", "fcgi", "cgi"}, refs...)
+	back := slices.Clone(round)
+	slices.Reverse(back)
+	if fmt.Sprint(orders[1]) != fmt.Sprint(round) || fmt.Sprint(orders[2]) != fmt.Sprint(back) {
+		t.Errorf("round orders = %v; want interleaved %v, then reversed", orders, round)
 	}
 	for _, name := range []string{"report.html", "report.md", "report.csv"} {
 		if st, err := os.Stat(filepath.Join(out, name)); err != nil || st.Size() == 0 {
