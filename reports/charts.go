@@ -671,7 +671,8 @@ func (e errBars) YError(int) (float64, float64) { return e.lo, e.hi }
 // when they share none), else the closed model. A target with no valid
 // open-model point at all (CGI saturated at every offered rate) is shown
 // from its closed-model row rather than left out: the chart then says so
-// in its title and legend (see selectionText and seriesName).
+// in its title and legend (see selectionText and seriesName); a reference
+// (results.Settings.References) is not.
 func latencySelection(s *Summary, e string) (rows []*Row, model results.Model) {
 	var open, closed []*Row
 	for _, r := range s.Rows {
@@ -698,7 +699,11 @@ func latencySelection(s *Summary, e string) (rows []*Row, model results.Model) {
 			common = rt
 		}
 	}
-	for _, k := range st.seriesOf(append(slices.Clone(open), closed...)) {
+	// A reference, measured in the closed model only by design, is not
+	// a target that lacks a valid open-model point: among open-model
+	// lines its queueing latency would only mislead.
+	fallback := slices.DeleteFunc(slices.Clone(closed), s.isReference)
+	for _, k := range st.seriesOf(append(slices.Clone(open), fallback...)) {
 		var pick *Row
 		for _, r := range open {
 			if r.File != k.file || r.Target != k.target {
@@ -709,7 +714,7 @@ func latencySelection(s *Summary, e string) (rows []*Row, model results.Model) {
 			}
 		}
 		if pick == nil {
-			for _, r := range closed {
+			for _, r := range fallback {
 				if r.File == k.file && r.Target == k.target {
 					pick = r
 				}

@@ -10,10 +10,18 @@ package reports
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"forkbench/results"
 )
+
+// isReference reports whether r's target is a reference of its file: a
+// real server measured beside ours in the closed model only
+// (results.Settings.References).
+func (s *Summary) isReference(r *Row) bool {
+	return slices.Contains(s.Files[r.File].Settings.References, r.Target)
+}
 
 // frontPair is one of our deployments (a Go-front target) and a real
 // server's target running the same app over the same protocol, at one

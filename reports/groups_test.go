@@ -264,3 +264,31 @@ func TestFrontsTable(t *testing.T) {
 		t.Error("a file without real servers has a fronts table or sentence")
 	}
 }
+
+// TestReferencesLeftOutOfLatency: a file's references (real servers
+// measured in the closed model only) are set against ours in the fronts
+// table, but neither join the open-model latency charts as closed-model
+// fallbacks nor the headline's comparison with embedded.
+func TestReferencesLeftOutOfLatency(t *testing.T) {
+	f := matrixFixture(t)
+	f.Settings.References = []string{"nginx-fcgiwrap", "nginx-fcgi"}
+	f.Points = slices.DeleteFunc(f.Points, func(p results.Point) bool {
+		return slices.Contains(f.Settings.References, p.Target) && p.Model != results.ModelClosed
+	})
+	s := Summarize([]*results.File{f})
+	rows, model := latencySelection(s, "plaintext")
+	var names []string
+	for _, r := range rows {
+		names = append(names, r.Target+"/"+string(r.Model))
+	}
+	if got := strings.Join(names, " "); model != results.ModelOpen || strings.Contains(got, "nginx") {
+		t.Errorf("latency rows (%s) = %s; want open-model rows without the references", model, got)
+	}
+	if got := strings.Join(headlineTargets(s, 0, "plaintext"), " "); strings.Contains(got, "nginx") || !strings.Contains(got, "apache-cgi") {
+		t.Errorf("headline targets = %s; want every target but the references", got)
+	}
+	if tb, ok := frontsTable(s, 0); !ok || len(tb.Rows) != 8 {
+		t.Errorf("fronts table: %v, %d rows; want the 8 pairs, references included", ok, len(tb.Rows))
+	}
+}
+

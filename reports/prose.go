@@ -186,7 +186,7 @@ func headlineFile(s *Summary, fi int) string {
 func headlineTargets(s *Summary, fi int, e string) []string {
 	present := map[string]bool{}
 	for _, r := range s.Rows {
-		if r.File == fi && r.Endpoint == e && r.Target != TargetEmbedded && !slices.Contains(s.Files[fi].Settings.References, r.Target) {
+		if r.File == fi && r.Endpoint == e && r.Target != TargetEmbedded && !s.isReference(r) {
 			present[r.Target] = true
 		}
 	}
