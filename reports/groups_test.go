@@ -291,4 +291,3 @@ func TestReferencesLeftOutOfLatency(t *testing.T) {
 		t.Errorf("fronts table: %v, %d rows; want the 8 pairs, references included", ok, len(tb.Rows))
 	}
 }
-
