@@ -52,7 +52,7 @@ type Options struct {
 // (targets/fronts), so that a group keeps its place and colour in every
 // report; other values follow in order of first appearance.
 var knownGroupOrder = map[string][]string{
-	GroupFront:    {"go", "apache", "nginx"},
+	GroupFront:    {"go", "apache", "nginx", "lighttpd"},
 	GroupProtocol: {"cgi", "fastcgi", "in-process", "http-proxy", "uwsgi", "wsgi-daemon"},
 	GroupLanguage: {"go", "python"},
 }

@@ -8,7 +8,7 @@
 # service is stopped. PACKAGES in the environment replaces the list.
 set -eu
 
-PACKAGES="${PACKAGES:-apache2 libapache2-mod-wsgi-py3 libapache2-mod-fcgid nginx fcgiwrap spawn-fcgi uwsgi uwsgi-plugin-python3 php-fpm}"
+PACKAGES="${PACKAGES:-apache2 libapache2-mod-wsgi-py3 libapache2-mod-fcgid nginx fcgiwrap lighttpd spawn-fcgi uwsgi uwsgi-plugin-python3 php-fpm}"
 
 missing=""
 for p in $PACKAGES; do

@@ -92,6 +92,8 @@ const (
 	FrontGo     Front = "go" // the suite's own net/http front
 	FrontApache Front = "apache"
 	FrontNginx  Front = "nginx"
+	// FrontLighttpd is lighttpd 1.4, one event-loop process.
+	FrontLighttpd Front = "lighttpd"
 )
 
 // Protocol is how the front reaches the application.
@@ -146,6 +148,8 @@ var descriptors = []Descriptor{
 	{"nginx-fcgiwrap", FrontNginx, ProtoCGI, LangGo, "nginx fastcgi_pass to fcgiwrap, which execs the app binary per request"},
 	{"nginx-fcgi", FrontNginx, ProtoFastCGI, LangGo, "nginx fastcgi_pass, fastcgi_keep_conn + upstream keepalive, to the app's FastCGI daemon"},
 	{"nginx-proxy", FrontNginx, ProtoHTTPProxy, LangGo, "nginx proxy_pass, upstream keepalive, to the app serving HTTP"},
+	{"lighttpd-cgi", FrontLighttpd, ProtoCGI, LangGo, "lighttpd mod_cgi execs the app binary per request"},
+	{"lighttpd-fcgi", FrontLighttpd, ProtoFastCGI, LangGo, "lighttpd mod_fastcgi to the app's FastCGI daemon, a connection per request (lighttpd 1.4 keeps none)"},
 	{"py-cgi", FrontGo, ProtoCGI, LangPython, "Go front execs the Python twin (wsgiref CGIHandler) per request"},
 	{"apache-py-cgi", FrontApache, ProtoCGI, LangPython, "Apache mod_cgid execs the Python twin per request"},
 	{"apache-wsgi", FrontApache, ProtoInProcess, LangPython, "Apache mod_wsgi, embedded mode"},

@@ -59,7 +59,7 @@ func New(name string, cfg Config) (*Server, error) {
 }
 
 // plans maps each name to how it is deployed (apache.go, nginx.go,
-// python.go).
+// lighttpd.go, python.go).
 var plans = map[string]func(context.Context, *Server) error{
 	"apache-cgi":         planApacheCGI,
 	"apache-fcgi":        planApacheFCGI,
@@ -71,6 +71,8 @@ var plans = map[string]func(context.Context, *Server) error{
 	"nginx-fcgi":         planNginxFCGI,
 	"nginx-proxy":        planNginxProxy,
 	"nginx-uwsgi":        planNginxUWSGI,
+	"lighttpd-cgi":       planLighttpdCGI,
+	"lighttpd-fcgi":      planLighttpdFCGI,
 	"py-cgi":             planPyCGI,
 	"py-fcgi":            planPyFCGI,
 }

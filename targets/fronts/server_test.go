@@ -17,6 +17,8 @@ func TestWriteTemplates(t *testing.T) {
 		{"apache.conf", apacheData{Port: 8081, Handler: "cgi"}, "Listen 127.0.0.1:8081"},
 		{"nginx.conf", nginxData{Port: 8082, Pass: "proxy", Upstream: "127.0.0.1:9"}, "listen 127.0.0.1:8082;"},
 		{"uwsgi.ini", uwsgiData{SocketOption: "uwsgi-socket", Socket: "/x.sock"}, "uwsgi-socket = /x.sock"},
+		{"lighttpd.conf", lighttpdData{Port: 8083, Program: "/s/app", DB: "/s/w.db"}, `alias.url = ( "/forkbench-app" => "/s/app" )`},
+		{"lighttpd.conf", lighttpdData{Port: 8084, Socket: "/s/app.sock"}, `"socket" => "/s/app.sock",`},
 	}
 	s := &Server{dir: t.TempDir()}
 	for _, tt := range tests {
