@@ -65,6 +65,20 @@ type option struct {
 	path  bool   // names where something is, not how it is measured
 }
 
+// RunsSampleApp reports whether the suite's target kind ("cgi", "fcgi",
+// "embedded") runs the sample app under these options, rather than a
+// user's CGI program or FastCGI daemon: only then may a real server
+// running the sample app stand beside it as a reference.
+func (o TargetOptions) RunsSampleApp(kind string) bool {
+	switch kind {
+	case "cgi":
+		return o.CGIBin == "" || o.CGIBin == o.AppBin
+	case "fcgi":
+		return !o.FCGIExternal && o.FCGIArgs == nil && (o.FCGIDaemon == "" || o.FCGIDaemon == o.AppBin)
+	}
+	return true
+}
+
 // fields lists o's fields in declaration order.
 func (o TargetOptions) fields() []option {
 	d := func(v time.Duration) string {

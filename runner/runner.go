@@ -114,7 +114,7 @@ func Run(ctx context.Context, cfg Config) (*results.File, error) {
 	if sc.Fork && cfg.Fork == nil {
 		return nil, errors.New("runner: the scenario asks for the spawn-cost decomposition and Config.Fork is nil")
 	}
-	refs := references(sc)
+	refs := references(cfg)
 	sc.Targets = append(slices.Clone(sc.Targets), refs...)
 	cfg.Scenario = sc
 	bx, err := newBeyond(ctx, cfg) // checked before anything is written

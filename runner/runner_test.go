@@ -211,32 +211,41 @@ func TestRunNeedsNewTarget(t *testing.T) {
 // real server beside the run's own deployment of the same app over the
 // same protocol (apache-cgi and nginx-fcgiwrap beside cgi), in the closed
 // model only, recorded as references; one without such a deployment
-// (nginx-fcgi without fcgi), one already a target, or any when the run
-// has no closed model, is not measured.
+// (nginx-fcgi without fcgi, or beside a user's program in its place), one
+// already a target, or any when the run has no closed model, is not
+// measured.
 func TestRunReferences(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
 		targets      []string
 		models       []results.Model
+		opts         results.TargetOptions
+		unverified   []string
 		refs         []string
 		wantRefs     string
 		wantPerRound string // targets and models of round 1's points, in order
 	}{
-		{"beside cgi", []string{"embedded", "cgi"}, []results.Model{results.ModelClosed, results.ModelOpen},
+		{"beside cgi", []string{"embedded", "cgi"}, []results.Model{results.ModelClosed, results.ModelOpen}, results.TargetOptions{}, nil,
 			[]string{"nginx-fcgiwrap", "nginx-fcgi", "apache-cgi", "nginx-fcgiwrap"},
 			"[nginx-fcgiwrap apache-cgi]",
 			"embedded/closed embedded/open cgi/closed cgi/open nginx-fcgiwrap/closed apache-cgi/closed"},
-		{"already a target", []string{"cgi", "nginx-fcgiwrap"}, []results.Model{results.ModelClosed},
+		{"already a target", []string{"cgi", "nginx-fcgiwrap"}, []results.Model{results.ModelClosed}, results.TargetOptions{}, nil,
 			[]string{"nginx-fcgiwrap"}, "[]", "cgi/closed nginx-fcgiwrap/closed"},
-		{"no closed model", []string{"cgi"}, []results.Model{results.ModelOpen},
+		{"no closed model", []string{"cgi"}, []results.Model{results.ModelOpen}, results.TargetOptions{}, nil,
 			[]string{"nginx-fcgiwrap"}, "[]", "cgi/open"},
-		{"not our deployment", []string{"a"}, []results.Model{results.ModelClosed},
+		{"not our deployment", []string{"a"}, []results.Model{results.ModelClosed}, results.TargetOptions{}, nil,
 			[]string{"nginx-fcgiwrap", "nginx-fcgi"}, "[]", "a/closed"},
+		{"a user's CGI program", []string{"cgi", "fcgi"}, []results.Model{results.ModelClosed}, results.TargetOptions{CGIBin: "/x/my.cgi"}, nil,
+			[]string{"nginx-fcgiwrap", "nginx-fcgi"}, "[nginx-fcgi]", "cgi/closed fcgi/closed nginx-fcgi/closed"},
+		{"a user's daemon", []string{"cgi", "fcgi"}, []results.Model{results.ModelClosed}, results.TargetOptions{FCGIExternal: true}, nil,
+			[]string{"nginx-fcgiwrap", "nginx-fcgi"}, "[nginx-fcgiwrap]", "cgi/closed fcgi/closed nginx-fcgiwrap/closed"},
+		{"unverified", []string{"cgi"}, []results.Model{results.ModelClosed}, results.TargetOptions{}, []string{"cgi"},
+			[]string{"nginx-fcgiwrap"}, "[]", "cgi/closed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := twoShortRounds(t, tc.targets...)
 			sc.Models, sc.References, sc.Rate = tc.models, tc.refs, 50
-			f, _ := runFakes(t, Config{Scenario: sc})
+			f, _ := runFakes(t, Config{Scenario: sc, Targets: tc.opts, Unverified: tc.unverified})
 			if got := fmt.Sprint(f.Settings.References); got != tc.wantRefs {
 				t.Errorf("references = %s; want %s", got, tc.wantRefs)
 			}
@@ -253,8 +262,8 @@ func TestRunReferences(t *testing.T) {
 				if !slices.Contains(f.Settings.Targets, r) {
 					t.Errorf("reference %s not among the settings' targets %v", r, f.Settings.Targets)
 				}
-				if ti, ok := f.TargetInfoOf(r); !ok || ti.Front == "go" || ti.Protocol != "cgi" {
-					t.Errorf("reference %s described as %+v, %v; want a real server's CGI", r, ti, ok)
+				if ti, ok := f.TargetInfoOf(r); !ok || ti.Front == "go" || ti.Front == "" {
+					t.Errorf("reference %s described as %+v, %v; want a real server", r, ti, ok)
 				}
 			}
 		})

@@ -39,7 +39,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.scenario, "scenario", "quick", "built-in scenario: quick, nightly or seed")
 	fs.StringVar(&f.config, "config", "", "scenario file (TOML); overrides --scenario")
 	fs.StringVar(&f.targets, "targets", "", "targets, comma-separated: built-in names (embedded,fcgi,cgi,external,…) or [LABEL=]cgi:PROGRAM, fcgi-cmd:'COMMAND'[@ADDR], fcgi-addr:ADDR, url:URL")
-	fs.StringVar(&f.references, "references", "", "real servers measured beside our deployment of the same app, closed model only (nginx-fcgiwrap beside cgi, nginx-fcgi beside fcgi, …); '' for none; default: the scenario's")
+	fs.StringVar(&f.references, "references", "", "real servers measured beside our deployment of the same app, closed model only (nginx-fcgiwrap beside cgi, nginx-fcgi beside fcgi, …); '' for none; default: the scenario's, none with --targets")
 	fs.StringVar(&f.requests, "requests", "", "requests file (vegeta target format: METHOD PATH, headers, @body; '# name: NAME'), measured instead of the app's endpoints")
 	fs.StringVar(&f.endpoints, "endpoints", "", "endpoints, comma-separated ("+strings.Join(scenario.EndpointNames(), ",")+")")
 	fs.StringVar(&f.models, "model", "", "load models, comma-separated: closed (capacity), open (latency at --rate), sweep (knee)")
@@ -114,8 +114,13 @@ func (f *runFlags) scenarioBase(set map[string]bool) (scenario.Scenario, error) 
 	if set["endpoints"] {
 		sc.Endpoints = splitList(f.endpoints)
 	}
-	if set["references"] {
+	switch {
+	case set["references"]:
 		sc.References = splitList(f.references)
+	case set["targets"] || set["url"]:
+		// Named targets are exactly what is measured: references
+		// join them only when asked for.
+		sc.References = nil
 	}
 	for _, r := range sc.References {
 		if !fronts.Known(r) {
