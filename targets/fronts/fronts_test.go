@@ -7,6 +7,7 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,7 +97,10 @@ func smoke(t *testing.T, name string) {
 	roots := srv.PIDs()
 
 	checkPlaintext(t, srv.URL())
-	checkEndpoints(t, srv.URL())
+	cases := checkEndpoints(t, srv.URL())
+	if d.Language == fronts.LangGo {
+		checkIdentical(t, name, srv.URL(), cases)
+	}
 
 	if err := srv.Stop(ctx); err != nil {
 		t.Errorf("Stop: %v", err)
@@ -152,7 +156,7 @@ func checkPlaintext(t *testing.T, url string) {
 // Python twin; /plaintext, /json and a 404 for the stand-in) and checks
 // status, Content-Type and body. Server and the framing headers are the
 // front's, not the app's, so they are not compared here.
-func checkEndpoints(t *testing.T, url string) {
+func checkEndpoints(t *testing.T, url string) []verify.Case {
 	t.Helper()
 	// "echo too large" is left out: the app answers 413 without reading
 	// the body, and the fronts differ in what follows (mod_cgid drops the
@@ -175,6 +179,27 @@ func checkEndpoints(t *testing.T, url string) {
 				t.Errorf("%s %s: %v", c.Method, c.Path, err)
 			}
 		}
+	}
+	return cases
+}
+
+// checkIdentical compares a front's answers to cases byte for byte with
+// the app served in-process, as `bench run` verifies before measuring: a
+// header the front adds to the app's response (lighttpd's Accept-Ranges,
+// unless turned off) fails here rather than in a user's run.
+func checkIdentical(t *testing.T, name, url string, cases []verify.Case) {
+	t.Helper()
+	a, err := app.New(app.Config{DBPath: dbPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ref := httptest.NewServer(a)
+	defer ref.Close()
+	err = verify.CompareCases(t.Context(), &http.Client{Timeout: limit}, cases,
+		verify.Deployment{Name: "embedded", URL: ref.URL}, verify.Deployment{Name: name, URL: url})
+	if err != nil {
+		t.Error(err)
 	}
 }
 
