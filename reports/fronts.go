@@ -130,23 +130,40 @@ func statCell(st Stat, format func(float64) string) string {
 }
 
 // frontsSentence says in one sentence where our fronts stand against the
-// real servers on the first endpoint file fi has pairs on; "" without.
+// real servers on the first endpoint file fi has pairs on: each of ours
+// against the fastest real server on the same app there (the table has
+// the others); "" without pairs.
 func frontsSentence(s *Summary, fi int) string {
 	ps := frontPairs(s, fi)
 	if len(ps) == 0 {
 		return ""
 	}
-	var parts []string
+	var best []frontPair
+	rivals := map[*Row]int{}
 	for _, p := range ps {
 		if p.ours.Endpoint != ps[0].ours.Endpoint || !p.Throughput.Valid() {
 			continue
 		}
-		part := fmt.Sprintf("%s (%s) serves %s %s's throughput", ourFront(p.protocol), p.ours.Target, times(p.Throughput.Median), p.theirs.Target)
+		rivals[p.ours]++
+		i := slices.IndexFunc(best, func(b frontPair) bool { return b.ours == p.ours })
+		switch {
+		case i < 0:
+			best = append(best, p)
+		case p.theirs.Throughput.Median > best[i].theirs.Throughput.Median:
+			best[i] = p
+		}
+	}
+	var parts []string
+	for _, p := range best {
+		part := fmt.Sprintf("%s (%s) serves %s the throughput of %s", ourFront(p.protocol), p.ours.Target, times(p.Throughput.Median), p.theirs.Target)
+		if n := rivals[p.ours]; n > 1 {
+			part += fmt.Sprintf(", the fastest of %d real servers here", n)
+		}
 		if p.Throughput.N > 1 {
 			part += fmt.Sprintf(" (per round %s–%s)", sig(p.Throughput.Min, 3), sig(p.Throughput.Max, 3))
 		}
 		if p.CPU.Valid() && !math.IsNaN(p.CPU.Median) {
-			part += fmt.Sprintf(" at %s its CPU per request", times(p.CPU.Median))
+			part += fmt.Sprintf(", at %s its CPU per request", times(p.CPU.Median))
 		}
 		parts = append(parts, part)
 	}

@@ -237,8 +237,8 @@ func TestNoMatrixChart(t *testing.T) {
 // on the matrix fixture, whose real servers' throughput is the Go trio's
 // scaled by a known factor in every round: each per-round ratio is then
 // exactly 1/factor and CPU per request the same on both sides. The
-// sentence names the first endpoint's pairs; a file without real servers
-// has neither.
+// sentence sets each of ours against the fastest real server on the first
+// endpoint; a file without real servers has neither.
 func TestFrontsTable(t *testing.T) {
 	s := Summarize([]*results.File{matrixFixture(t)})
 	tb, ok := frontsTable(s, 0)
@@ -252,10 +252,8 @@ func TestFrontsTable(t *testing.T) {
 	}
 	golden(t, "fronts.golden", b.Bytes())
 	want := "Against real servers on the same app (/plaintext, closed model, medians of per-round ratios): " +
-		"our FastCGI front (fcgi) serves 1.43× apache-fcgi's throughput (per round 1.43–1.43) at 1.00× its CPU per request; " +
-		"our FastCGI front (fcgi) serves 1.11× nginx-fcgi's throughput (per round 1.11–1.11) at 1.00× its CPU per request; " +
-		"our CGI host (cgi) serves 1.25× apache-cgi's throughput (per round 1.25–1.25) at 1.00× its CPU per request; " +
-		"our CGI host (cgi) serves 1.67× nginx-fcgiwrap's throughput (per round 1.67–1.67) at 1.00× its CPU per request."
+		"our FastCGI front (fcgi) serves 1.11× the throughput of nginx-fcgi, the fastest of 2 real servers here (per round 1.11–1.11), at 1.00× its CPU per request; " +
+		"our CGI host (cgi) serves 1.25× the throughput of apache-cgi, the fastest of 2 real servers here (per round 1.25–1.25), at 1.00× its CPU per request."
 	if got := frontsSentence(s, 0); got != want {
 		t.Errorf("sentence:\n%s\nwant\n%s", got, want)
 	}
