@@ -96,8 +96,8 @@ func TestEndpoint(t *testing.T) {
 	}
 }
 
-// TestSeed: the seed scenario names the whole matrix of issue 10 once
-// each, with an open rate below Python CGI's capacity.
+// TestSeed: the seed scenario names the whole matrix of issue 10, and
+// lighttpd, once each, with an open rate below Python CGI's capacity.
 func TestSeed(t *testing.T) {
 	s, err := Builtin("seed")
 	if err != nil {
@@ -110,8 +110,8 @@ func TestSeed(t *testing.T) {
 		}
 		seen[n] = true
 	}
-	if len(seen) != 15 || !seen["py-cgi"] || !seen["nginx-uwsgi"] || !seen["embedded"] {
-		t.Errorf("targets = %v; want the 15 of the matrix", s.Targets)
+	if len(seen) != 17 || !seen["py-cgi"] || !seen["nginx-uwsgi"] || !seen["embedded"] || !seen["lighttpd-cgi"] {
+		t.Errorf("targets = %v; want the 17 of the matrix", s.Targets)
 	}
 	if s.Rate > 3 {
 		t.Errorf("open rate %g req/s; want ≤ 3 (Python CGI's capacity)", s.Rate)
