@@ -465,8 +465,8 @@ func rowNotes(prefix string, r *Row) []string {
 			prefix, where(r), r.UnansweredRounds, r.Rounds))
 	}
 	if r.Stuck > 0 {
-		out = append(out, fmt.Sprintf("%s%s: %d connections stuck: of up to %d requests unanswered at a window's end, %d had waited at least half the window (the oldest %s ms); they are not in the latency figures.",
-			prefix, where(r), r.Stuck, r.Unfinished, r.Stuck, ms(r.UnfinishedAge)))
+		out = append(out, fmt.Sprintf("%s%s: %d connection%s stuck: of up to %d requests unanswered at a window's end, %d had waited at least half the window (the oldest %s ms); they are not in the latency figures.",
+			prefix, where(r), r.Stuck, plural(int(r.Stuck)), r.Unfinished, r.Stuck, ms(r.UnfinishedAge)))
 	}
 	if r.Errors > 0 {
 		var kinds []string
