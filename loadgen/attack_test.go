@@ -158,9 +158,12 @@ func TestAttackTimeout(t *testing.T) {
 				if min := int64(100 * time.Millisecond); el.MinNs < min*99/100 {
 					t.Errorf("min latency %v of a timed-out request; want >= the timeout", time.Duration(el.MinNs))
 				}
-				// FastTransport enforces the timeout to within an eighth;
-				// allow as much again for a loaded machine.
-				if max := int64(100 * time.Millisecond); el.MaxNs > max*3/2 {
+				// The timeout ends the request, not the window's end or the
+				// server: FastTransport enforces it to within an eighth,
+				// but a loaded machine running -race delays the timer by
+				// tens of ms (161 ms seen in CI), so this asks only that it
+				// fired within a few timeouts.
+				if max := int64(100 * time.Millisecond); el.MaxNs > max*3 {
 					t.Errorf("max latency %v of a timed-out request; want about the timeout", time.Duration(el.MaxNs))
 				}
 				// Closed model: each of the 4 workers waits out its
