@@ -43,14 +43,10 @@ func frontPairs(s *Summary, fi int) []frontPair {
 	rows := s.rowsOf(fi, results.ModelClosed)
 	var out []frontPair
 	for _, ours := range rows {
-		oi, ok := f.TargetInfoOf(ours.Target)
-		if !ok || oi.Front != "go" || ours.Step > 0 {
-			continue
-		}
+		oi, _ := f.TargetInfoOf(ours.Target)
 		for _, theirs := range rows {
-			ti, ok := f.TargetInfoOf(theirs.Target)
-			if !ok || ti.Front == "go" || ti.Front == "" || theirs.Endpoint != ours.Endpoint || theirs.Step > 0 ||
-				ti.Protocol != oi.Protocol || ti.Language != oi.Language {
+			ti, _ := f.TargetInfoOf(theirs.Target)
+			if !ti.RivalOf(oi) || theirs.Endpoint != ours.Endpoint || ours.Step > 0 || theirs.Step > 0 {
 				continue
 			}
 			thr, cpu := pairedRatios(ours, theirs)

@@ -71,6 +71,19 @@ type TargetInfo struct {
 	Language string `json:"language,omitempty"`
 }
 
+// FrontGo is TargetInfo.Front of the suite's own Go front.
+const FrontGo = "go"
+
+// RivalOf reports whether t, a real server (Apache, nginx, lighttpd), runs
+// the same app over the same protocol as ours, a target behind the suite's
+// own front: the pair a reference is measured for and reports set side by
+// side (nginx-fcgiwrap and cgi: the same child; nginx-fcgi and fcgi: the
+// same daemon).
+func (t TargetInfo) RivalOf(ours TargetInfo) bool {
+	return t.Front != "" && t.Front != FrontGo && ours.Front == FrontGo &&
+		t.Protocol == ours.Protocol && t.Language == ours.Language
+}
+
 // TargetInfoOf returns the description of the target named name in f,
 // and whether f has one.
 func (f *File) TargetInfoOf(name string) (TargetInfo, bool) {

@@ -4,34 +4,30 @@ import (
 	"slices"
 
 	"forkbench/results"
-	"forkbench/targets/fronts"
 )
 
 // references returns the scenario's references (Scenario.References) this
-// run measures: each real server (Apache, nginx, lighttpd) that stands
-// beside a target of the run deployed by the suite's own front with the
-// same protocol and language and running the sample app (nginx-fcgiwrap
-// beside cgi: the same child; nginx-fcgi beside fcgi: the same daemon;
-// not beside a user's program: Config.Targets and Config.Unverified), not
-// already a target, and only when the run has the closed model, the only
-// one a reference is measured in. A reference's throughput and CPU per request, set against its
+// run measures: each real server that is the rival (TargetInfo.RivalOf) of
+// a target of the run running the sample app (not a user's program:
+// Config.Targets and Config.Unverified), not already a target, and only
+// when the run has the closed model, the only one a reference is measured
+// in. A reference's throughput and CPU per request, set against its
 // counterpart's, are the run's own evidence of where our fronts stand.
 func references(cfg Config) []string {
 	sc := cfg.Scenario
 	if !slices.Contains(sc.Models, results.ModelClosed) {
 		return nil
 	}
+	ours := describe(slices.DeleteFunc(slices.Clone(sc.Targets), func(t string) bool {
+		return !cfg.Targets.RunsSampleApp(t) || slices.Contains(cfg.Unverified, t)
+	}))
 	var out []string
 	for _, ref := range sc.References {
-		d, ok := fronts.Describe(ref)
-		if !ok || d.Front == fronts.FrontGo || slices.Contains(sc.Targets, ref) || slices.Contains(out, ref) {
+		if slices.Contains(sc.Targets, ref) || slices.Contains(out, ref) {
 			continue
 		}
-		if slices.ContainsFunc(sc.Targets, func(t string) bool {
-			o, ok := fronts.Describe(t)
-			return ok && o.Front == fronts.FrontGo && o.Protocol == d.Protocol && o.Language == d.Language &&
-				cfg.Targets.RunsSampleApp(t) && !slices.Contains(cfg.Unverified, t)
-		}) {
+		ti := describe([]string{ref})[0]
+		if slices.ContainsFunc(ours, ti.RivalOf) {
 			out = append(out, ref)
 		}
 	}
